@@ -1,0 +1,1 @@
+"""The tray's state icons, shipped as package data (``trayapp.icons``)."""

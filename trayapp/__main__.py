@@ -1,0 +1,5 @@
+"""``python -m trayapp``."""
+
+from trayapp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""The ``cache_warm.log`` observer: one event per line, spicy unless told otherwise."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from trayapp.events import Event, WarmEvent
+from trayapp.levels import Level, phrase
+
+MAX_BYTES = 5 * 1024 * 1024  # beyond this the old log is kept as .1 and a new one begins
+
+_TOKENS = {
+    Level.FIRE: "BATCH_WARM",
+    Level.WARN: "CACHE_WARM_WARN",
+    Level.SLOWISH: "CACHE_WARM_SLOWISH",
+    Level.SLOW: "CACHE_WARM_SLOW",
+}
+
+
+def format_event(event: Event, tone: str = "spicy") -> str | None:  # noqa: PLR0911
+    """``<emoji> <TOKEN>: <details>`` for an event, or None for events not logged."""
+    p = event.progress
+    kind = event.kind
+    if kind in (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW) and event.level:
+        return (f"{event.level.icon} {_TOKENS[event.level]}: {p} - {event.elapsed_ms}ms "
+                f"{phrase(event.level, tone)}").rstrip()
+    if kind is WarmEvent.BATCH_FAIL:
+        extra = f" {phrase(event.level, tone)}" if event.level in (Level.SLOW,) else ""
+        return (f"❌ BATCH_FAIL: {p} - {event.elapsed_ms}ms - {event.error_kind}: "
+                f"{event.message}{extra}")
+    d = event.data
+    if kind is WarmEvent.START:
+        return (f"🚀 CACHE_WARM_START: {d.get('checks')} checks for "
+                f"{', '.join(d.get('projects', []))} (1 GPU + 1 C3 every {d.get('interval_s')}s, "
+                f"re-warm every {d.get('rewarm_s')}s)")
+    if kind is WarmEvent.COMPLETE:
+        return (f"✅ CACHE_WARM_COMPLETE: {p} in {d.get('duration_s')}s - "
+                f"{d.get('api_calls')} API calls, {d.get('failed')} failed")
+    if kind is WarmEvent.REWARM:
+        return (f"🔄 CACHE_REWARM: {d.get('reason')} - cycle {event.cycle} begins, "
+                "old values served until replaced")
+    if kind is WarmEvent.SKIP:
+        return f"⏭️ CACHE_WARM_SKIP: {d.get('skipped')} ticks skipped ({d.get('reason')})"
+    if kind is WarmEvent.ERROR:
+        return f"💥 CACHE_WARM_ERROR: {event.error_kind}: {event.message}"
+    if kind is WarmEvent.CANCELLED:
+        return f"🛑 CACHE_WARM_CANCELLED: stopped at {p}"
+    if kind is WarmEvent.FINAL_STATS:
+        return "📊 FINAL_STATS: " + ", ".join(
+            f"{k}={v}" for k, v in d.items() if not isinstance(v, dict))
+    if kind is WarmEvent.PAUSED:
+        return "⏸️ CACHE_WARM_PAUSED" if d.get("paused") else "▶️ CACHE_WARM_RESUMED"
+    return None
+
+
+class FileLog:
+    """Appends formatted events to the log file (0600), keeping one rotated copy."""
+
+    def __init__(self, path: Path, tone: str = "spicy") -> None:
+        self.path = path
+        self.tone = tone
+        self._lock = threading.Lock()
+        self._file: TextIO | None = None
+
+    def open(self) -> FileLog:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            if self.path.stat().st_size > MAX_BYTES:
+                os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+        except FileNotFoundError:
+            pass
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)  # an older file may have been created wider
+        self._file = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+        return self
+
+    def on_event(self, event: Event) -> None:
+        line = format_event(event, self.tone)
+        if line is None:
+            return
+        self._write(datetime.fromtimestamp(event.at).astimezone(), line)
+
+    def error(self, message: str) -> None:
+        """A failure outside the event stream (the disk, the cache file)."""
+        self._write(datetime.now().astimezone(), f"💥 CACHE_WARM_ERROR: {message}")
+
+    def _write(self, when: datetime, line: str) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.write(f"{when.isoformat(timespec='milliseconds')} {line}\n")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None

@@ -1,0 +1,78 @@
+"""Batch statistics for FINAL_STATS and the status line."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+from trayapp.events import Event, WarmEvent
+from trayapp.levels import Level
+
+_BATCH = (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW, WarmEvent.BATCH_FAIL)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile of sorted ``values`` (q in 0..100)."""
+    if not values:
+        return 0.0
+    rank = max(1, math.ceil(q / 100 * len(values)))
+    return values[rank - 1]
+
+
+class Metrics:
+    """An observer counting what the warmer did; keeps the latest 10,000 batch times."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.batch_ms: deque[int] = deque(maxlen=keep)
+        self.batches = 0
+        self.slow = 0
+        self.failed_batches = 0
+        self.failed_checks = 0
+        self.skipped = 0
+        self.cycles = 0
+        self.api_calls = 0
+        self.coverage: dict[str, dict[str, float]] = {}
+
+    def on_event(self, event: Event) -> None:
+        if event.kind in _BATCH and event.elapsed_ms is not None:
+            self.batches += 1
+            self.batch_ms.append(event.elapsed_ms)
+            if event.level is Level.SLOW:
+                self.slow += 1
+            if event.kind is WarmEvent.BATCH_FAIL:
+                self.failed_batches += 1
+            self.api_calls += int(event.data.get("api_calls", 0))
+        elif event.kind is WarmEvent.SKIP:
+            self.skipped += int(event.data.get("skipped", 0))
+        elif event.kind is WarmEvent.COMPLETE:
+            self.cycles += 1
+            self.failed_checks += int(event.data.get("failed", 0))
+        if event.snapshot is not None and event.kind in (*_BATCH, WarmEvent.COMPLETE):
+            self._coverage(event.snapshot)
+
+    def _coverage(self, doc: Any) -> None:
+        from trayapp.cache import Snapshot
+
+        snap = Snapshot(dict(doc))
+        self.coverage = {p: snap.coverage(p) for p in snap.projects}
+
+    def summary(self) -> dict[str, Any]:
+        ordered = sorted(self.batch_ms)
+        return {
+            "batches": self.batches,
+            "min_ms": ordered[0] if ordered else 0,
+            "avg_ms": round(sum(ordered) / len(ordered)) if ordered else 0,
+            "p50_ms": percentile(ordered, 50),
+            "p95_ms": percentile(ordered, 95),
+            "max_ms": ordered[-1] if ordered else 0,
+            "slow": self.slow,
+            "failed_batches": self.failed_batches,
+            "failed_checks": self.failed_checks,
+            "skipped": self.skipped,
+            "cycles": self.cycles,
+            "api_calls": self.api_calls,
+            "fresh": {
+                p: {k: round(v, 3) for k, v in cov.items()} for p, cov in self.coverage.items()
+            },
+        }

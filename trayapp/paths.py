@@ -1,0 +1,35 @@
+"""Where our files live (platformdirs; on Linux it follows the XDG variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+APP = "quota-tray"
+
+
+def _dirs():
+    from platformdirs import PlatformDirs
+
+    return PlatformDirs(APP, appauthor=False)
+
+
+def cache_dir() -> Path:
+    return Path(_dirs().user_cache_dir)
+
+
+def config_file() -> Path:
+    return Path(_dirs().user_config_dir) / "config.toml"
+
+
+def log_dir() -> Path:
+    return Path(_dirs().user_log_dir)
+
+
+def state_dir() -> Path:
+    return Path(_dirs().user_state_dir)
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (0700) if needed; our directories are private to the user."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path

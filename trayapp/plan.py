@@ -1,0 +1,79 @@
+"""Which quota checks a warm cycle makes, and in what order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, zip_longest
+
+DEFAULT_GPU_METRICS = (
+    "NVIDIA_T4_GPUS",
+    "NVIDIA_L4_GPUS",
+    "NVIDIA_A100_GPUS",
+    "NVIDIA_H100_GPUS",
+    "NVIDIA_H200_GPUS",
+)
+DEFAULT_GPU_REGIONS = ("us-central1", "us-east1", "us-west1", "europe-west4")
+DEFAULT_C3_METRIC = "C3_CPUS"
+DEFAULT_C3_REGIONS = (
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-east5",
+    "us-west1",
+    "us-west2",
+    "us-west3",
+    "us-west4",
+    "northamerica-northeast1",
+    "europe-west1",
+    "europe-west2",
+    "europe-west3",
+    "europe-west4",
+    "europe-west9",
+    "asia-northeast1",
+    "asia-southeast1",
+    "australia-southeast1",
+    "southamerica-east1",
+)
+
+
+@dataclass(frozen=True)
+class QuotaCheck:
+    kind: str  # "gpu" or "c3"
+    project: str
+    region: str
+    metric: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The two queues of a cycle: one GPU and one C3 check are taken per tick."""
+
+    gpu: tuple[QuotaCheck, ...]
+    c3: tuple[QuotaCheck, ...]
+
+    @property
+    def projects(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.project for c in chain(self.gpu, self.c3)))
+
+    def __len__(self) -> int:
+        return len(self.gpu) + len(self.c3)
+
+
+def _interleave(per_project: Sequence[Sequence[QuotaCheck]]) -> tuple[QuotaCheck, ...]:
+    return tuple(c for group in zip_longest(*per_project) for c in group if c is not None)
+
+
+def build_plan(
+    projects: Sequence[str],
+    gpu_metrics: Sequence[str] = DEFAULT_GPU_METRICS,
+    gpu_regions: Sequence[str] = DEFAULT_GPU_REGIONS,
+    c3_metric: str = DEFAULT_C3_METRIC,
+    c3_regions: Sequence[str] = DEFAULT_C3_REGIONS,
+) -> Plan:
+    """GPU checks go metric by metric, region by region; projects take turns."""
+    if not projects:
+        raise ValueError("at least one project is needed")
+    gpu = [[QuotaCheck("gpu", p, r, m) for m in gpu_metrics for r in gpu_regions] for p in projects]
+    c3 = [[QuotaCheck("c3", p, r, c3_metric) for r in c3_regions] for p in projects]
+    return Plan(gpu=_interleave(gpu), c3=_interleave(c3))

@@ -1,0 +1,51 @@
+"""The contract between the warmer and whatever answers quota questions.
+
+Standard library only: the warmer depends on this, never on google-cloud-compute.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+# metric name -> (limit, usage), as one region reported them.
+RegionQuotas = dict[str, tuple[float, float]]
+
+ERROR_KINDS = (
+    "auth",
+    "permission",
+    "not_found",
+    "rate_limited",
+    "unavailable",
+    "timeout",
+    "bad_response",
+)
+# Failures that no retry inside a cycle can mend: warming stops for their scope.
+FATAL_KINDS = frozenset({"auth", "permission"})
+
+
+class SourceError(Exception):
+    """Every failure of a source, whatever raised it: a kind and one line for people."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown error kind {kind!r}")
+        first_line = (message.strip().splitlines() or [""])[0]
+        super().__init__(first_line)
+        self.kind = kind
+        self.message = first_line
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class QuotaSource(Protocol):
+    """Answers one region's quotas. Implementations must be safe to call from many threads."""
+
+    def prepare(self) -> None:
+        """Import libraries and build clients before the first batch is timed."""
+
+    def fetch(self, project: str, region: str) -> RegionQuotas:
+        """All quotas of one region, or SourceError."""
+
+    def close(self) -> None:
+        """Release connections; must not block on a hung request."""
