@@ -60,6 +60,7 @@ _PHRASES = {
         Level.WARN: "Hmm, that's pushing it...",
         Level.SLOWISH: "Getting fucking slow here...",
         Level.SLOW: "💀 FUCK OFF! TOO SLOW! GCP API IS BULLSHIT! 💀",
+        Level.COMPLETE: "Cache is HOT! Quotas will be instant! 🔥",
         "low_hit_rate": "CACHE WARMING ISN'T WORKING! FUCK OFF! 💀",
     },
     "plain": {
@@ -67,6 +68,7 @@ _PHRASES = {
         Level.WARN: "close to the limit",
         Level.SLOWISH: "getting slow",
         Level.SLOW: "too slow",
+        Level.COMPLETE: "cache complete",
         "low_hit_rate": "cache warming is not keeping up",
     },
 }

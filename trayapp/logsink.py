@@ -39,7 +39,8 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:  # noqa: PLR0
                 f"re-warm every {d.get('rewarm_s')}s)")
     if kind is WarmEvent.COMPLETE:
         return (f"✅ CACHE_WARM_COMPLETE: {p} in {d.get('duration_s')}s - "
-                f"{d.get('api_calls')} API calls, {d.get('failed')} failed")
+                f"{d.get('api_calls')} API calls, {d.get('failed')} failed - "
+                f"{phrase(Level.COMPLETE, tone)}")
     if kind is WarmEvent.REWARM:
         return (f"🔄 CACHE_REWARM: {d.get('reason')} - cycle {event.cycle} begins, "
                 "old values served until replaced")
