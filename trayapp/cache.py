@@ -196,7 +196,7 @@ def write_atomic(path: Path, doc: dict[str, Any]) -> None:
     """Temp file beside the target, fsync, replace: readers see the old or the new file."""
     import tempfile  # only writers pay for it
 
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_mkdir(path.parent)
     data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -209,6 +209,18 @@ def write_atomic(path: Path, doc: dict[str, Any]) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def private_mkdir(directory: Path) -> None:
+    """Create ``directory`` and any missing parents as 0700 (mkdir's parents get 0777)."""
+    if directory.is_dir():
+        return
+    private_mkdir(directory.parent)
+    try:
+        directory.mkdir(mode=0o700)
+    except FileExistsError:
+        if not directory.is_dir():
+            raise
 
 
 def _fsync_dir(directory: Path) -> None:

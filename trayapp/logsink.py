@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from trayapp.cache import private_mkdir
 from trayapp.events import Event, WarmEvent
 from trayapp.levels import Level, phrase
 
@@ -38,9 +39,9 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:  # noqa: PLR0
                 f"{', '.join(d.get('projects', []))} (1 GPU + 1 C3 every {d.get('interval_s')}s, "
                 f"re-warm every {d.get('rewarm_s')}s)")
     if kind is WarmEvent.COMPLETE:
+        verdict = phrase(Level.COMPLETE, tone) if not d.get("failed") else "see the errors above"
         return (f"✅ CACHE_WARM_COMPLETE: {p} in {d.get('duration_s')}s - "
-                f"{d.get('api_calls')} API calls, {d.get('failed')} failed - "
-                f"{phrase(Level.COMPLETE, tone)}")
+                f"{d.get('api_calls')} API calls, {d.get('failed')} failed - {verdict}")
     if kind is WarmEvent.REWARM:
         return (f"🔄 CACHE_REWARM: {d.get('reason')} - cycle {event.cycle} begins, "
                 "old values served until replaced")
@@ -68,7 +69,7 @@ class FileLog:
         self._file: TextIO | None = None
 
     def open(self) -> FileLog:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_mkdir(self.path.parent)
         try:
             if self.path.stat().st_size > MAX_BYTES:
                 os.replace(self.path, self.path.with_name(self.path.name + ".1"))

@@ -27,9 +27,3 @@ def log_dir() -> Path:
 
 def state_dir() -> Path:
     return Path(_dirs().user_state_dir)
-
-
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (0700) if needed; our directories are private to the user."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path

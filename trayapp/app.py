@@ -1,0 +1,157 @@
+"""Wiring and lifecycle: one warmer, its observers, and the tray or the terminal in front."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trayapp import cache, paths
+from trayapp.config import Settings
+from trayapp.events import Event, EventBus, WarmEvent
+from trayapp.logsink import FileLog
+from trayapp.sources.base import QuotaSource
+from trayapp.state import WarmState
+from trayapp.warmer import Warmer
+
+log = logging.getLogger("trayapp")
+
+
+@dataclass(frozen=True)
+class Files:
+    cache: Path
+    log: Path
+
+    @classmethod
+    def default(cls, demo: bool = False) -> Files:
+        """The user's files; the demo keeps its own beside them, so it never clobbers them."""
+        sub = Path("demo") if demo else Path()
+        return cls(
+            cache=paths.cache_dir() / sub / cache.FILENAME,
+            log=paths.log_dir() / sub / "cache_warm.log",
+        )
+
+
+class CycleWatch:
+    """Observer that lets the main thread wait for the first complete cycle."""
+
+    def __init__(self) -> None:
+        self.complete = threading.Event()
+        self.failed = 0
+
+    def on_event(self, event: Event) -> None:
+        if event.kind is WarmEvent.COMPLETE and not self.complete.is_set():
+            self.failed = int(event.data.get("failed", 0))
+            self.complete.set()
+
+
+class Runtime:
+    """A warmer with the cache writer, the log and the metrics, ready to start."""
+
+    def __init__(self, settings: Settings, source: QuotaSource, files: Files) -> None:
+        self.settings = settings
+        self.files = files
+        self.bus = EventBus()
+        self.filelog = FileLog(files.log, settings.tone).open()
+        plan = settings.plan()
+        state = WarmState(plan)
+        self._seed(state)
+        self.writer = cache.CacheWriter(files.cache, on_error=self.filelog.error)
+        self.bus.subscribe(self.writer)
+        self.bus.subscribe(self.filelog)
+        self.watch = CycleWatch()
+        self.bus.subscribe(self.watch)
+        self.warmer = Warmer(
+            plan, source, self.bus,
+            interval_s=settings.interval_s, rewarm_s=settings.rewarm_s,
+            thresholds=settings.thresholds, state=state,
+        )
+
+    def _seed(self, state: WarmState) -> None:
+        """Serve the last run's values until new ones replace them; set a bad file aside."""
+        try:
+            state.seed(cache.load(self.files.cache))
+        except cache.CacheError as exc:
+            if exc.reason in ("corrupt", "schema"):
+                moved = cache.set_aside(exc.path)
+                self.filelog.error(f"{exc}; set aside as {moved.name}, starting afresh")
+                log.warning("%s; set aside as %s", exc, moved.name)
+            elif exc.reason == "unreadable":
+                self.filelog.error(str(exc))
+
+    def subscribe(self, observer: Any) -> None:
+        self.bus.subscribe(observer)
+
+    def stop(self) -> None:
+        self.warmer.stop()
+        self.filelog.close()
+
+
+def run_headless(runtime: Runtime, *, once: bool) -> int:
+    """Warm until Ctrl+C / SIGTERM (or one cycle with ``once``); 0 ok, 1 some checks failed."""
+    from trayapp.progress import TerminalProgress
+
+    runtime.subscribe(TerminalProgress(sys.stdout, runtime.settings.tone))
+    done = threading.Event()
+    restore = _on_signals(done.set)
+    runtime.warmer.start()
+    try:
+        while not done.wait(0.2):
+            if once and runtime.watch.complete.is_set():
+                break
+    finally:
+        runtime.stop()
+        restore()
+    if once:
+        return 0 if runtime.watch.complete.is_set() and runtime.watch.failed == 0 else 1
+    return 0
+
+
+def _on_signals(callback: Any) -> Any:
+    """Route SIGINT and SIGTERM to ``callback``; returns a function restoring the old ones."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for sig in old:
+        signal.signal(sig, lambda *_: callback())
+
+    def restore() -> None:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+def resolve_projects(settings: Settings, *, detect: bool) -> tuple[str, ...]:
+    """Config or flags, then GOOGLE_CLOUD_PROJECT, CLOUDSDK_CORE_PROJECT, then ADC's project."""
+    if settings.projects:
+        return settings.projects
+    for var in ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"):
+        if os.environ.get(var, "").strip():
+            return (os.environ[var].strip(),)
+    if detect:
+        from trayapp.sources.compute import detect_project
+
+        found = detect_project()
+        if found:
+            return (found,)
+    return ()
+
+
+def run(runtime: Runtime, *, headless: bool, once: bool) -> int:
+    """The tray where one can be shown; otherwise say why in one line and run headless."""
+    if not headless:
+        from trayapp.ui.tray import tray_unavailable_reason
+
+        reason = tray_unavailable_reason()
+        if reason is None:
+            from trayapp.ui.runner import run_tray
+
+            return run_tray(runtime)
+        print(f"quota-tray: {reason}; running headless", file=sys.stderr)
+    return run_headless(runtime, once=once)

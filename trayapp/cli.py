@@ -1,0 +1,200 @@
+"""The command line: subcommands, exit codes, and one-line errors at the boundary.
+
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or config, 3 nothing to show or running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from trayapp import __version__, cache, paths
+from trayapp.config import ConfigError, Settings, check_endpoint
+from trayapp.config import load as load_config
+from trayapp.levels import Thresholds
+
+DEMO_PROJECT = "demo-project"
+
+
+class UsageError(Exception):
+    """Bad command-line input: one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
+    return value
+
+
+def _warm_options(p: argparse.ArgumentParser, *, endpoint: bool) -> None:
+    p.add_argument("--headless", action="store_true", help="no tray: progress on the terminal")
+    p.add_argument("--once", action="store_true", help="one full warm cycle, then exit")
+    p.add_argument("--project", action="append", metavar="ID", help="project (repeatable)")
+    if endpoint:
+        p.add_argument("--endpoint", metavar="URL", help="Compute API base URL")
+    p.add_argument("--config", type=Path, metavar="PATH", help="config file")
+    p.add_argument("--interval", type=_number, metavar="S", help="seconds between batches")
+    p.add_argument("--rewarm", type=_number, metavar="S", help="seconds between re-warms")
+    p.add_argument("--timeout", type=_number, metavar="S", help="per-request timeout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="quota-tray", description="Keeps GPU and C3 quota answers warm.")
+    parser.add_argument("--version", action="version", version=f"quota-tray {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _warm_options(sub.add_parser("run", help="warm the cache, with a tray icon"), endpoint=True)
+    demo = sub.add_parser("demo", help="the same against the built-in emulator")
+    _warm_options(demo, endpoint=False)
+    demo.add_argument("--speed", type=_number, default=1.0, metavar="N",
+                      help="run N times faster: latency, interval and thresholds scaled")
+    show = sub.add_parser("show", help="print the cache (no network)")
+    show.add_argument("--project", metavar="ID")
+    show.add_argument("--json", action="store_true")
+    show.add_argument("--max-age", type=_number, metavar="S", default=cache.DEFAULT_MAX_AGE_S)
+    show.add_argument("--demo", action="store_true", help="the demo's cache")
+    from trayapp.sources import emulator
+
+    emulator.add_arguments(sub.add_parser("emulator", help="run the Compute API emulator"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "run")
+    try:
+        args = build_parser().parse_args(argv)
+        command = args.command or "run"
+        if command == "show":
+            return show(args)
+        if command == "emulator":
+            from trayapp.sources import emulator
+
+            return emulator.run_from_args(args)
+        return warm(args, demo=command == "demo")
+    except (UsageError, ConfigError, ValueError) as exc:
+        print(f"quota-tray: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `quota-tray show | head`: quiet, like other tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    config_path = args.config or paths.config_file()
+    settings = load_config(config_path, required=args.config is not None)
+    endpoint = getattr(args, "endpoint", None)
+    return settings.with_overrides(
+        projects=args.project, interval_s=args.interval, rewarm_s=args.rewarm,
+        timeout_s=args.timeout, endpoint=check_endpoint(endpoint) if endpoint else None,
+    )
+
+
+def warm(args: argparse.Namespace, *, demo: bool) -> int:
+    from trayapp import app
+    from trayapp.sources.compute import ComputeSource
+
+    settings = settings_from(args)
+    emulator = None
+    if demo:
+        from trayapp.sources.emulator import Emulator
+        from trayapp.sources.emulator_faults import Latency
+
+        speed = args.speed
+        emulator = Emulator(latency=Latency.demo(scale=1 / speed))
+        t = settings.thresholds
+        settings = settings.with_overrides(
+            projects=args.project or [DEMO_PROJECT], endpoint=emulator.start(),
+            interval_s=settings.interval_s / speed,
+            thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed))
+    projects = app.resolve_projects(settings, detect=True)
+    if not projects:
+        raise UsageError("no project: pass --project ID, set projects in config.toml, "
+                         "or set GOOGLE_CLOUD_PROJECT")
+    settings = settings.with_overrides(projects=list(projects))
+    source = ComputeSource(settings.endpoint, timeout_s=settings.timeout_s)
+    try:
+        runtime = app.Runtime(settings, source, app.Files.default(demo=demo))
+        return app.run(runtime, headless=args.headless or args.once, once=args.once)
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+def show(args: argparse.Namespace) -> int:
+    from trayapp.app import Files
+
+    path = Files.default(demo=args.demo).cache
+    try:
+        snap = cache.load(path)
+    except cache.CacheError as exc:
+        print(f"quota-tray: {exc}", file=sys.stderr)
+        return 3
+    projects = [args.project] if args.project else snap.projects
+    if args.project and args.project not in snap.projects:
+        print(f"quota-tray: project {args.project!r} is not in {path}", file=sys.stderr)
+        return 3
+    now = time.time()
+    if args.json:
+        out = {p: _project_json(snap, p, args.max_age, now) for p in projects}
+        print(json.dumps({"written_at": snap.written_at, "projects": out}, indent=2))
+        return 0
+    for project in projects:
+        _print_table(snap, project, args.max_age, now)
+    return 0
+
+
+def _project_json(snap: cache.Snapshot, project: str, max_age: float, now: float) -> Any:
+    return {
+        "warm": snap.is_warm(project, max_age, now),
+        "complete": snap.is_complete(project, max_age, now),
+        "cycle": snap.cycle(project),
+        "checks": [
+            {**c, "fresh": cache.is_fresh(c, max_age, now)} for c in snap.checks(project)
+        ],
+    }
+
+
+def _age(check: dict[str, Any], now: float) -> str:
+    if not check["fetched_at"]:
+        return "-"
+    seconds = max(0, int(now - cache.parse_time(check["fetched_at"])))
+    return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m" if seconds < 7200 else \
+        f"{seconds // 3600}h"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _print_table(snap: cache.Snapshot, project: str, max_age: float, now: float) -> None:
+    cycle = snap.cycle(project)
+    state = ("complete" if snap.is_complete(project, max_age, now)
+             else "warm" if snap.is_warm(project, max_age, now) else "cold")
+    print(f"{project}: {state}, cycle {cycle['id']} {cycle['done']}/{cycle['total']}")
+    rows = [("REGION", "METRIC", "LIMIT", "USAGE", "AGE", "STATUS")]
+    for c in snap.checks(project):
+        status = c["status"] if cache.is_fresh(c, max_age, now) or c["status"] not in (
+            "ok", "absent") else f"{c['status']} (stale)"
+        rows.append((c["region"], c["metric"], _num(c["limit"]), _num(c["usage"]),
+                     _age(c, now), status))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
