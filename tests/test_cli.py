@@ -1,0 +1,211 @@
+"""The command line as users run it: real processes, isolated XDG directories."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from trayapp import cache
+from trayapp.sources.emulator import Emulator
+
+
+@pytest.fixture
+def env(tmp_path):
+    home = tmp_path / "home"
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_"))}
+    e.update(HOME=str(home), XDG_CACHE_HOME=str(home / "cache"),
+             XDG_CONFIG_HOME=str(home / "config"), XDG_STATE_HOME=str(home / "state"),
+             NO_GCE_CHECK="true", CLOUDSDK_CONFIG=str(home / "gcloud"), PYTHONUNBUFFERED="1")
+    e.pop("DISPLAY", None)
+    e.pop("WAYLAND_DISPLAY", None)
+    return e
+
+
+def cache_file(env, demo=False):
+    base = Path(env["XDG_CACHE_HOME"]) / "quota-tray"
+    return (base / "demo" if demo else base) / cache.FILENAME
+
+
+def log_file(env, demo=False):
+    base = Path(env["XDG_STATE_HOME"]) / "quota-tray" / "log"
+    return (base / "demo" if demo else base) / "cache_warm.log"
+
+
+def qt(env, *args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "trayapp", *args], env=env, timeout=timeout,
+                          capture_output=True, text=True)
+
+
+@pytest.fixture
+def emulator():
+    emu = Emulator(latency=2)
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+def test_run_once_warms_writes_and_shows(env, emulator):
+    out = qt(env, "run", "--once", "--project", "p", "--endpoint", emulator.url,
+             "--interval", "0.05")
+    assert out.returncode == 0, out.stderr
+    assert "CACHE_WARM_COMPLETE" in out.stdout and "FINAL_STATS" in out.stdout
+    path = cache_file(env)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    for d in (path.parent, log_file(env).parent):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    assert stat.S_IMODE(log_file(env).stat().st_mode) == 0o600
+    assert cache.load(path).is_complete("p")
+
+    shown = qt(env, "show")
+    assert shown.returncode == 0
+    assert "p: complete, cycle 1 38/38" in shown.stdout
+    assert "NVIDIA_H200_GPUS" in shown.stdout
+    as_json = json.loads(qt(env, "show", "--json", "--project", "p").stdout)
+    assert as_json["projects"]["p"]["complete"] is True
+    assert len(as_json["projects"]["p"]["checks"]) == 38
+
+
+def test_run_once_exits_1_when_checks_fail(env, emulator):
+    emulator.add_fault("404@us-east5")
+    out = qt(env, "run", "--once", "--project", "p", "--endpoint", emulator.url,
+             "--interval", "0.05")
+    assert out.returncode == 1
+    assert "1 failed" in out.stdout
+
+
+def test_no_credentials_is_one_clear_line(env):
+    out = qt(env, "run", "--once", "--project", "p", "--interval", "0.05")
+    assert out.returncode == 1
+    errors = [line for line in out.stdout.splitlines() if "CACHE_WARM_ERROR" in line]
+    assert len(errors) == 1
+    assert "gcloud auth application-default login" in errors[0] and "--endpoint" in errors[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_demo_once_passes_through_every_level(env):
+    out = qt(env, "demo", "--once", "--speed", "10")
+    assert out.returncode == 0, out.stderr
+    for token in ("BATCH_WARM", "CACHE_WARM_WARN", "CACHE_WARM_SLOWISH", "CACHE_WARM_SLOW",
+                  "CACHE_WARM_COMPLETE"):
+        assert token in out.stdout
+    assert "FUCK OFF" in out.stdout
+    assert cache.load(cache_file(env, demo=True)).is_complete("demo-project")
+    assert not cache_file(env).exists()  # the demo never touches the user's own cache
+    assert qt(env, "show", "--demo").returncode == 0
+
+
+def test_plain_tone_removes_profanity(env, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('tone = "plain"\n')
+    out = qt(env, "demo", "--once", "--speed", "10", "--config", str(config))
+    assert out.returncode == 0
+    text = (out.stdout + log_file(env, demo=True).read_text()).lower()
+    assert "too slow" in text
+    assert not any(w in text for w in ("fuck", "shit"))
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["run", "--interval", "0"], "--interval: must be a positive number"),
+    (["run", "--interval", "soon"], "--interval: not a number"),
+    (["run", "--endpoint", "ftp://x", "--project", "p"], "endpoint must start with http"),
+    (["run", "--config", "/nonexistent/c.toml"], "config file not found"),
+    (["show", "--max-age", "-5"], "--max-age: must be a positive number"),
+    (["emulator", "--fault", "teapot@nowhere"], "fault"),
+    (["emulator", "--host", "0.0.0.0"], "loopback"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_exit_2(env, args, needle):
+    out = qt(env, *args)
+    assert out.returncode == 2
+    assert needle in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert out.stdout == ""
+
+
+def test_bad_config_key_is_named(env):
+    path = Path(env["XDG_CONFIG_HOME"]) / "quota-tray" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text("projects = ['p']\ninterval = 2\n")
+    out = qt(env, "run", "--once")
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"quota-tray: config {path}: unknown key interval"
+
+
+def test_no_project_is_a_usage_error(env):
+    out = qt(env, "run", "--once")
+    assert out.returncode == 2 and "no project" in out.stderr
+
+
+def test_project_from_environment(env, emulator):
+    env["GOOGLE_CLOUD_PROJECT"] = "from-env"
+    out = qt(env, "run", "--once", "--endpoint", emulator.url, "--interval", "0.05")
+    assert out.returncode == 0
+    assert cache.load(cache_file(env)).projects == ["from-env"]
+
+
+def test_show_without_a_usable_cache_exits_3(env):
+    out = qt(env, "show")
+    assert out.returncode == 3 and "no quota cache yet" in out.stderr
+    path = cache_file(env)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"schema_version": 7}')
+    out = qt(env, "show")
+    assert out.returncode == 3 and "another format" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_corrupt_cache_is_set_aside_at_start(env, emulator):
+    path = cache_file(env)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"schema_version": 1, "written_at": "trunc')
+    out = qt(env, "run", "--once", "--project", "p", "--endpoint", emulator.url,
+             "--interval", "0.05")
+    assert out.returncode == 0
+    assert "Traceback" not in out.stderr
+    aside = list(path.parent.glob(cache.FILENAME + ".bad-*"))
+    assert len(aside) == 1 and aside[0].read_text().endswith("trunc")
+    assert cache.load(path).is_complete("p")
+    assert "set aside" in log_file(env).read_text()
+
+
+def test_previous_values_are_served_after_a_restart(env, emulator):
+    args = ("run", "--once", "--project", "p", "--endpoint", emulator.url, "--interval", "0.05")
+    assert qt(env, *args).returncode == 0
+    first = cache.load(cache_file(env)).get("p", "us-east1", "C3_CPUS")
+    emulator.add_fault("500@us-east1")
+    assert qt(env, *args).returncode == 1
+    again = cache.load(cache_file(env)).get("p", "us-east1", "C3_CPUS")
+    assert again["status"] == "ok" and again["fetched_at"] == first["fetched_at"]
+    assert again["error"]
+
+
+def test_sigterm_stops_gracefully_within_a_second(env, emulator):
+    emulator.add_fault("hang")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trayapp", "run", "--headless", "--project", "p",
+         "--endpoint", emulator.url], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert emulator.wait_for_requests(lambda log: len(log) >= 1, timeout=30)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+        assert time.monotonic() - started < 1.5  # the process ends, not only the warmer
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert "CACHE_WARM_CANCELLED" in out and "FINAL_STATS" in out
+    cache.load(cache_file(env))
+
+
+def test_version(env):
+    out = qt(env, "--version")
+    assert out.returncode == 0 and out.stdout.startswith("quota-tray ")
