@@ -61,14 +61,13 @@ def test_files_are_private(tmp_path):
     ("content", "reason"),
     [
         (b"", "corrupt"),
-        (b"{\"schema_version\": 1, \"written_at\"", "corrupt"),  # truncated
+        (b'{"schema_version": 1, "written_at"', "corrupt"),  # truncated
         (b"\xff\xfe garbage \x00", "corrupt"),
         (b"[1, 2, 3]", "schema"),
-        (b"{\"hello\": \"world\"}", "schema"),
-        (b"{\"schema_version\": 2}", "schema"),
-        (b"{\"schema_version\": 1}", "corrupt"),
-        (b"{\"schema_version\": 1, \"written_at\": \"x\", \"warmer\": {}, \"projects\": []}",
-         "corrupt"),
+        (b'{"hello": "world"}', "schema"),
+        (b'{"schema_version": 2}', "schema"),
+        (b'{"schema_version": 1}', "corrupt"),
+        (b'{"schema_version": 1, "written_at": "x", "warmer": {}, "projects": []}', "corrupt"),
         (b"[" * 100000, "corrupt"),
     ],
 )
@@ -102,9 +101,9 @@ def test_missing_and_unreadable(tmp_path):
 def test_set_aside_keeps_the_bad_file_for_a_person(tmp_path):
     path = tmp_path / cache.FILENAME
     path.write_text("{broken")
-    first = cache.set_aside(path)
+    first = Path(cache.set_aside(path))
     path.write_text("{broken again")
-    second = cache.set_aside(path)
+    second = Path(cache.set_aside(path))
     assert not path.exists() and first != second
     assert first.read_text() == "{broken" and second.read_text() == "{broken again"
 
@@ -165,8 +164,9 @@ def test_kill_9_during_writes_leaves_a_loadable_file(tmp_path):
     path = tmp_path / cache.FILENAME
     seen = set()
     for i in range(15):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+        )
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(0.005 * (i % 5))  # kill at different points of the write loop
         proc.send_signal(signal.SIGKILL)
@@ -178,8 +178,9 @@ def test_kill_9_during_writes_leaves_a_loadable_file(tmp_path):
 
 
 def test_importing_the_reader_is_light():
-    code = ("import sys, trayapp.cache; heavy = [m for m in ('google', 'pystray', 'PIL', "
-            "'plyer', 'platformdirs', 'requests') if m in sys.modules]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, trayapp.cache; heavy = [m for m in ('google', 'pystray', 'PIL', "
+        "'plyer', 'platformdirs', 'requests') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -78,9 +78,9 @@ class Runtime:
             state.seed(cache.load(self.files.cache))
         except cache.CacheError as exc:
             if exc.reason in ("corrupt", "schema"):
-                moved = cache.set_aside(exc.path)
-                self.filelog.error(f"{exc}; set aside as {moved.name}, starting afresh")
-                log.warning("%s; set aside as %s", exc, moved.name)
+                moved = os.path.basename(cache.set_aside(exc.path))  # noqa: PTH119
+                self.filelog.error(f"{exc}; set aside as {moved}, starting afresh")
+                log.warning("%s; set aside as %s", exc, moved)
             elif exc.reason == "unreadable":
                 self.filelog.error(str(exc))
 

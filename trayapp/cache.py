@@ -6,12 +6,17 @@ Schema 1 is documented in ``cache/schema.json`` and ``cache/README.md``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing and pathlib would cost more to import than json itself
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
 
 SCHEMA_VERSION = 1
 FILENAME = "quota-cache.json"
@@ -24,9 +29,9 @@ _CHECK_KEYS = ("kind", "region", "metric", "status", "limit", "usage", "fetched_
 class CacheError(Exception):
     """The one error readers get: the file is missing, unreadable, corrupt or foreign."""
 
-    def __init__(self, reason: str, path: Path | str, detail: str = "") -> None:
+    def __init__(self, reason: str, path: str | os.PathLike[str], detail: str = "") -> None:
         self.reason = reason  # "missing" | "unreadable" | "corrupt" | "schema"
-        self.path = Path(path)
+        self.path = os.fspath(path)
         text = {
             "missing": "no quota cache yet",
             "unreadable": "quota cache cannot be read",
@@ -57,7 +62,7 @@ class Snapshot:
 
     __slots__ = ("doc", "path")
 
-    def __init__(self, doc: dict[str, Any], path: Path | None = None) -> None:
+    def __init__(self, doc: dict[str, Any], path: str | None = None) -> None:
         self.doc = doc
         self.path = path
 
@@ -140,11 +145,12 @@ def is_fresh(check: dict[str, Any], max_age_s: float, now: float) -> bool:
     return age <= max_age_s
 
 
-def load(path: Path | str | None = None) -> Snapshot:
+def load(path: str | os.PathLike[str] | None = None) -> Snapshot:
     """Read and validate the cache; raises CacheError, never anything else."""
-    path = Path(path) if path is not None else default_path()
+    path = os.fspath(path) if path is not None else os.fspath(default_path())
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:  # noqa: PTH123 - pathlib is not imported here
+            raw = f.read()
     except FileNotFoundError:
         raise CacheError("missing", path) from None
     except OSError as exc:
@@ -152,7 +158,7 @@ def load(path: Path | str | None = None) -> Snapshot:
     return parse(raw, path)
 
 
-def parse(raw: bytes, path: Path | str = "<bytes>") -> Snapshot:
+def parse(raw: bytes, path: str = "<bytes>") -> Snapshot:
     try:
         doc = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -164,7 +170,7 @@ def parse(raw: bytes, path: Path | str = "<bytes>") -> Snapshot:
     problem = _validate(doc)
     if problem:
         raise CacheError("corrupt", path, problem)
-    return Snapshot(doc, Path(path))
+    return Snapshot(doc, path)
 
 
 def _short(exc: BaseException) -> str:
@@ -192,13 +198,15 @@ def _validate(doc: dict[str, Any]) -> str | None:  # noqa: PLR0911 - one reason 
     return None
 
 
-def write_atomic(path: Path, doc: dict[str, Any]) -> None:
+def write_atomic(path: str | os.PathLike[str], doc: dict[str, Any]) -> None:
     """Temp file beside the target, fsync, replace: readers see the old or the new file."""
     import tempfile  # only writers pay for it
 
-    private_mkdir(path.parent)
+    path = os.fspath(path)
+    directory, name = os.path.split(path)
+    private_mkdir(directory or ".")
     data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory or ".")
     try:
         with os.fdopen(fd, "wb") as f:  # mkstemp creates it 0600
             f.write(data)
@@ -206,24 +214,26 @@ def write_atomic(path: Path, doc: dict[str, Any]) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # noqa: PTH108
         raise
-    _fsync_dir(path.parent)
+    _fsync_dir(directory or ".")
 
 
-def private_mkdir(directory: Path) -> None:
+def private_mkdir(directory: str | os.PathLike[str]) -> None:
     """Create ``directory`` and any missing parents as 0700 (mkdir's parents get 0777)."""
-    if directory.is_dir():
+    directory = os.path.abspath(directory)  # noqa: PTH100
+    if os.path.isdir(directory):  # noqa: PTH112
         return
-    private_mkdir(directory.parent)
+    private_mkdir(os.path.dirname(directory))  # noqa: PTH120
     try:
-        directory.mkdir(mode=0o700)
+        os.mkdir(directory, 0o700)  # noqa: PTH102
     except FileExistsError:
-        if not directory.is_dir():
+        if not os.path.isdir(directory):  # noqa: PTH112
             raise
 
 
-def _fsync_dir(directory: Path) -> None:
+def _fsync_dir(directory: str) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:  # not possible on every platform
@@ -236,13 +246,14 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def set_aside(path: Path) -> Path:
+def set_aside(path: str | os.PathLike[str]) -> str:
     """Move an unusable file out of the way, keeping it for a person to look at."""
+    path = os.fspath(path)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    target = path.with_name(f"{path.name}.bad-{stamp}")
+    target = f"{path}.bad-{stamp}"
     n = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.bad-{stamp}-{n}")
+    while os.path.lexists(target):
+        target = f"{path}.bad-{stamp}-{n}"
         n += 1
     os.replace(path, target)
     return target
@@ -251,7 +262,7 @@ def set_aside(path: Path) -> Path:
 class CacheWriter:
     """Observer writing each event's snapshot; a failing disk never stops warming."""
 
-    def __init__(self, path: Path, on_error: Any = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], on_error: Any = None) -> None:
         self.path = path
         self.on_error = on_error  # called with one line when writing starts failing
         self.failing: str | None = None

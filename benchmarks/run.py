@@ -1,0 +1,155 @@
+"""Speed and memory figures, each a ratio against a baseline measured in the same run.
+
+    python benchmarks/run.py            # prints a Markdown table for the README
+
+Machines here are noisy: every figure is a median of interleaved repeats, and only ratios
+are compared across runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from trayapp import cache  # noqa: E402
+from trayapp.plan import build_plan  # noqa: E402
+from trayapp.state import WarmState  # noqa: E402
+
+
+def full_cache(projects: int) -> dict:
+    state = WarmState(build_plan([f"project-{i:02d}" for i in range(projects)]))
+    state.new_cycle(0.0)
+    now = cache.now_iso()
+    for check in state.checks:
+        state.apply_ok(check, {check.metric: (16.0, 3.0)}, now)
+    return state.document({"pid": 1, "level": "complete", "last_batch_ms": 812, "paused": False})
+
+
+def bench_load(projects: int, tmp: Path) -> tuple[float, float, float]:
+    path = tmp / f"cache-{projects}.json"
+    cache.write_atomic(path, full_cache(projects))
+
+    def ours() -> None:
+        cache.load(path)
+
+    def bare() -> None:
+        with path.open("rb") as f:
+            json.load(f)
+
+    n = 2000 if projects == 1 else 200
+    a, b = [], []
+    for _ in range(7):
+        a.append(timeit.timeit(ours, number=n) / n)
+        b.append(timeit.timeit(bare, number=n) / n)
+    ours_s, bare_s = statistics.median(a), statistics.median(b)
+    return ours_s * 1e3, bare_s * 1e3, ours_s / bare_s
+
+
+def run_wall(code: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def bench_import() -> tuple[float, float, float]:
+    a, b = [], []
+    for _ in range(15):
+        a.append(run_wall("import trayapp.cache"))
+        b.append(run_wall("import json"))
+    ours, bare = statistics.median(a), statistics.median(b)
+    return ours * 1e3, bare * 1e3, ours / bare
+
+
+def peak_rss_mb(args: list[str], env: dict[str, str]) -> float:
+    """Peak resident memory of one child, measured by a wrapper process of its own."""
+    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=False, "
+            "stdout=subprocess.DEVNULL); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, check=True,
+                         capture_output=True, text=True)
+    return int(out.stdout.strip()) / 1024
+
+
+def bench_warm(tmp: Path) -> dict[str, float]:
+    from trayapp.events import EventBus, WarmEvent
+    from trayapp.sources.compute import ComputeSource
+    from trayapp.sources.emulator import Emulator
+    from trayapp.warmer import Warmer
+
+    latency_ms = 200
+    done = []
+    batches: list[int] = []
+
+    class Watch:
+        def on_event(self, event):  # noqa: ANN001, ANN202
+            if event.kind in (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW) and event.data.get(
+                    "api_calls"):
+                batches.append(event.elapsed_ms)
+            if event.kind is WarmEvent.COMPLETE:
+                done.append(event)
+
+    with Emulator(latency=latency_ms) as emu:
+        bus = EventBus()
+        bus.subscribe(Watch())
+        warmer = Warmer(build_plan(["bench"]), ComputeSource(emu.url), bus, interval_s=0.3)
+        warmer.start()
+        deadline = time.monotonic() + 60
+        while not done and time.monotonic() < deadline:
+            time.sleep(0.05)
+        warmer.stop()
+    complete = done[0]
+    return {
+        "batch_ms": statistics.median(batches),
+        "latency_ms": latency_ms,
+        "batch_ratio": statistics.median(batches) / latency_ms,
+        "api_calls": complete.data["api_calls"],
+        "checks": complete.data["checks"],
+    }
+
+
+def main() -> int:
+    env = dict(os.environ, NO_GCE_CHECK="true")
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for projects in (1, 20):
+            ours, bare, ratio = bench_load(projects, tmp)
+            rows.append((f"`cache.load()` vs `json.load`, {projects} project(s)",
+                         f"{ours:.3f} ms vs {bare:.3f} ms", f"{ratio:.2f}x"))
+        ours, bare, ratio = bench_import()
+        rows.append(("`import trayapp.cache` vs `import json` (whole process)",
+                     f"{ours:.0f} ms vs {bare:.0f} ms", f"{ratio:.2f}x"))
+        warm = bench_warm(tmp)
+        rows.append(("batch wall time vs injected latency (real client, emulator)",
+                     f"{warm['batch_ms']:.0f} ms vs {warm['latency_ms']} ms",
+                     f"{warm['batch_ratio']:.2f}x"))
+        rows.append(("API calls per cycle vs checks per cycle",
+                     f"{warm['api_calls']} vs {warm['checks']}",
+                     f"{warm['api_calls'] / warm['checks']:.2f}x"))
+        home = tmp / "home"
+        env.update(HOME=str(home), XDG_CACHE_HOME=str(home / "c"),
+                   XDG_STATE_HOME=str(home / "s"), XDG_CONFIG_HOME=str(home / "cf"))
+        once = peak_rss_mb([sys.executable, "-m", "trayapp", "demo", "--once", "--speed", "20"],
+                           env)
+        lib = peak_rss_mb([sys.executable, "-c", "import google.cloud.compute_v1"], env)
+        rows.append(("peak RSS of `demo --once` vs importing google-cloud-compute alone",
+                     f"{once:.0f} MB vs {lib:.0f} MB", f"{once / lib:.2f}x"))
+    print("| measure | figures | ratio |")
+    print("| --- | --- | --- |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
