@@ -72,11 +72,14 @@ def bench_import() -> tuple[float, float, float]:
 
 def peak_rss_mb(args: list[str], env: dict[str, str]) -> float:
     """Peak resident memory of one child, measured by a wrapper process of its own."""
-    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=False, "
-            "stdout=subprocess.DEVNULL); "
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code, *args], env=env, check=True,
-                         capture_output=True, text=True)
+    code = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=False, "
+        "stdout=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, check=True, capture_output=True, text=True
+    )
     return int(out.stdout.strip()) / 1024
 
 
@@ -91,9 +94,10 @@ def bench_warm(tmp: Path) -> dict[str, float]:
     batches: list[int] = []
 
     class Watch:
-        def on_event(self, event):  # noqa: ANN001, ANN202
+        def on_event(self, event) -> None:
             if event.kind in (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW) and event.data.get(
-                    "api_calls"):
+                "api_calls"
+            ):
                 batches.append(event.elapsed_ms)
             if event.kind is WarmEvent.COMPLETE:
                 done.append(event)
@@ -124,26 +128,54 @@ def main() -> int:
         tmp = Path(d)
         for projects in (1, 20):
             ours, bare, ratio = bench_load(projects, tmp)
-            rows.append((f"`cache.load()` vs `json.load`, {projects} project(s)",
-                         f"{ours:.3f} ms vs {bare:.3f} ms", f"{ratio:.2f}x"))
+            rows.append(
+                (
+                    f"`cache.load()` vs `json.load`, {projects} project(s)",
+                    f"{ours:.3f} ms vs {bare:.3f} ms",
+                    f"{ratio:.2f}x",
+                )
+            )
         ours, bare, ratio = bench_import()
-        rows.append(("`import trayapp.cache` vs `import json` (whole process)",
-                     f"{ours:.0f} ms vs {bare:.0f} ms", f"{ratio:.2f}x"))
+        rows.append(
+            (
+                "`import trayapp.cache` vs `import json` (whole process)",
+                f"{ours:.0f} ms vs {bare:.0f} ms",
+                f"{ratio:.2f}x",
+            )
+        )
         warm = bench_warm(tmp)
-        rows.append(("batch wall time vs injected latency (real client, emulator)",
-                     f"{warm['batch_ms']:.0f} ms vs {warm['latency_ms']} ms",
-                     f"{warm['batch_ratio']:.2f}x"))
-        rows.append(("API calls per cycle vs checks per cycle",
-                     f"{warm['api_calls']} vs {warm['checks']}",
-                     f"{warm['api_calls'] / warm['checks']:.2f}x"))
+        rows.append(
+            (
+                "batch wall time vs injected latency (real client, emulator)",
+                f"{warm['batch_ms']:.0f} ms vs {warm['latency_ms']} ms",
+                f"{warm['batch_ratio']:.2f}x",
+            )
+        )
+        rows.append(
+            (
+                "API calls per cycle vs checks per cycle",
+                f"{warm['api_calls']} vs {warm['checks']}",
+                f"{warm['api_calls'] / warm['checks']:.2f}x",
+            )
+        )
         home = tmp / "home"
-        env.update(HOME=str(home), XDG_CACHE_HOME=str(home / "c"),
-                   XDG_STATE_HOME=str(home / "s"), XDG_CONFIG_HOME=str(home / "cf"))
-        once = peak_rss_mb([sys.executable, "-m", "trayapp", "demo", "--once", "--speed", "20"],
-                           env)
+        env.update(
+            HOME=str(home),
+            XDG_CACHE_HOME=str(home / "c"),
+            XDG_STATE_HOME=str(home / "s"),
+            XDG_CONFIG_HOME=str(home / "cf"),
+        )
+        once = peak_rss_mb(
+            [sys.executable, "-m", "trayapp", "demo", "--once", "--speed", "20"], env
+        )
         lib = peak_rss_mb([sys.executable, "-c", "import google.cloud.compute_v1"], env)
-        rows.append(("peak RSS of `demo --once` vs importing google-cloud-compute alone",
-                     f"{once:.0f} MB vs {lib:.0f} MB", f"{once / lib:.2f}x"))
+        rows.append(
+            (
+                "peak RSS of `demo --once` vs importing google-cloud-compute alone",
+                f"{once:.0f} MB vs {lib:.0f} MB",
+                f"{once / lib:.2f}x",
+            )
+        )
     print("| measure | figures | ratio |")
     print("| --- | --- | --- |")
     for row in rows:

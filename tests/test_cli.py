@@ -21,9 +21,15 @@ from trayapp.sources.emulator import Emulator
 def env(tmp_path):
     home = tmp_path / "home"
     e = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_"))}
-    e.update(HOME=str(home), XDG_CACHE_HOME=str(home / "cache"),
-             XDG_CONFIG_HOME=str(home / "config"), XDG_STATE_HOME=str(home / "state"),
-             NO_GCE_CHECK="true", CLOUDSDK_CONFIG=str(home / "gcloud"), PYTHONUNBUFFERED="1")
+    e.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_STATE_HOME=str(home / "state"),
+        NO_GCE_CHECK="true",
+        CLOUDSDK_CONFIG=str(home / "gcloud"),
+        PYTHONUNBUFFERED="1",
+    )
     e.pop("DISPLAY", None)
     e.pop("WAYLAND_DISPLAY", None)
     return e
@@ -40,8 +46,14 @@ def log_file(env, demo=False):
 
 
 def qt(env, *args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "trayapp", *args], env=env, timeout=timeout,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "trayapp", *args],
+        env=env,
+        timeout=timeout,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.fixture
@@ -53,8 +65,9 @@ def emulator():
 
 
 def test_run_once_warms_writes_and_shows(env, emulator):
-    out = qt(env, "run", "--once", "--project", "p", "--endpoint", emulator.url,
-             "--interval", "0.05")
+    out = qt(
+        env, "run", "--once", "--project", "p", "--endpoint", emulator.url, "--interval", "0.05"
+    )
     assert out.returncode == 0, out.stderr
     assert "CACHE_WARM_COMPLETE" in out.stdout and "FINAL_STATS" in out.stdout
     path = cache_file(env)
@@ -75,8 +88,9 @@ def test_run_once_warms_writes_and_shows(env, emulator):
 
 def test_run_once_exits_1_when_checks_fail(env, emulator):
     emulator.add_fault("404@us-east5")
-    out = qt(env, "run", "--once", "--project", "p", "--endpoint", emulator.url,
-             "--interval", "0.05")
+    out = qt(
+        env, "run", "--once", "--project", "p", "--endpoint", emulator.url, "--interval", "0.05"
+    )
     assert out.returncode == 1
     assert "1 failed" in out.stdout
 
@@ -93,8 +107,13 @@ def test_no_credentials_is_one_clear_line(env):
 def test_demo_once_passes_through_every_level(env):
     out = qt(env, "demo", "--once", "--speed", "10")
     assert out.returncode == 0, out.stderr
-    for token in ("BATCH_WARM", "CACHE_WARM_WARN", "CACHE_WARM_SLOWISH", "CACHE_WARM_SLOW",
-                  "CACHE_WARM_COMPLETE"):
+    for token in (
+        "BATCH_WARM",
+        "CACHE_WARM_WARN",
+        "CACHE_WARM_SLOWISH",
+        "CACHE_WARM_SLOW",
+        "CACHE_WARM_COMPLETE",
+    ):
         assert token in out.stdout
     assert "FUCK OFF" in out.stdout
     assert cache.load(cache_file(env, demo=True)).is_complete("demo-project")
@@ -112,17 +131,20 @@ def test_plain_tone_removes_profanity(env, tmp_path):
     assert not any(w in text for w in ("fuck", "shit"))
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (["--bogus"], "unrecognized arguments: --bogus"),
-    (["run", "--interval", "0"], "--interval: must be a positive number"),
-    (["run", "--interval", "soon"], "--interval: not a number"),
-    (["run", "--endpoint", "ftp://x", "--project", "p"], "endpoint must start with http"),
-    (["run", "--config", "/nonexistent/c.toml"], "config file not found"),
-    (["show", "--max-age", "-5"], "--max-age: must be a positive number"),
-    (["emulator", "--fault", "teapot@nowhere"], "fault"),
-    (["emulator", "--host", "0.0.0.0"], "loopback"),
-    (["frobnicate"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["run", "--interval", "0"], "--interval: must be a positive number"),
+        (["run", "--interval", "soon"], "--interval: not a number"),
+        (["run", "--endpoint", "ftp://x", "--project", "p"], "endpoint must start with http"),
+        (["run", "--config", "/nonexistent/c.toml"], "config file not found"),
+        (["show", "--max-age", "-5"], "--max-age: must be a positive number"),
+        (["emulator", "--fault", "teapot@nowhere"], "fault"),
+        (["emulator", "--host", "0.0.0.0"], "loopback"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(env, args, needle):
     out = qt(env, *args)
     assert out.returncode == 2
@@ -167,8 +189,9 @@ def test_a_corrupt_cache_is_set_aside_at_start(env, emulator):
     path = cache_file(env)
     path.parent.mkdir(parents=True)
     path.write_text('{"schema_version": 1, "written_at": "trunc')
-    out = qt(env, "run", "--once", "--project", "p", "--endpoint", emulator.url,
-             "--interval", "0.05")
+    out = qt(
+        env, "run", "--once", "--project", "p", "--endpoint", emulator.url, "--interval", "0.05"
+    )
     assert out.returncode == 0
     assert "Traceback" not in out.stderr
     aside = list(path.parent.glob(cache.FILENAME + ".bad-*"))
@@ -191,8 +214,21 @@ def test_previous_values_are_served_after_a_restart(env, emulator):
 def test_sigterm_stops_gracefully_within_a_second(env, emulator):
     emulator.add_fault("hang")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trayapp", "run", "--headless", "--project", "p",
-         "--endpoint", emulator.url], env=env, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "trayapp",
+            "run",
+            "--headless",
+            "--project",
+            "p",
+            "--endpoint",
+            emulator.url,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert emulator.wait_for_requests(lambda log: len(log) >= 1, timeout=30)
         started = time.monotonic()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
-
 from fakes import Recorder
+
 from trayapp import cache
 from trayapp.events import EventBus, WarmEvent
 from trayapp.plan import build_plan
@@ -72,7 +73,7 @@ def test_a_full_cycle_through_the_real_client(emulator, tmp_path):
         else:
             groups.append([t])
     assert max(len(g) for g in groups) <= 2
-    gaps = [b[0] - a[0] for a, b in zip(groups, groups[1:], strict=False)]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(groups)]
     assert min(gaps) >= INTERVAL * 0.8
     assert all(abs(gap / INTERVAL - round(gap / INTERVAL)) < 0.4 for gap in gaps)
 

@@ -16,8 +16,10 @@ def test_default_plan_has_20_gpu_and_18_c3_checks_in_order():
     plan = build_plan(["p"])
     assert len(plan.gpu) == 20 and len(plan.c3) == 18 and len(plan) == 38
     assert [(c.metric, c.region) for c in plan.gpu[:5]] == [
-        ("NVIDIA_T4_GPUS", "us-central1"), ("NVIDIA_T4_GPUS", "us-east1"),
-        ("NVIDIA_T4_GPUS", "us-west1"), ("NVIDIA_T4_GPUS", "europe-west4"),
+        ("NVIDIA_T4_GPUS", "us-central1"),
+        ("NVIDIA_T4_GPUS", "us-east1"),
+        ("NVIDIA_T4_GPUS", "us-west1"),
+        ("NVIDIA_T4_GPUS", "europe-west4"),
         ("NVIDIA_L4_GPUS", "us-central1"),
     ]
     assert [c.region for c in plan.c3] == list(DEFAULT_C3_REGIONS)
@@ -27,16 +29,30 @@ def test_default_plan_has_20_gpu_and_18_c3_checks_in_order():
 def test_projects_interleave():
     plan = build_plan(["a", "b"], ["M"], ["r1", "r2"], "C3", ["r1"])
     assert [(c.project, c.region) for c in plan.gpu] == [
-        ("a", "r1"), ("b", "r1"), ("a", "r2"), ("b", "r2")]
+        ("a", "r1"),
+        ("b", "r1"),
+        ("a", "r2"),
+        ("b", "r2"),
+    ]
     assert [c.project for c in plan.c3] == ["a", "b"]
     assert plan.projects == ("a", "b")
     with pytest.raises(ValueError, match="project"):
         build_plan([])
 
 
-@pytest.mark.parametrize(("ms", "level"), [
-    (0, Level.FIRE), (1999, Level.FIRE), (2000, Level.WARN), (2499, Level.WARN),
-    (2500, Level.SLOWISH), (2999, Level.SLOWISH), (3000, Level.SLOW), (60000, Level.SLOW)])
+@pytest.mark.parametrize(
+    ("ms", "level"),
+    [
+        (0, Level.FIRE),
+        (1999, Level.FIRE),
+        (2000, Level.WARN),
+        (2499, Level.WARN),
+        (2500, Level.SLOWISH),
+        (2999, Level.SLOWISH),
+        (3000, Level.SLOW),
+        (60000, Level.SLOW),
+    ],
+)
 def test_levels(ms, level):
     assert Thresholds().level(ms) is level
 
@@ -60,7 +76,10 @@ def write(tmp_path, text):
 
 
 def test_config_full_example(tmp_path):
-    settings = config.load(write(tmp_path, """
+    settings = config.load(
+        write(
+            tmp_path,
+            """
 projects = ["a", "b"]
 interval_s = 0.5
 rewarm_s = 60
@@ -79,7 +98,9 @@ metric = "C3_CPUS"
 regions = ["us-east1"]
 [notifications]
 enabled = false
-"""))
+""",
+        )
+    )
     assert settings.projects == ("a", "b") and settings.interval_s == 0.5
     assert settings.endpoint == "http://127.0.0.1:9" and settings.tone == "plain"
     assert settings.thresholds == Thresholds(100, 200, 300)
@@ -93,24 +114,27 @@ def test_missing_config_means_defaults_unless_asked_for(tmp_path):
         config.load(tmp_path / "none.toml", required=True)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("colour = 'red'", "unknown key colour"),
-    ("[gpu]\nregion = ['x']", "unknown key gpu.region"),
-    ("interval_s = 0", "interval_s must be a positive number"),
-    ("interval_s = -1", "interval_s must be a positive number"),
-    ("interval_s = 'fast'", "interval_s must be a number"),
-    ("interval_s = nan", "interval_s must be a positive number"),
-    ("rewarm_s = true", "rewarm_s must be a number"),
-    ("tone = 'rude'", "tone must be one of spicy, plain"),
-    ("projects = 'p'", "projects must be a list"),
-    ("projects = []", "projects must be a non-empty list"),
-    ("projects = ['']", "projects must be a non-empty list"),
-    ("endpoint = 'ftp://x'", "endpoint must start with http"),
-    ("[thresholds]\nwarn_ms = 5000", "thresholds must satisfy"),
-    ("notifications = true", "[notifications] must be a table"),
-    ("[notifications]\nenabled = 'yes'", "notifications.enabled must be true or false"),
-    ("this is not toml", "config"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour = 'red'", "unknown key colour"),
+        ("[gpu]\nregion = ['x']", "unknown key gpu.region"),
+        ("interval_s = 0", "interval_s must be a positive number"),
+        ("interval_s = -1", "interval_s must be a positive number"),
+        ("interval_s = 'fast'", "interval_s must be a number"),
+        ("interval_s = nan", "interval_s must be a positive number"),
+        ("rewarm_s = true", "rewarm_s must be a number"),
+        ("tone = 'rude'", "tone must be one of spicy, plain"),
+        ("projects = 'p'", "projects must be a list"),
+        ("projects = []", "projects must be a non-empty list"),
+        ("projects = ['']", "projects must be a non-empty list"),
+        ("endpoint = 'ftp://x'", "endpoint must start with http"),
+        ("[thresholds]\nwarn_ms = 5000", "thresholds must satisfy"),
+        ("notifications = true", "[notifications] must be a table"),
+        ("[notifications]\nenabled = 'yes'", "notifications.enabled must be true or false"),
+        ("this is not toml", "config"),
+    ],
+)
 def test_bad_config_is_one_line_naming_it(tmp_path, text, message):
     path = write(tmp_path, text)
     with pytest.raises(config.ConfigError) as err:

@@ -6,8 +6,8 @@ import threading
 import time
 
 import pytest
-
 from fakes import FakeSource, Recorder
+
 from trayapp.events import EventBus, WarmEvent
 from trayapp.levels import Level, Thresholds
 from trayapp.plan import build_plan
@@ -19,8 +19,9 @@ C3_REGIONS = ("r1", "r2", "r3", "r4")
 
 
 def make(source=None, projects=("p",), **kw):
-    plan = build_plan(projects, ("NVIDIA_T4_GPUS", "NVIDIA_L4_GPUS"), GPU_REGIONS, "C3_CPUS",
-                      C3_REGIONS)
+    plan = build_plan(
+        projects, ("NVIDIA_T4_GPUS", "NVIDIA_L4_GPUS"), GPU_REGIONS, "C3_CPUS", C3_REGIONS
+    )
     bus = EventBus()
     rec = Recorder()
     bus.subscribe(rec)
@@ -88,7 +89,7 @@ def test_never_two_batches_at_once_and_skips_while_busy():
 
 def test_ticks_follow_the_schedule_without_drift():
     source = FakeSource()
-    warmer, rec = make(source, interval_s=0.05, rewarm_s=1e9, skip_log_s=1e9)
+    warmer, _ = make(source, interval_s=0.05, rewarm_s=1e9, skip_log_s=1e9)
     ticks = []
     real = warmer._tick
 
@@ -117,9 +118,18 @@ def test_a_failed_check_is_retried_later_in_the_cycle_then_marked_error():
     done = next(e for e in events if e.kind is WarmEvent.COMPLETE)
     assert done.data["failed"] == 1
     r3 = [c for c in done.snapshot["projects"]["p"]["checks"] if c["region"] == "r3"]
-    assert r3 == [{"kind": "c3", "region": "r3", "metric": "C3_CPUS", "status": "error",
-                   "limit": None, "usage": None, "fetched_at": None,
-                   "error": "503 backend error"}]
+    assert r3 == [
+        {
+            "kind": "c3",
+            "region": "r3",
+            "metric": "C3_CPUS",
+            "status": "error",
+            "limit": None,
+            "usage": None,
+            "fetched_at": None,
+            "error": "503 backend error",
+        }
+    ]
 
 
 def test_transient_failure_recovers_within_the_cycle():

@@ -67,9 +67,13 @@ class Runtime:
         self.watch = CycleWatch()
         self.bus.subscribe(self.watch)
         self.warmer = Warmer(
-            plan, source, self.bus,
-            interval_s=settings.interval_s, rewarm_s=settings.rewarm_s,
-            thresholds=settings.thresholds, state=state,
+            plan,
+            source,
+            self.bus,
+            interval_s=settings.interval_s,
+            rewarm_s=settings.rewarm_s,
+            thresholds=settings.thresholds,
+            state=state,
         )
 
     def _seed(self, state: WarmState) -> None:

@@ -60,8 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     _warm_options(sub.add_parser("run", help="warm the cache, with a tray icon"), endpoint=True)
     demo = sub.add_parser("demo", help="the same against the built-in emulator")
     _warm_options(demo, endpoint=False)
-    demo.add_argument("--speed", type=_number, default=1.0, metavar="N",
-                      help="run N times faster: latency, interval and thresholds scaled")
+    demo.add_argument(
+        "--speed",
+        type=_number,
+        default=1.0,
+        metavar="N",
+        help="run N times faster: latency, interval and thresholds scaled",
+    )
     show = sub.add_parser("show", help="print the cache (no network)")
     show.add_argument("--project", metavar="ID")
     show.add_argument("--json", action="store_true")
@@ -102,8 +107,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
     settings = load_config(config_path, required=args.config is not None)
     endpoint = getattr(args, "endpoint", None)
     return settings.with_overrides(
-        projects=args.project, interval_s=args.interval, rewarm_s=args.rewarm,
-        timeout_s=args.timeout, endpoint=check_endpoint(endpoint) if endpoint else None,
+        projects=args.project,
+        interval_s=args.interval,
+        rewarm_s=args.rewarm,
+        timeout_s=args.timeout,
+        endpoint=check_endpoint(endpoint) if endpoint else None,
     )
 
 
@@ -121,13 +129,17 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
         emulator = Emulator(latency=Latency.demo(scale=1 / speed))
         t = settings.thresholds
         settings = settings.with_overrides(
-            projects=args.project or [DEMO_PROJECT], endpoint=emulator.start(),
+            projects=args.project or [DEMO_PROJECT],
+            endpoint=emulator.start(),
             interval_s=settings.interval_s / speed,
-            thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed))
+            thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed),
+        )
     projects = app.resolve_projects(settings, detect=True)
     if not projects:
-        raise UsageError("no project: pass --project ID, set projects in config.toml, "
-                         "or set GOOGLE_CLOUD_PROJECT")
+        raise UsageError(
+            "no project: pass --project ID, set projects in config.toml, "
+            "or set GOOGLE_CLOUD_PROJECT"
+        )
     settings = settings.with_overrides(projects=list(projects))
     source = ComputeSource(settings.endpoint, timeout_s=settings.timeout_s)
     try:
@@ -166,9 +178,7 @@ def _project_json(snap: cache.Snapshot, project: str, max_age: float, now: float
         "warm": snap.is_warm(project, max_age, now),
         "complete": snap.is_complete(project, max_age, now),
         "cycle": snap.cycle(project),
-        "checks": [
-            {**c, "fresh": cache.is_fresh(c, max_age, now)} for c in snap.checks(project)
-        ],
+        "checks": [{**c, "fresh": cache.is_fresh(c, max_age, now)} for c in snap.checks(project)],
     }
 
 
@@ -176,8 +186,13 @@ def _age(check: dict[str, Any], now: float) -> str:
     if not check["fetched_at"]:
         return "-"
     seconds = max(0, int(now - cache.parse_time(check["fetched_at"])))
-    return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m" if seconds < 7200 else \
-        f"{seconds // 3600}h"
+    return (
+        f"{seconds}s"
+        if seconds < 120
+        else f"{seconds // 60}m"
+        if seconds < 7200
+        else f"{seconds // 3600}h"
+    )
 
 
 def _num(value: float | None) -> str:
@@ -186,15 +201,24 @@ def _num(value: float | None) -> str:
 
 def _print_table(snap: cache.Snapshot, project: str, max_age: float, now: float) -> None:
     cycle = snap.cycle(project)
-    state = ("complete" if snap.is_complete(project, max_age, now)
-             else "warm" if snap.is_warm(project, max_age, now) else "cold")
+    state = (
+        "complete"
+        if snap.is_complete(project, max_age, now)
+        else "warm"
+        if snap.is_warm(project, max_age, now)
+        else "cold"
+    )
     print(f"{project}: {state}, cycle {cycle['id']} {cycle['done']}/{cycle['total']}")
     rows = [("REGION", "METRIC", "LIMIT", "USAGE", "AGE", "STATUS")]
     for c in snap.checks(project):
-        status = c["status"] if cache.is_fresh(c, max_age, now) or c["status"] not in (
-            "ok", "absent") else f"{c['status']} (stale)"
-        rows.append((c["region"], c["metric"], _num(c["limit"]), _num(c["usage"]),
-                     _age(c, now), status))
+        status = (
+            c["status"]
+            if cache.is_fresh(c, max_age, now) or c["status"] not in ("ok", "absent")
+            else f"{c['status']} (stale)"
+        )
+        rows.append(
+            (c["region"], c["metric"], _num(c["limit"]), _num(c["usage"]), _age(c, now), status)
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

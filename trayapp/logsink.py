@@ -27,24 +27,34 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:  # noqa: PLR0
     p = event.progress
     kind = event.kind
     if kind in (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW) and event.level:
-        return (f"{event.level.icon} {_TOKENS[event.level]}: {p} - {event.elapsed_ms}ms "
-                f"{phrase(event.level, tone)}").rstrip()
+        return (
+            f"{event.level.icon} {_TOKENS[event.level]}: {p} - {event.elapsed_ms}ms "
+            f"{phrase(event.level, tone)}"
+        ).rstrip()
     if kind is WarmEvent.BATCH_FAIL:
         extra = f" {phrase(event.level, tone)}" if event.level in (Level.SLOW,) else ""
-        return (f"❌ BATCH_FAIL: {p} - {event.elapsed_ms}ms - {event.error_kind}: "
-                f"{event.message}{extra}")
+        return (
+            f"❌ BATCH_FAIL: {p} - {event.elapsed_ms}ms - {event.error_kind}: "
+            f"{event.message}{extra}"
+        )
     d = event.data
     if kind is WarmEvent.START:
-        return (f"🚀 CACHE_WARM_START: {d.get('checks')} checks for "
-                f"{', '.join(d.get('projects', []))} (1 GPU + 1 C3 every {d.get('interval_s')}s, "
-                f"re-warm every {d.get('rewarm_s')}s)")
+        return (
+            f"🚀 CACHE_WARM_START: {d.get('checks')} checks for "
+            f"{', '.join(d.get('projects', []))} (1 GPU + 1 C3 every {d.get('interval_s')}s, "
+            f"re-warm every {d.get('rewarm_s')}s)"
+        )
     if kind is WarmEvent.COMPLETE:
         verdict = phrase(Level.COMPLETE, tone) if not d.get("failed") else "see the errors above"
-        return (f"✅ CACHE_WARM_COMPLETE: {p} in {d.get('duration_s')}s - "
-                f"{d.get('api_calls')} API calls, {d.get('failed')} failed - {verdict}")
+        return (
+            f"✅ CACHE_WARM_COMPLETE: {p} in {d.get('duration_s')}s - "
+            f"{d.get('api_calls')} API calls, {d.get('failed')} failed - {verdict}"
+        )
     if kind is WarmEvent.REWARM:
-        return (f"🔄 CACHE_REWARM: {d.get('reason')} - cycle {event.cycle} begins, "
-                "old values served until replaced")
+        return (
+            f"🔄 CACHE_REWARM: {d.get('reason')} - cycle {event.cycle} begins, "
+            "old values served until replaced"
+        )
     if kind is WarmEvent.SKIP:
         return f"⏭️ CACHE_WARM_SKIP: {d.get('skipped')} ticks skipped ({d.get('reason')})"
     if kind is WarmEvent.ERROR:
@@ -53,7 +63,8 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:  # noqa: PLR0
         return f"🛑 CACHE_WARM_CANCELLED: stopped at {p}"
     if kind is WarmEvent.FINAL_STATS:
         return "📊 FINAL_STATS: " + ", ".join(
-            f"{k}={v}" for k, v in d.items() if not isinstance(v, dict))
+            f"{k}={v}" for k, v in d.items() if not isinstance(v, dict)
+        )
     if kind is WarmEvent.PAUSED:
         return "⏸️ CACHE_WARM_PAUSED" if d.get("paused") else "▶️ CACHE_WARM_RESUMED"
     return None

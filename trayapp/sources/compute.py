@@ -1,0 +1,281 @@
+"""The real quota source: Compute Engine ``regions.get`` through google-cloud-compute.
+
+google-cloud-compute costs over a second and ~130 MB to import, so nothing from google (or
+requests) is imported at module level: ``prepare()`` loads it, off the tray thread. Every
+failure leaves as ``SourceError(kind, one line)``; the library's own exceptions, several of which
+it does not wrap (requests timeouts, protobuf parse errors), never reach the warmer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import random
+import re
+import threading
+import time
+import warnings
+from typing import Any
+from urllib.parse import urlsplit
+
+from trayapp.sources.base import RegionQuotas, SourceError
+
+ADC_HINT = 'run "gcloud auth application-default login", or pass --endpoint to use the emulator'
+# Statuses worth another attempt inside one fetch; 403 rate limits are not among them, since
+# Compute's per-minute limit does not lift within a short backoff.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RATE_REASONS = frozenset(
+    {
+        "ratelimitexceeded",
+        "userratelimitexceeded",
+        "quotaexceeded",
+        "dailylimitexceeded",
+        "rate_limit_exceeded",
+        "resource_exhausted",
+    }
+)
+_OAUTH_CODES = re.compile(
+    r"\b(invalid_grant|invalid_client|invalid_scope|unauthorized_client|"
+    r"access_denied|invalid_rapt)\b"
+)
+_MAX_DETAIL = 200
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for http(s) URLs whose host is 127.0.0.0/8, ::1 or localhost."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ComputeSource:
+    """Region quotas from the Compute API (or the emulator, given an ``http://`` loopback
+    endpoint, with anonymous credentials). Safe to call from several threads at once."""
+
+    def __init__(
+        self, endpoint: str | None = None, timeout_s: float = 10.0, retries: int = 2
+    ) -> None:
+        if timeout_s <= 0 or retries < 0:
+            raise ValueError("timeout_s must be positive and retries not negative")
+        endpoint = endpoint.rstrip("/") if endpoint else None
+        self.anonymous = (
+            bool(endpoint) and endpoint.startswith("http://") and is_loopback_url(endpoint)
+        )
+        if endpoint and endpoint.startswith("http://") and not self.anonymous:
+            raise ValueError(
+                f"refusing plain http to {endpoint}: credentials would travel unencrypted "
+                "(use https://, or a loopback http:// URL for the emulator)"
+            )
+        self.endpoint = endpoint
+        self.timeout_s = float(timeout_s)
+        self.retries = retries
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+
+    def prepare(self) -> None:
+        """Import google-cloud-compute and build the client; SourceError on failure."""
+        with self._lock:
+            if self._client is not None:
+                return
+            self._closed.clear()
+            self._client = self._build_client()
+
+    def _build_client(self) -> Any:
+        try:
+            from google.auth.credentials import AnonymousCredentials
+            from google.cloud import compute_v1
+        except ImportError as exc:
+            raise SourceError(
+                "unavailable",
+                f"google-cloud-compute cannot be imported ({exc.name or exc}): "
+                "pip install google-cloud-compute",
+            ) from exc
+        options = {"api_endpoint": self.endpoint} if self.endpoint else None
+        credentials = AnonymousCredentials() if self.anonymous else None
+        try:
+            return compute_v1.RegionsClient(credentials=credentials, client_options=options)
+        except Exception as exc:
+            raise classify(exc, "client set-up", self.timeout_s) from exc
+
+    def fetch(self, project: str, region: str) -> RegionQuotas:
+        """All quotas of one region: bounded retries of 429/5xx and dropped connections, each
+        attempt limited to ``timeout_s``, the whole fetch to about ``timeout_s * (retries+1)``."""
+        where = f"{project}/{region}"
+        if self._closed.is_set():
+            raise SourceError("unavailable", f"{where}: the Compute source is closed")
+        if self._client is None:
+            self.prepare()
+        client = self._client
+        if client is None:  # closed meanwhile
+            raise SourceError("unavailable", f"{where}: the Compute source is closed")
+        deadline = time.monotonic() + self.timeout_s * (self.retries + 1)
+        attempt = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                answer = client.get(
+                    project=project,
+                    region=region,
+                    timeout=min(self.timeout_s, remaining),
+                    retry=None,
+                )
+                break
+            except Exception as exc:
+                error = classify(exc, where, self.timeout_s)
+                pause = min(2.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0)
+                attempt += 1
+                if (
+                    attempt > self.retries
+                    or not _retryable(exc)
+                    or time.monotonic() + pause + 0.05 >= deadline
+                    or self._closed.wait(pause)
+                ):
+                    raise error from exc
+        if len(answer.quotas) == 0:
+            code = answer.quota_status_warning.code or "no quotas field"
+            raise SourceError("bad_response", f"{where}: quota data unavailable ({code})")
+        return {q.metric: (float(q.limit), float(q.usage)) for q in answer.quotas}
+
+    def close(self) -> None:
+        """Close idle connections; a request hanging in another thread is not waited for."""
+        with self._lock:
+            client, self._client = self._client, None
+            self._closed.set()
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.transport.close()
+
+
+def _retryable(exc: BaseException) -> bool:
+    import requests
+    from google.api_core import exceptions as api
+
+    if isinstance(exc, api.GoogleAPICallError):
+        return exc.code in RETRY_STATUSES
+    return isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout)
+
+
+def _one_line(text: object, limit: int = _MAX_DETAIL) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _first_error(exc: Any) -> tuple[str, str]:
+    """(reason, message) of the first entry of a Google error body; entries may be dicts."""
+    errors = list(getattr(exc, "errors", None) or [])
+    first = errors[0] if errors else {}
+    get = (
+        first.get
+        if isinstance(first, dict)
+        else lambda key, default="": getattr(first, key, default)
+    )
+    reason = str(get("reason", "") or getattr(exc, "reason", "") or "")
+    message = str(get("message", "") or "")
+    if not message:  # "GET http://...: text" -> "text"
+        message = re.sub(r"^[A-Z]+ \S+: ", "", str(getattr(exc, "message", "") or exc))
+    return reason, _one_line(message)
+
+
+def _connection_reason(exc: BaseException) -> str:
+    text = str(exc)
+    for pattern in (
+        r"\[Errno -?\d+\] ([^'\")]+)",
+        r"(Remote end closed connection[^'\")]*)",
+        r"(Connection (?:aborted|reset)[^'\")]*)",
+    ):
+        found = re.search(pattern, text)
+        if found:
+            return found.group(1).strip(" .")
+    return type(exc).__name__
+
+
+def classify(exc: BaseException, where: str, timeout_s: float) -> SourceError:  # noqa: PLR0911
+    """Any exception out of google-cloud-compute, google-auth, requests or protobuf -> the
+    SourceError the warmer understands, with one line that carries no credential text."""
+    import requests
+    from google.api_core import exceptions as api
+    from google.auth import exceptions as auth
+    from google.protobuf import json_format
+
+    if isinstance(exc, SourceError):
+        return exc
+    if isinstance(exc, auth.InvalidOperation) and "nonymous" in str(exc):
+        # a 401 makes google-auth refresh the credentials; anonymous ones refuse
+        return SourceError(
+            "auth",
+            f"{where}: not authenticated (HTTP 401): the endpoint wants credentials, "
+            "and none are sent to a loopback http:// endpoint",
+        )
+    if isinstance(exc, auth.DefaultCredentialsError):
+        return SourceError("auth", f"no usable Google Cloud credentials: {ADC_HINT}")
+    if isinstance(exc, auth.GoogleAuthError):
+        code = _OAUTH_CODES.search(str(exc))
+        detail = f" ({code.group(1)})" if code else ""
+        return SourceError(
+            "auth",
+            f"{where}: credentials could not be used ({type(exc).__name__}{detail}); "
+            'run "gcloud auth application-default login"',
+        )
+    if isinstance(exc, api.RetryError):
+        if exc.cause is not None:
+            return classify(exc.cause, where, timeout_s)
+        return SourceError("timeout", f"{where}: retries gave up ({_one_line(exc.message)})")
+    if isinstance(exc, api.GoogleAPICallError):
+        return _classify_status(exc, where)
+    if isinstance(exc, requests.Timeout):
+        return SourceError("timeout", f"{where}: no answer within {timeout_s:g} s")
+    if isinstance(exc, requests.ConnectionError):
+        return SourceError("unavailable", f"{where}: connection failed ({_connection_reason(exc)})")
+    if isinstance(exc, requests.RequestException):
+        return SourceError("unavailable", f"{where}: transfer failed ({type(exc).__name__})")
+    if isinstance(exc, json_format.ParseError | ValueError | TypeError):
+        return SourceError("bad_response", f"{where}: unreadable answer ({_one_line(exc, 120)})")
+    if isinstance(exc, OSError):
+        return SourceError("unavailable", f"{where}: {type(exc).__name__}: {_one_line(exc, 120)}")
+    return SourceError("unavailable", f"{where}: unexpected {type(exc).__name__}")
+
+
+_STATUS_KINDS = {401: "auth", 404: "not_found", 408: "timeout", 429: "rate_limited"}
+_KIND_WORDS = {
+    "auth": "not authenticated",
+    "permission": "permission denied",
+    "rate_limited": "rate limited",
+    "not_found": "not found",
+    "timeout": "request timed out",
+    "bad_response": "request rejected",
+    "unavailable": "service unavailable",
+}
+
+
+def _classify_status(exc: Any, where: str) -> SourceError:
+    status = exc.code if isinstance(exc.code, int) else None
+    reason, message = _first_error(exc)
+    if status == 403:  # Compute's per-minute rate limit is a 403 too; the reason tells
+        kind = "rate_limited" if reason.lower() in RATE_REASONS else "permission"
+    elif status in _STATUS_KINDS:
+        kind = _STATUS_KINDS[status]
+    elif status is not None and 400 <= status < 500:
+        kind = "bad_response"
+    else:
+        kind = "unavailable"
+    label = f"HTTP {status} {reason}".strip() if status else type(exc).__name__
+    return SourceError(kind, f"{where}: {_KIND_WORDS[kind]} ({label}): {message}")
+
+
+def detect_project() -> str | None:
+    """The project of Application Default Credentials, or None. Set NO_GCE_CHECK=true first
+    when the metadata server must not be probed."""
+    try:
+        import google.auth
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the end-user-credentials advice
+            _, project = google.auth.default()
+    except Exception:
+        return None
+    return project or None
