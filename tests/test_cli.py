@@ -30,6 +30,7 @@ def env(tmp_path):
         CLOUDSDK_CONFIG=str(home / "gcloud"),
         PYTHONUNBUFFERED="1",
     )
+    e["XDG_RUNTIME_DIR"] = str(home / "run")  # the instance lock and control socket
     e.pop("DISPLAY", None)
     e.pop("WAYLAND_DISPLAY", None)
     return e
@@ -245,3 +246,90 @@ def test_sigterm_stops_gracefully_within_a_second(env, emulator):
 def test_version(env):
     out = qt(env, "--version")
     assert out.returncode == 0 and out.stdout.startswith("quota-tray ")
+
+
+def start_headless(env, emulator, *extra):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trayapp", "run", "--headless", "--endpoint", emulator.url,
+         *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if qt(env, "status").returncode == 0:
+            return proc
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the instance never answered status")
+
+
+def wait_status(env, pred, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = qt(env, "status", "--json")
+        if out.returncode == 0 and pred(json.loads(out.stdout)):
+            return json.loads(out.stdout)
+        time.sleep(0.05)
+    raise AssertionError(f"status never matched; last: {out.stdout}{out.stderr}")
+
+
+def test_control_commands_reach_the_running_instance(env, emulator):
+    assert qt(env, "status").returncode == 3
+    proc = start_headless(env, emulator, "--project", "p", "--interval", "0.05")
+    try:
+        status = wait_status(env, lambda s: s["done"] == s["total"] == 38)
+        assert status["pid"] == proc.pid and status["progress"]["p"] == {"done": 38, "total": 38}
+        assert qt(env, "pause").returncode == 0
+        assert wait_status(env, lambda s: s["paused"])["paused"] is True
+        assert qt(env, "resume").returncode == 0
+        before = len(emulator.requests())
+        assert qt(env, "rewarm").returncode == 0
+        assert emulator.wait_for_requests(lambda log: len(log) >= before + 18, timeout=30)
+        assert "CACHE_REWARM" in log_file(env).read_text()
+
+        # a second instance says who runs and touches nothing
+        wait_status(env, lambda s: s["cycle"] == 2 and s["done"] == s["total"])
+        qt(env, "pause")
+        wait_status(env, lambda s: s["paused"])
+        cache_before = cache_file(env).read_bytes()
+        log_before = log_file(env).read_bytes()
+        second = qt(env, "run", "--headless", "--project", "p", "--endpoint", emulator.url)
+        assert second.returncode == 1
+        assert f"already running (pid {proc.pid})" in second.stderr
+        assert "quota-tray rewarm" in second.stderr
+        assert cache_file(env).read_bytes() == cache_before
+        assert log_file(env).read_bytes() == log_before
+
+        started = time.monotonic()
+        assert qt(env, "quit").returncode == 0
+        proc.wait(10)
+        assert time.monotonic() - started < 5
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == 0
+    assert qt(env, "status").returncode == 3
+
+
+def test_sighup_reloads_the_config_and_keeps_a_bad_one_out(env, emulator, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('projects = ["p"]\ninterval_s = 0.05\n')
+    proc = start_headless(env, emulator, "--config", str(config))
+    try:
+        wait_status(env, lambda s: s["done"] == s["total"])
+        config.write_text('projects = ["p", "q"]\ninterval_s = 0.05\n')
+        proc.send_signal(signal.SIGHUP)
+        status = wait_status(env, lambda s: s["progress"].get("q", {}).get("done") == 38)
+        assert status["progress"]["p"]["total"] == 38
+        config.write_text('projects = ["p"]\ninterval_s = "soon"\n')
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "config not reloaded" not in log_file(env).read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert "interval_s must be a number" in log_file(env).read_text()
+        assert set(wait_status(env, lambda s: True)["progress"]) == {"p", "q"}  # old kept
+    finally:
+        qt(env, "quit")
+        proc.wait(10)

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,18 @@ class CycleWatch:
 class Runtime:
     """A warmer with the cache writer, the log and the metrics, ready to start."""
 
-    def __init__(self, settings: Settings, source: QuotaSource, files: Files) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        source: QuotaSource,
+        files: Files,
+        load_settings: Callable[[], Settings] | None = None,
+    ) -> None:
         self.settings = settings
         self.files = files
+        self.load_settings = load_settings
+        self.quit_requested = threading.Event()  # Quit, Ctrl+C, SIGTERM, `quota-tray quit`
+        self.reloadable: list[Any] = []  # observers with reload(settings), told on SIGHUP
         self.bus = EventBus()
         self.filelog = FileLog(files.log, settings.tone).open()
         plan = settings.plan()
@@ -88,6 +98,30 @@ class Runtime:
             elif exc.reason == "unreadable":
                 self.filelog.error(str(exc))
 
+    def reload(self) -> None:
+        """SIGHUP: re-read the config; a bad one keeps the old settings and says so."""
+        if self.load_settings is None:
+            return
+        try:
+            new = self.load_settings()
+        except Exception as exc:
+            self.warmer.report("config", f"config not reloaded, keeping the old one: {exc}")
+            return
+        if new.endpoint != self.settings.endpoint:
+            self.filelog.error("endpoint changes take effect at the next start")
+        self.warmer.reconfigure(
+            new.plan(),
+            interval_s=new.interval_s,
+            rewarm_s=new.rewarm_s,
+            thresholds=new.thresholds,
+        )
+        self.warmer.source.timeout_s = new.timeout_s
+        self.filelog.tone = new.tone
+        self.settings = new
+        for observer in self.reloadable:
+            observer.reload(new)
+        log.info("config reloaded")
+
     def subscribe(self, observer: Any) -> None:
         self.bus.subscribe(observer)
 
@@ -97,15 +131,14 @@ class Runtime:
 
 
 def run_headless(runtime: Runtime, *, once: bool) -> int:
-    """Warm until Ctrl+C / SIGTERM (or one cycle with ``once``); 0 ok, 1 some checks failed."""
+    """Warm until quit (Ctrl+C, SIGTERM, `quota-tray quit`), or for one cycle with ``once``."""
     from trayapp.progress import TerminalProgress
 
     runtime.subscribe(TerminalProgress(sys.stdout, runtime.settings.tone))
-    done = threading.Event()
-    restore = _on_signals(done.set)
+    restore = on_signals(runtime)
     runtime.warmer.start()
     try:
-        while not done.wait(0.2):
+        while not runtime.quit_requested.wait(0.2):
             if once and runtime.watch.complete.is_set():
                 break
     finally:
@@ -116,13 +149,22 @@ def run_headless(runtime: Runtime, *, once: bool) -> int:
     return 0
 
 
-def _on_signals(callback: Any) -> Any:
-    """Route SIGINT and SIGTERM to ``callback``; returns a function restoring the old ones."""
+def on_signals(runtime: Runtime) -> Callable[[], None]:
+    """SIGINT/SIGTERM ask to quit, SIGHUP reloads the config; returns a restorer."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    for sig in old:
-        signal.signal(sig, lambda *_: callback())
+    actions: dict[int, Callable[[], None]] = {
+        signal.SIGINT: runtime.quit_requested.set,
+        signal.SIGTERM: runtime.quit_requested.set,
+    }
+    if hasattr(signal, "SIGHUP"):
+        # the handler only starts a thread: reloading reads files, never in a signal handler
+        actions[signal.SIGHUP] = lambda: threading.Thread(
+            target=runtime.reload, name="quota-reload", daemon=True
+        ).start()
+    old = {sig: signal.getsignal(sig) for sig in actions}
+    for sig, action in actions.items():
+        signal.signal(sig, lambda _sig, _frame, action=action: action())
 
     def restore() -> None:
         for sig, handler in old.items():

@@ -177,7 +177,7 @@ def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
-def _validate(doc: dict[str, Any]) -> str | None:  # noqa: PLR0911 - one reason per shape error
+def _validate(doc: dict[str, Any]) -> str | None:
     """Structural checks readers rely on; returns what is wrong, or None."""
     if not isinstance(doc.get("written_at"), str) or not isinstance(doc.get("warmer"), dict):
         return "written_at or warmer missing"
@@ -195,6 +195,10 @@ def _validate(doc: dict[str, Any]) -> str | None:  # noqa: PLR0911 - one reason 
                 return f"a check of {name!r} lacks fields"
             if check["status"] not in STATUSES:
                 return f"a check of {name!r} has status {check['status']!r}"
+            if not isinstance(check["kind"], str):
+                return f"a check of {name!r} has a kind that is not a string"
+            if check["fetched_at"] is not None and not isinstance(check["fetched_at"], str):
+                return f"a check of {name!r} has a fetched_at that is not a string"
     return None
 
 

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or config, 3 nothing to sh
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -72,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     show.add_argument("--max-age", type=_number, metavar="S", default=cache.DEFAULT_MAX_AGE_S)
     show.add_argument("--demo", action="store_true", help="the demo's cache")
+    status = sub.add_parser("status", help="state of the running instance")
+    status.add_argument("--json", action="store_true")
+    for command, text in (
+        ("rewarm", "start a re-warm now"),
+        ("pause", "pause warming"),
+        ("resume", "resume warming"),
+        ("quit", "stop the running instance"),
+    ):
+        sub.add_parser(command, help=text)
     from trayapp.sources import emulator
 
     emulator.add_arguments(sub.add_parser("emulator", help="run the Compute API emulator"))
@@ -87,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = args.command or "run"
         if command == "show":
             return show(args)
+        if command in ("status", "rewarm", "pause", "resume", "quit"):
+            from trayapp import control
+
+            return control.client_command(command, getattr(args, "json", False))
         if command == "emulator":
             from trayapp.sources import emulator
 
@@ -116,38 +130,59 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def warm(args: argparse.Namespace, *, demo: bool) -> int:
-    from trayapp import app
+    """``run`` and ``demo``: one instance per user, reachable over the control channel."""
+    from trayapp import app, control
     from trayapp.sources.compute import ComputeSource
 
-    settings = settings_from(args)
-    emulator = None
-    if demo:
-        from trayapp.sources.emulator import Emulator
-        from trayapp.sources.emulator_faults import Latency
+    settings_from(args)  # a bad config is exit 2 before anything else happens
+    lock = control.acquire_or_explain()
+    if lock is None:
+        return 1
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(lock.release)
+        endpoint = None
+        if demo:
+            from trayapp.sources.emulator import Emulator
+            from trayapp.sources.emulator_faults import Latency
 
-        speed = args.speed
-        emulator = Emulator(latency=Latency.demo(scale=1 / speed))
-        t = settings.thresholds
-        settings = settings.with_overrides(
-            projects=args.project or [DEMO_PROJECT],
-            endpoint=emulator.start(),
-            interval_s=settings.interval_s / speed,
-            thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed),
+            emulator = Emulator(latency=Latency.demo(scale=1 / args.speed))
+            endpoint = emulator.start()
+            cleanup.callback(emulator.stop)
+
+        def load_settings() -> Settings:  # also what SIGHUP re-reads
+            settings = settings_from(args)
+            if demo:
+                settings = _demo_settings(settings, args, endpoint)
+            projects = app.resolve_projects(settings, detect=True)
+            if not projects:
+                raise UsageError(
+                    "no project: pass --project ID, set projects in config.toml, "
+                    "or set GOOGLE_CLOUD_PROJECT"
+                )
+            return settings.with_overrides(projects=list(projects))
+
+        settings = load_settings()
+        source = ComputeSource(settings.endpoint, timeout_s=settings.timeout_s)
+        runtime = app.Runtime(settings, source, app.Files.default(demo=demo), load_settings)
+        server = control.serve(
+            control.runtime_handlers(runtime, runtime.quit_requested.set, time.monotonic()),
+            on_error=runtime.filelog.error,
         )
-    projects = app.resolve_projects(settings, detect=True)
-    if not projects:
-        raise UsageError(
-            "no project: pass --project ID, set projects in config.toml, "
-            "or set GOOGLE_CLOUD_PROJECT"
-        )
-    settings = settings.with_overrides(projects=list(projects))
-    source = ComputeSource(settings.endpoint, timeout_s=settings.timeout_s)
-    try:
-        runtime = app.Runtime(settings, source, app.Files.default(demo=demo))
+        if server is not None:
+            cleanup.callback(server.stop)
         return app.run(runtime, headless=args.headless or args.once, once=args.once)
-    finally:
-        if emulator is not None:
-            emulator.stop()
+    return 1  # not reached: the with-block returns
+
+
+def _demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str | None) -> Settings:
+    """The demo project against the emulator, with time scaled by ``--speed``."""
+    speed, t = args.speed, settings.thresholds
+    return settings.with_overrides(
+        projects=args.project or [DEMO_PROJECT],
+        endpoint=endpoint,
+        interval_s=settings.interval_s / speed,
+        thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed),
+    )
 
 
 def show(args: argparse.Namespace) -> int:
@@ -183,9 +218,10 @@ def _project_json(snap: cache.Snapshot, project: str, max_age: float, now: float
 
 
 def _age(check: dict[str, Any], now: float) -> str:
-    if not check["fetched_at"]:
+    try:
+        seconds = max(0, int(now - cache.parse_time(check["fetched_at"] or "")))
+    except ValueError:
         return "-"
-    seconds = max(0, int(now - cache.parse_time(check["fetched_at"])))
     return (
         f"{seconds}s"
         if seconds < 120

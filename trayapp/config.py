@@ -52,9 +52,13 @@ class Settings:
 def _positive(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{key} must be a number, not {value!r}")
-    if not math.isfinite(value) or value <= 0:
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise ConfigError(f"{key} is too large") from None
+    if not math.isfinite(number) or number <= 0:
         raise ConfigError(f"{key} must be a positive number, not {value!r}")
-    return float(value)
+    return number
 
 
 def _names(key: str, value: Any) -> tuple[str, ...]:
@@ -153,6 +157,10 @@ def load(path: Path, *, required: bool = False) -> Settings:
         raise ConfigError(f"config {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path}: {exc}") from None
+    except (ValueError, RecursionError):  # an integer of over 4300 digits; nesting too deep
+        raise ConfigError(
+            f"config {path}: not valid TOML (value too large or nested too deeply)"
+        ) from None
     try:
         return from_mapping(data)
     except ConfigError as exc:

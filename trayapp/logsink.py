@@ -22,7 +22,7 @@ _TOKENS = {
 }
 
 
-def format_event(event: Event, tone: str = "spicy") -> str | None:  # noqa: PLR0911
+def format_event(event: Event, tone: str = "spicy") -> str | None:
     """``<emoji> <TOKEN>: <details>`` for an event, or None for events not logged."""
     p = event.progress
     kind = event.kind

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from trayapp.cache import now_iso
+from trayapp.cache import Snapshot, now_iso
 from trayapp.events import Event, EventBus, Progress, WarmEvent
 from trayapp.levels import Level, Thresholds
 from trayapp.metrics import Metrics
@@ -82,6 +82,7 @@ class Warmer:
         rewarm_s: float = 1800.0,
         thresholds: Thresholds | None = None,
         clock: Clock = default_clock,
+        wall_clock: Clock = time.time,
         max_attempts: int = 3,
         backoff_ticks: int = 5,
         skip_log_s: float = 60.0,
@@ -90,7 +91,8 @@ class Warmer:
         self.plan, self.source, self.bus = plan, source, bus
         self.interval_s, self.rewarm_s = interval_s, rewarm_s
         self.thresholds = thresholds or Thresholds()
-        self.clock = clock
+        self.clock, self.wall_clock = clock, wall_clock
+        self._cycle_wall = 0.0  # wall time the cycle began
         self.max_attempts, self.backoff_ticks, self.skip_log_s = (
             max_attempts,
             backoff_ticks,
@@ -143,6 +145,23 @@ class Warmer:
     def progress(self) -> Progress:
         return Progress(*self.state.counts("gpu"), *self.state.counts("c3"))
 
+    def reconfigure(
+        self, plan: Plan, *, interval_s: float, rewarm_s: float, thresholds: Thresholds
+    ) -> None:
+        """Apply reloaded settings; a changed plan starts a new cycle, keeping known values."""
+        with self._lock:
+            self.interval_s, self.rewarm_s, self.thresholds = interval_s, rewarm_s, thresholds
+            if plan == self.plan:
+                return
+            old = Snapshot(self.state.document(self._warmer_info()))
+            self.plan, self.state = plan, WarmState(plan)
+            self.state.seed(old)
+            self._force = True
+
+    def report(self, kind: str, message: str) -> None:
+        """A failure outside warming (a bad config on reload) for the log and notifications."""
+        self._emit(WarmEvent.ERROR, message=message, error_kind=kind)
+
     def stop(self, timeout: float = 1.0) -> None:
         """Stop ticking without waiting for a hung request; emits CANCELLED and FINAL_STATS."""
         with self._lock:
@@ -178,10 +197,13 @@ class Warmer:
             self.source.prepare()
         except SourceError as exc:
             self._finish(Batch([], self.state.cycle.id, fatal=exc))
-        start, n = self.clock(), 0
-        while not self._stop.wait(max(0.0, start + n * self.interval_s - self.clock())):
+        start, n, interval = self.clock(), 0, self.interval_s
+        while not self._stop.wait(max(0.0, start + n * interval - self.clock())):
             self._tick()
-            n = max(n + 1, int((self.clock() - start) / self.interval_s) + 1)  # skip missed
+            if interval != self.interval_s:  # reconfigured: a new schedule from now
+                start, n, interval = self.clock(), 1, self.interval_s
+                continue
+            n = max(n + 1, int((self.clock() - start) / interval) + 1)  # skip missed ticks
 
     def _tick(self) -> None:
         events: list[tuple[WarmEvent, dict[str, Any]]] = []
@@ -194,7 +216,7 @@ class Warmer:
             if now < self._backoff_until:
                 return self._skip(now, "backing off after rate limiting")
             reason = "forced" if self._force else None
-            if reason is None and now - self.state.cycle.started_clock >= self.rewarm_s:
+            if reason is None and self._rewarm_due(now):
                 reason = "periodic"
             if reason:
                 self._force = False
@@ -212,6 +234,14 @@ class Warmer:
         self._batch.start()
         return None
 
+    def _rewarm_due(self, now: float) -> bool:
+        """By the warmer's clock, or by the wall clock: time.monotonic stands still while macOS
+        and Windows sleep, and readers judge freshness by wall time. A wall clock set back makes
+        the age negative, which never triggers; the warmer's clock still does."""
+        if now - self.state.cycle.started_clock >= self.rewarm_s:
+            return True
+        return self.wall_clock() - self._cycle_wall >= self.rewarm_s
+
     def _skip(self, now: float, reason: str) -> None:
         self._skipped += 1
         if now - self._last_skip_log >= self.skip_log_s:
@@ -225,6 +255,7 @@ class Warmer:
 
     def _start_cycle(self, now: float) -> None:
         self.state.new_cycle(now)
+        self._cycle_wall = self.wall_clock()
         self._gpu, self._c3 = deque(self.plan.gpu), deque(self.plan.c3)
         self._attempts.clear()
         self._fetches.clear()

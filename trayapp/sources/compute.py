@@ -194,7 +194,7 @@ def _connection_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def classify(exc: BaseException, where: str, timeout_s: float) -> SourceError:  # noqa: PLR0911
+def classify(exc: BaseException, where: str, timeout_s: float) -> SourceError:
     """Any exception out of google-cloud-compute, google-auth, requests or protobuf -> the
     SourceError the warmer understands, with one line that carries no credential text."""
     import requests
