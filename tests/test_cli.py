@@ -250,9 +250,11 @@ def test_version(env):
 
 def start_headless(env, emulator, *extra):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trayapp", "run", "--headless", "--endpoint", emulator.url,
-         *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "trayapp", "run", "--headless", "--endpoint", emulator.url, *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -15,6 +15,7 @@ from typing import Any
 from trayapp import cache, paths
 from trayapp.config import Settings
 from trayapp.events import Event, EventBus, WarmEvent
+from trayapp.history import HistoryRecorder
 from trayapp.logsink import FileLog
 from trayapp.sources.base import QuotaSource
 from trayapp.state import WarmState
@@ -27,6 +28,7 @@ log = logging.getLogger("trayapp")
 class Files:
     cache: Path
     log: Path
+    history: Path
 
     @classmethod
     def default(cls, demo: bool = False) -> Files:
@@ -35,6 +37,7 @@ class Files:
         return cls(
             cache=paths.cache_dir() / sub / cache.FILENAME,
             log=paths.log_dir() / sub / "cache_warm.log",
+            history=paths.state_dir() / sub / "history.sqlite3",
         )
 
 
@@ -76,6 +79,8 @@ class Runtime:
         self.bus.subscribe(self.filelog)
         self.watch = CycleWatch()
         self.bus.subscribe(self.watch)
+        self.history = HistoryRecorder(files.history, ",".join(settings.projects)).start()
+        self.bus.subscribe(self.history)
         self.warmer = Warmer(
             plan,
             source,
@@ -117,6 +122,7 @@ class Runtime:
         )
         self.warmer.source.timeout_s = new.timeout_s
         self.filelog.tone = new.tone
+        self.history.project_label = ",".join(new.projects)
         self.settings = new
         for observer in self.reloadable:
             observer.reload(new)
@@ -127,6 +133,7 @@ class Runtime:
 
     def stop(self) -> None:
         self.warmer.stop()
+        self.history.stop(2.0)
         self.filelog.close()
 
 

@@ -82,8 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("quit", "stop the running instance"),
     ):
         sub.add_parser(command, help=text)
+    from trayapp import autostart, stats
     from trayapp.sources import emulator
 
+    stats.add_stats_arguments(sub.add_parser("stats", help="batch timing statistics"))
+    autostart.add_autostart_arguments(sub.add_parser("autostart", help="start at login"))
     emulator.add_arguments(sub.add_parser("emulator", help="run the Compute API emulator"))
     return parser
 
@@ -101,6 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from trayapp import control
 
             return control.client_command(command, getattr(args, "json", False))
+        if command == "stats":
+            from trayapp.stats import stats_command
+
+            return stats_command(args)
+        if command == "autostart":
+            from trayapp.autostart import autostart_command
+
+            return autostart_command(args.action)
         if command == "emulator":
             from trayapp.sources import emulator
 

@@ -1,0 +1,175 @@
+"""``quota-tray stats`` and the tray's "Show stats": the history, summarised and drawn."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from trayapp.levels import Level, Thresholds
+from trayapp.ui.plot import DAY, draw_chart, window_text
+
+
+# -- the tray's "Show stats" ------------------------------------------------------------------
+def show_stats(
+    db: str | os.PathLike[str] | None = None,
+    since_s: float | None = DAY,
+    thresholds: Thresholds | None = None,
+    opener: Callable[[Path], None] | None = None,
+) -> Path:
+    """Draw the chart beside the cache and open it in the desktop's image viewer.
+
+    Slow (Pillow, SQLite): call it off the tray thread. Raises ``history.HistoryError`` when
+    there is no history and ``OSError`` when the chart cannot be written or opened.
+    """
+    from trayapp import history, paths
+    from trayapp.cache import private_mkdir
+
+    data = history.series(db or history.default_path(), since_s)
+    t = thresholds or Thresholds()
+    target = paths.cache_dir() / "stats.png"
+    private_mkdir(target.parent)
+    tmp = target.with_name(f".stats.{os.getpid()}.png")
+    draw_chart(data, tmp, warn_ms=t.warn_ms, slowish_ms=t.slowish_ms, slow_ms=t.slow_ms)
+    tmp.replace(target)
+    (opener or open_file)(target)
+    return target
+
+
+def open_file(path: Path) -> None:
+    """Open ``path`` with the desktop's default application, without waiting for it."""
+    import subprocess
+
+    if sys.platform == "win32":
+        os.startfile(path)  # type: ignore[attr-defined]  # noqa: S606
+        return
+    command = ["open" if sys.platform == "darwin" else "xdg-open", os.fspath(path)]
+    subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+# -- quota-tray stats ----------------------------------------------------------------------------
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY}
+
+
+def parse_since(text: str) -> float | None:
+    """``30m``, ``24h``, ``7d``, ``2w`` or plain seconds; ``all`` means the whole history."""
+    raw = text.strip().lower()
+    if raw == "all":
+        return None
+    number, unit = (raw[:-1], raw[-1]) if raw[-1:] in _UNITS else (raw, "s")
+    try:
+        value = float(number) * _UNITS[unit]
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise ValueError(f"--since: expected a duration like 30m, 24h, 7d or seconds, not {text!r}")
+    return value
+
+
+def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``quota-tray stats``."""
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--since",
+        default="24h",
+        metavar="AGE",
+        help="window: 30m, 24h, 7d, seconds, or all (default 24h)",
+    )
+    parser.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw a chart")
+    parser.add_argument("--db", type=Path, metavar="PATH", help="history file to read")
+    parser.add_argument("--demo", action="store_true", help="the demo's history")
+
+
+def stats_command(args: argparse.Namespace) -> int:
+    """Print the summary (or JSON) and draw the chart; 3 when there is no history yet."""
+    from trayapp import history
+
+    since = parse_since(args.since)
+    path = args.db or history.default_path(demo=getattr(args, "demo", False))
+    try:
+        summary = history.stats(path, since)
+        data = history.series(path, since) if args.plot else None
+    except history.HistoryError as exc:
+        print(f"quota-tray: {exc}", file=sys.stderr)
+        return 3 if exc.reason == "missing" else 1
+    if data is not None:
+        t = _thresholds()
+        try:
+            draw_chart(
+                data, args.plot, warn_ms=t.warn_ms, slowish_ms=t.slowish_ms, slow_ms=t.slow_ms
+            )
+        except (OSError, ValueError) as exc:
+            print(f"quota-tray: cannot write the chart {args.plot}: {exc}", file=sys.stderr)
+            return 1
+        summary["chart"] = os.fspath(args.plot)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print(format_summary(summary, since))
+    return 0
+
+
+def _thresholds() -> Thresholds:
+    from trayapp import paths
+    from trayapp.config import ConfigError, load
+
+    try:
+        return load(paths.config_file()).thresholds
+    except ConfigError:
+        return Thresholds()
+
+
+def format_summary(s: dict[str, Any], since_s: float | None) -> str:
+    """The summary a person reads in a terminal."""
+    projects = ", ".join(s["projects"]) or "no project"
+    lines = [f"History, {window_text(since_s)} ({projects})"]
+    b = s["batch_ms"]
+    lines.append(
+        f"  batches   {s['batches']}: p50 {b['p50']:g} ms, p95 {b['p95']:g} ms, "
+        f"max {b['max']:g} ms; {s['api_calls']} API calls"
+    )
+    shares = "  ".join(f"{Level(k).icon} {k} {v:.1%}" for k, v in s["levels"].items())
+    lines.append(f"  levels    {shares}")
+    fails = ", ".join(f"{k} {v}" for k, v in s["failures"].items())
+    lines.append(f"  failures  {s['failed_batches']} batches" + (f" ({fails})" if fails else ""))
+    cycles, c = s["cycles"], s["cycle_s"]
+    per = s["api_calls_per_cycle"]
+    text = f"{len(cycles)} complete" + (
+        f", p50 {c['p50']:g} s, max {c['max']:g} s" if cycles else ""
+    )
+    lines.append(f"  cycles    {text}" + (f", {per:g} API calls per cycle" if per else ""))
+    for cycle in cycles[-5:]:
+        at = time.strftime("%Y-%m-%d %H:%M", time.localtime(_epoch(cycle["at"])))
+        lines.append(
+            f"            #{cycle['cycle']} done {at} in {cycle['duration_s']:g} s, "
+            f"{cycle['api_calls']} calls, {cycle['failed']} failed"
+        )
+    for key, name in (("rewarms", "re-warms"), ("errors", "errors")):
+        if s[key]:
+            lines.append(f"  {name:<9} " + ", ".join(f"{k} {v}" for k, v in s[key].items()))
+    if s["reads"]:
+        r = s["reads"]
+        lines.append(
+            f"  reads     hit rate {r['hit_rate']:.1%} ({r['hits']} of {r['hits'] + r['misses']})"
+        )
+    if s.get("chart"):
+        lines.append(f"  chart     {s['chart']}")
+    return "\n".join(lines)
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
