@@ -203,8 +203,52 @@ def run(runtime: Runtime, *, headless: bool, once: bool) -> int:
 
         reason = tray_unavailable_reason()
         if reason is None:
-            from trayapp.ui.runner import run_tray
-
             return run_tray(runtime)
         print(f"quota-tray: {reason}; running headless", file=sys.stderr)
     return run_headless(runtime, once=once)
+
+
+def run_tray(runtime: Runtime) -> int:
+    """The icon on the main thread; the warmer, notifier and history on threads of their own."""
+    from trayapp.ui.notify import Notifier
+    from trayapp.ui.tray import TrayApp
+
+    notifier = Notifier.from_settings(runtime.settings)
+    tray = TrayApp(
+        runtime.warmer,
+        total=len(runtime.warmer.plan),
+        notifier=notifier,
+        on_quit=runtime.quit_requested.set,
+        log_path=runtime.files.log,
+        cache_dir=runtime.files.cache.parent,
+        show_stats=lambda: _show_stats(runtime),
+    )
+    runtime.subscribe(tray)
+    runtime.subscribe(notifier)
+    notifier.start()
+    restore = on_signals(runtime)
+    threading.Thread(
+        target=lambda: (runtime.quit_requested.wait(), tray.stop()),
+        name="quota-quit",
+        daemon=True,
+    ).start()
+    runtime.warmer.start()
+    try:
+        tray.run()
+    finally:
+        runtime.quit_requested.set()
+        runtime.stop()
+        notifier.stop(1.0)
+        restore()
+    return 0
+
+
+def _show_stats(runtime: Runtime) -> None:
+    """The tray's "Show stats": draw the history chart and open it in the image viewer."""
+    from trayapp.history import HistoryError
+    from trayapp.stats import show_stats
+
+    try:
+        show_stats(runtime.files.history, thresholds=runtime.settings.thresholds)
+    except (HistoryError, OSError) as exc:
+        log.warning("cannot show stats: %s", exc)

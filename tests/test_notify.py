@@ -1,0 +1,443 @@
+"""The notification rules (pure, fake clock) and the Notifier's queue and deadlines."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trayapp.events import Event, Progress, WarmEvent
+from trayapp.levels import Level
+from trayapp.ui.notify import (
+    Notice,
+    NotificationPolicy,
+    Notifier,
+    notification_unavailable_reason,
+    redact,
+)
+
+TOTAL = 38
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def progress(done: int = 0, total: int = TOTAL) -> Progress:
+    gpu_total = 20 if total == TOTAL else total // 2
+    gpu_done = min(done, gpu_total)
+    return Progress(gpu_done, gpu_total, done - gpu_done, total - gpu_total)
+
+
+def ev(kind: WarmEvent, cycle: int = 1, done: int = 0, **kw: Any) -> Event:
+    return Event(kind=kind, cycle=cycle, progress=progress(done), **kw)
+
+
+def batch(cycle: int, done: int, level: Level, ms: int = 800, **kw: Any) -> Event:
+    kind = WarmEvent.BATCH_WARM if level is Level.FIRE else WarmEvent.BATCH_SLOW
+    return ev(kind, cycle, done, level=level, elapsed_ms=ms, **kw)
+
+
+def complete(cycle: int, failures: int = 0, duration: float = 41.0) -> Event:
+    return ev(
+        WarmEvent.COMPLETE,
+        cycle,
+        TOTAL,
+        level=Level.COMPLETE,
+        data={"failures": failures, "duration_s": duration},
+    )
+
+
+def rewarm(cycle: int, reason: str) -> Event:
+    return ev(WarmEvent.REWARM, cycle, 0, data={"reason": reason})
+
+
+def error(message: str, kind: str = "auth", cycle: int = 1) -> Event:
+    return ev(WarmEvent.ERROR, cycle, 3, message=message, error_kind=kind)
+
+
+def kinds(policy: NotificationPolicy, *events: Event) -> list[str]:
+    return [notice.kind for event in events for notice in policy.decide(event)]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def policy(clock: FakeClock) -> NotificationPolicy:
+    return NotificationPolicy(clock=clock)
+
+
+# --- complete ---------------------------------------------------------------------------------
+
+
+def test_first_cycle_after_startup_completes_loudly(policy: NotificationPolicy) -> None:
+    policy.decide(ev(WarmEvent.START))
+    assert kinds(policy, batch(1, 2, Level.FIRE), batch(1, 4, Level.FIRE)) == []
+    [notice] = policy.decide(complete(1))
+    assert notice.kind == "complete"
+    assert notice.state == "complete"
+    assert "38/38" in notice.message and "41 s" in notice.message
+
+
+def test_periodic_rewarm_completes_silently(policy: NotificationPolicy) -> None:
+    assert kinds(policy, ev(WarmEvent.START), complete(1)) == ["complete"]
+    assert kinds(policy, rewarm(2, "periodic"), batch(2, 2, Level.FIRE), complete(2)) == []
+    assert kinds(policy, rewarm(3, "periodic"), complete(3)) == []
+
+
+def test_forced_rewarm_completes_loudly(policy: NotificationPolicy) -> None:
+    kinds(policy, ev(WarmEvent.START), complete(1))
+    assert kinds(policy, rewarm(2, "forced"), batch(2, 2, Level.FIRE), complete(2)) == ["complete"]
+    assert kinds(policy, rewarm(3, "periodic"), complete(3)) == []
+
+
+def test_periodic_rewarm_with_failures_is_reported(policy: NotificationPolicy) -> None:
+    kinds(policy, ev(WarmEvent.START), complete(1))
+    [notice] = [
+        n for e in (rewarm(2, "periodic"), complete(2, failures=2)) for n in policy.decide(e)
+    ]
+    assert notice.kind == "complete"
+    assert "2 failed" in notice.message
+    assert notice.state != "complete"
+
+
+def test_periodic_rewarm_with_failed_batches_is_reported(policy: NotificationPolicy) -> None:
+    kinds(policy, ev(WarmEvent.START), complete(1))
+    events = (rewarm(2, "periodic"), ev(WarmEvent.BATCH_FAIL, 2, 3), complete(2))
+    assert kinds(policy, *events) == ["complete"]
+
+
+def test_periodic_rewarm_with_slow_batch_is_reported(
+    policy: NotificationPolicy, clock: FakeClock
+) -> None:
+    kinds(policy, ev(WarmEvent.START), complete(1))
+    clock.advance(3600)
+    events = (rewarm(2, "periodic"), batch(2, 2, Level.SLOW, 3400), complete(2))
+    assert kinds(policy, *events) == ["too_slow", "complete"]
+
+
+def test_warn_and_slowish_batches_are_not_trouble(policy: NotificationPolicy) -> None:
+    kinds(policy, ev(WarmEvent.START), complete(1))
+    events = (
+        rewarm(2, "periodic"),
+        batch(2, 2, Level.WARN, 2100),
+        batch(2, 4, Level.SLOWISH, 2700),
+        complete(2),
+    )
+    assert kinds(policy, *events) == []
+
+
+# --- too slow ---------------------------------------------------------------------------------
+
+
+def test_too_slow_at_most_once_per_cycle(policy: NotificationPolicy, clock: FakeClock) -> None:
+    policy.decide(ev(WarmEvent.START))
+    found = []
+    for done in range(2, 22, 2):
+        clock.advance(700)  # even past the 10-minute limit, the cycle already had one
+        found += kinds(policy, batch(1, done, Level.SLOW, 3500))
+    assert found == ["too_slow"]
+
+
+def test_too_slow_at_most_once_per_ten_minutes(
+    policy: NotificationPolicy, clock: FakeClock
+) -> None:
+    assert kinds(policy, ev(WarmEvent.START), batch(1, 2, Level.SLOW, 3500)) == ["too_slow"]
+    clock.advance(60)
+    assert kinds(policy, complete(1), rewarm(2, "periodic"), batch(2, 2, Level.SLOW)) == [
+        "complete"
+    ]
+    clock.advance(539)  # 599 s after the first one
+    assert kinds(policy, rewarm(3, "periodic"), batch(3, 2, Level.SLOW)) == []
+    clock.advance(1)  # 600 s
+    assert kinds(policy, rewarm(4, "periodic"), batch(4, 2, Level.SLOW)) == ["too_slow"]
+
+
+def test_too_slow_wording_follows_tone(clock: FakeClock) -> None:
+    spicy = NotificationPolicy(tone="spicy", clock=clock)
+    plain = NotificationPolicy(tone="plain", clock=clock)
+    [loud] = spicy.decide(batch(1, 2, Level.SLOW, 3456))
+    [calm] = plain.decide(batch(1, 2, Level.SLOW, 3456))
+    assert "FUCK" in loud.message
+    assert "3456 ms" in loud.message and "3456 ms" in calm.message
+    assert "fuck" not in (calm.title + calm.message).lower()
+    assert loud.state == calm.state == "slow"
+
+
+def test_warn_level_batch_is_not_too_slow(policy: NotificationPolicy) -> None:
+    assert kinds(policy, batch(1, 2, Level.WARN, 2200), batch(1, 4, Level.SLOWISH, 2800)) == []
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def test_error_once_until_it_clears_then_back_to_normal(policy: NotificationPolicy) -> None:
+    policy.decide(ev(WarmEvent.START))
+    [first] = policy.decide(error("credentials expired: run gcloud auth application-default login"))
+    assert first.kind == "error" and first.state == "error"
+    assert "credentials" in first.title
+    assert (
+        kinds(policy, error("credentials expired: run gcloud auth application-default login")) == []
+    )
+    assert policy.error_active
+    # a batch that succeeds clears it, once
+    assert kinds(policy, batch(1, 5, Level.FIRE)) == ["recovered"]
+    assert kinds(policy, batch(1, 6, Level.FIRE)) == []
+    assert not policy.error_active
+    # the same error coming back is news again
+    assert kinds(
+        policy, error("credentials expired: run gcloud auth application-default login")
+    ) == ["error"]
+
+
+def test_a_different_error_is_reported(policy: NotificationPolicy) -> None:
+    assert kinds(policy, error("no credentials")) == ["error"]
+    assert kinds(policy, error("compute.regions.get denied on demo", kind="permission")) == [
+        "error"
+    ]
+    assert kinds(policy, error("compute.regions.get denied on demo", kind="permission")) == []
+
+
+def test_complete_without_failures_clears_error_with_one_notice(
+    policy: NotificationPolicy,
+) -> None:
+    kinds(policy, ev(WarmEvent.START), error("no credentials"))
+    assert kinds(policy, complete(1, failures=3)) == ["complete"]  # still broken
+    assert policy.error_active
+    assert kinds(policy, rewarm(2, "forced"), complete(2)) == ["recovered"]
+    assert not policy.error_active
+
+
+def test_failed_batch_does_not_clear_error(policy: NotificationPolicy) -> None:
+    kinds(policy, error("no credentials"))
+    assert kinds(policy, ev(WarmEvent.BATCH_FAIL, 1, 3)) == []
+    assert kinds(policy, batch(1, 4, Level.FIRE, data={"failures": 1})) == []
+    assert policy.error_active
+
+
+def test_error_notice_never_carries_credentials(policy: NotificationPolicy) -> None:
+    [notice] = policy.decide(
+        error("token ya29.a0AfH6SMBxyz-secret_Value rejected; Authorization: Bearer abc.def")
+    )
+    assert "ya29" not in notice.message
+    assert "abc.def" not in notice.message
+    assert "[redacted]" in notice.message
+
+
+# --- redaction --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("got ya29.A0ARrdaM-abc_DEF.123 back", "ya29.A0ARrdaM"),
+        ("Authorization: Bearer eyJhbGciOi.eyJzdWIi.sig", "eyJhbGciOi"),
+        ("bearer sk-12345", "sk-12345"),
+        ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n-----END PRIVATE KEY-----", "MIIEvQ"),
+        ("-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkq", "MIIEvQ"),
+        ('{"private_key": "-----BEGIN", "x": 1}', "BEGIN"),
+        ("refresh_token=1//0gAbCdEfGhIjKlMnOp", "1//0gAbCd"),
+        ("client_secret: GOCSPX-abcdef", "GOCSPX"),
+        ("key AIzaSyA1234567890abcdefghijklmnopqrstu used", "AIzaSyA123"),
+    ],
+)
+def test_redact_removes_credentials(text: str, secret: str) -> None:
+    cleaned = redact(text)
+    assert secret not in cleaned
+    assert "[redacted]" in cleaned
+    assert "\n" not in cleaned
+
+
+def test_redact_keeps_ordinary_errors_and_makes_one_line() -> None:
+    text = "403 Forbidden:\n  compute.regions.get denied on project demo"
+    assert redact(text) == "403 Forbidden: compute.regions.get denied on project demo"
+    assert len(redact("x" * 1000)) <= 240
+
+
+# --- the Notifier -----------------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[Notice, str, float]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, notice: Notice, icon: str, timeout: float) -> None:
+        with self.lock:
+            self.sent.append((notice, icon, timeout))
+
+
+def test_notifier_delivers_on_its_own_thread_with_state_icon() -> None:
+    recorder = Recorder()
+    notifier = Notifier(send=recorder, probe=lambda: None, display_timeout_s=7)
+    notifier.start()
+    try:
+        notifier.on_event(ev(WarmEvent.START))
+        notifier.on_event(complete(1))
+        assert notifier.wait_idle(5)
+    finally:
+        assert notifier.stop(2)
+    [(notice, icon, timeout)] = recorder.sent
+    assert notice.kind == "complete"
+    assert Path(icon).name == "complete.png" and Path(icon).is_file()
+    assert timeout == 7
+    assert notifier.sent == 1
+
+
+def test_disabled_notifier_sends_nothing_but_keeps_track() -> None:
+    recorder = Recorder()
+    notifier = Notifier(send=recorder, probe=lambda: None, enabled=False)
+    notifier.start()
+    try:
+        notifier.on_event(ev(WarmEvent.START))
+        notifier.on_event(error("no credentials"))
+        notifier.on_event(complete(1, failures=38))
+        notifier.set_enabled(True)
+        assert notifier.enabled
+        notifier.on_event(error("no credentials"))  # the same error: already known
+        notifier.on_event(rewarm(2, "forced"))
+        notifier.on_event(complete(2))
+        assert notifier.wait_idle(5)
+    finally:
+        notifier.stop(2)
+    assert [n.kind for n, _, _ in recorder.sent] == ["recovered"]
+
+
+def test_on_event_never_waits_for_a_hung_service(caplog: pytest.LogCaptureFixture) -> None:
+    release = threading.Event()
+    calls = []
+
+    def hung(notice: Notice, icon: str, timeout: float) -> None:
+        calls.append(notice)
+        release.wait(30)
+
+    notifier = Notifier(send=hung, probe=lambda: None, send_timeout_s=0.2, max_queue=4)
+    notifier.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="trayapp.ui.notify"):
+            started = time.perf_counter()
+            for i in range(100):
+                notifier.on_event(error(f"error number {i}"))
+            elapsed = time.perf_counter() - started
+            assert elapsed < 0.5, f"100 on_event calls took {elapsed:.3f} s"
+            assert notifier.wait_idle(10)
+        warnings = [r for r in caplog.records if "cannot be delivered" in r.getMessage()]
+        assert len(warnings) == 1
+        assert "did not answer within 0.2 s" in warnings[0].getMessage()
+        assert len(calls) == 1  # one hung call at a time; the rest dropped, not piled up
+        assert notifier.dropped == 100 and notifier.sent == 0
+    finally:
+        release.set()
+        assert notifier.stop(2)
+
+
+def test_unreachable_service_is_warned_about_once(caplog: pytest.LogCaptureFixture) -> None:
+    recorder = Recorder()
+    clock = FakeClock()
+    notifier = Notifier(
+        send=recorder,
+        probe=lambda: "no notification service on the session bus: ServiceUnknown",
+        clock=clock,
+    )
+    notifier.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="trayapp.ui.notify"):
+            for i in range(5):
+                clock.advance(120)  # past the probe interval: asked again each time
+                notifier.on_event(error(f"error {i}"))
+                assert notifier.wait_idle(5)
+    finally:
+        notifier.stop(2)
+    warnings = [r for r in caplog.records if "cannot be delivered" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "ServiceUnknown" in warnings[0].getMessage()
+    assert recorder.sent == []
+    assert notifier.unavailable_reason is not None
+
+
+def test_failing_backend_is_warned_about_once(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(notice: Notice, icon: str, timeout: float) -> None:
+        raise RuntimeError("org.freedesktop.DBus.Error.ServiceUnknown")
+
+    notifier = Notifier(send=broken, probe=lambda: None)
+    notifier.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="trayapp.ui.notify"):
+            for i in range(3):
+                notifier.on_event(error(f"error {i}"))
+            assert notifier.wait_idle(5)
+    finally:
+        notifier.stop(2)
+    warnings = [r for r in caplog.records if "cannot be delivered" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_stale_notifications_are_dropped() -> None:
+    recorder = Recorder()
+    clock = FakeClock()
+    notifier = Notifier(send=recorder, probe=lambda: None, clock=clock, max_age_s=30)
+    notifier.on_event(error("no credentials"))  # queued while the thread is not running
+    clock.advance(31)
+    notifier.start()
+    try:
+        assert notifier.wait_idle(5)
+    finally:
+        notifier.stop(2)
+    assert recorder.sent == []
+    assert notifier.dropped == 1
+
+
+def test_stop_is_prompt_and_idempotent() -> None:
+    notifier = Notifier(send=Recorder(), probe=lambda: None)
+    assert notifier.stop(1)  # never started
+    notifier.start()
+    notifier.start()
+    started = time.perf_counter()
+    assert notifier.stop(2)
+    assert time.perf_counter() - started < 1
+
+
+def test_no_session_bus_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    reason = notification_unavailable_reason()
+    if sys.platform.startswith("linux"):
+        assert reason is not None and "DBUS_SESSION_BUS_ADDRESS" in reason
+
+
+def test_importing_the_ui_loads_no_gui_library() -> None:
+    code = (
+        "import sys, trayapp.ui, trayapp.ui.tray, trayapp.ui.notify, trayapp.ui.icons\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'PIL', 'pystray', 'plyer', 'gi', 'Xlib'})\n"
+        "print(','.join(heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == ""
+
+
+def test_from_settings_follows_the_config() -> None:
+    from trayapp.config import Settings
+
+    quiet = Notifier.from_settings(Settings(notifications=False, tone="plain"), send=Recorder())
+    assert not quiet.enabled
+    assert quiet.policy.tone == "plain"
+    assert Notifier.from_settings(Settings()).enabled
