@@ -20,15 +20,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from trayapp import control
-from trayapp.control import (
-    AlreadyRunning,
-    ControlError,
-    ControlServer,
-    InstanceLock,
-    NotRunning,
-)
+from trayapp import control, instance
+from trayapp.control import ControlError, ControlServer, NotRunning
 from trayapp.events import EventBus
+from trayapp.instance import AlreadyRunning, InstanceLock
 from trayapp.plan import build_plan
 from trayapp.warmer import Warmer
 
@@ -38,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 HOLD_LOCK = """
 import sys
-from trayapp.control import InstanceLock
+from trayapp.instance import InstanceLock
 lock = InstanceLock(sys.argv[1]).acquire()
 print("held", flush=True)
 sys.stdin.read()
@@ -46,7 +41,7 @@ sys.stdin.read()
 
 SECOND_START = """
 import sys
-from trayapp.control import acquire_or_explain
+from trayapp.instance import acquire_or_explain
 sys.exit(0 if acquire_or_explain(sys.argv[1]) is not None else 1)
 """
 
@@ -193,7 +188,7 @@ def test_lock_of_a_killed_holder_is_taken_over(ctl):
     holder = spawn(HOLD_LOCK, str(ctl))
     assert read_line(holder) == "held"
     kill9(holder)
-    lock_file = ctl / control.LOCK_NAME
+    lock_file = ctl / instance.LOCK_NAME
     assert lock_file.read_text().split()[0] == str(holder.pid)  # left behind, stale
     lock = InstanceLock(ctl).acquire()
     try:
@@ -208,17 +203,17 @@ def test_lock_is_exclusive_in_one_process_too_and_release_frees_it(ctl):
         with pytest.raises(AlreadyRunning) as err:
             InstanceLock(ctl).acquire()
         assert err.value.pid == os.getpid()
-        assert control.acquire_or_explain(ctl) is None
+        assert instance.acquire_or_explain(ctl) is None
     assert not lock.held
     again = InstanceLock(ctl).acquire()
     again.release()
 
 
 def test_acquire_or_explain_prints_one_line(ctl, capsys):
-    lock = control.acquire_or_explain(ctl)
+    lock = instance.acquire_or_explain(ctl)
     assert lock is not None
     try:
-        assert control.acquire_or_explain(ctl) is None
+        assert instance.acquire_or_explain(ctl) is None
         err = capsys.readouterr().err
         assert err == (
             f"quota-tray is already running (pid {os.getpid()}); use `quota-tray rewarm`,"
@@ -232,7 +227,7 @@ def test_files_are_0600_and_the_directory_0700(ctl, server):
     lock = InstanceLock(ctl).acquire()
     try:
         assert stat.S_IMODE(ctl.stat().st_mode) == 0o700
-        for name in (control.LOCK_NAME, control.KEY_NAME, control.SOCKET_NAME):
+        for name in (instance.LOCK_NAME, control.KEY_NAME, control.SOCKET_NAME):
             assert stat.S_IMODE((ctl / name).stat().st_mode) == 0o600, name
         assert len((ctl / control.KEY_NAME).read_bytes()) == control.KEY_BYTES
         assert (ctl / control.SOCKET_NAME).is_socket()

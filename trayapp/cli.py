@@ -142,11 +142,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def warm(args: argparse.Namespace, *, demo: bool) -> int:
     """``run`` and ``demo``: one instance per user, reachable over the control channel."""
-    from trayapp import app, control
+    from trayapp import app, control, instance
     from trayapp.sources.compute import ComputeSource
 
     settings_from(args)  # a bad config is exit 2 before anything else happens
-    lock = control.acquire_or_explain()
+    lock = instance.acquire_or_explain()
     if lock is None:
         return 1
     with contextlib.ExitStack() as cleanup:

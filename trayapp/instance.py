@@ -1,0 +1,194 @@
+"""One instance per user: an OS lock held for the process's life, in a private directory.
+
+A crashed run leaves nothing to clean up: the OS drops the lock with the process, and the next
+start takes it over. The same 0700 directory holds the control channel's socket and key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sys
+import time
+from pathlib import Path
+
+from trayapp import paths
+
+LOCK_NAME = "instance.lock"
+_WINDOWS = sys.platform == "win32"
+_WIN_LOCK_OFFSET = 1 << 20  # Windows locks are mandatory: lock a byte far from the pid text
+
+
+class AlreadyRunning(Exception):
+    """Another process holds the instance lock; ``pid`` is its pid when it could be read."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+        who = f" (pid {pid})" if pid else ""
+        super().__init__(
+            f"quota-tray is already running{who}; use `quota-tray rewarm`, `status` or `quit`"
+            " to reach it"
+        )
+
+
+# -- where the files live ----------------------------------------------------------------------
+
+
+def default_directory() -> Path:
+    """The per-user runtime directory; the state directory where there is no real one.
+
+    Without ``XDG_RUNTIME_DIR`` platformdirs would pick ``/tmp/runtime-<uid>``, a shared place
+    another user could create first, so the state directory is used instead.
+    """
+    if (
+        sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd"))
+        and not os.environ.get("XDG_RUNTIME_DIR", "").strip()
+    ):
+        return paths.state_dir()
+    from platformdirs import PlatformDirs
+
+    return Path(PlatformDirs(paths.APP, appauthor=False).user_runtime_dir)
+
+
+def resolve_directory(directory: str | os.PathLike[str] | None) -> Path:
+    return default_directory() if directory is None else Path(directory)
+
+
+def private_directory(directory: str | os.PathLike[str] | None = None) -> Path:
+    """Create the directory 0700 (or tighten ours to 0700); refuse one owned by someone else."""
+    from trayapp.cache import private_mkdir
+
+    path = resolve_directory(directory)
+    private_mkdir(path)
+    if _WINDOWS:
+        return path
+    st = path.lstat()
+    if not path.is_dir() or path.is_symlink():
+        raise OSError(errno.ENOTDIR, "not a directory", str(path))
+    if st.st_uid != os.getuid():
+        raise OSError(errno.EPERM, "owned by another user", str(path))
+    if st.st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+# -- single instance ---------------------------------------------------------------------------
+
+
+class InstanceLock:
+    """An OS lock held until release() or process exit, with the holder's pid in the file.
+
+    The descriptor is a plain int, so dropping this object does not release the lock by
+    accident; only release() or the end of the process does.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self._given = directory
+        self._fd: int | None = None
+        self.path: Path | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> InstanceLock:
+        """Take the lock or raise AlreadyRunning naming the holder; OSError if it cannot try."""
+        if self._fd is not None:
+            return self
+        directory = private_directory(self._given)
+        self.path = directory / LOCK_NAME
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(self.path, flags, 0o600)
+        try:
+            if not _try_lock(fd):
+                raise AlreadyRunning(_holder_pid(fd))
+            if not _WINDOWS:
+                os.fchmod(fd, 0o600)
+            data = f"{os.getpid()}\n".encode()
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, data)  # the first line is the pid even before the truncate
+            os.ftruncate(fd, len(data))
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Let another instance start; the file stays (removing it would race a newcomer)."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            if _WINDOWS:
+                import msvcrt
+
+                os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+                with contextlib.suppress(OSError):
+                    msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> InstanceLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _try_lock(fd: int) -> bool:
+    if _WINDOWS:
+        import msvcrt
+
+        os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EDEADLK):
+                return False
+            raise
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
+
+
+def _holder_pid(fd: int, wait_s: float = 0.5) -> int | None:
+    """The holder writes its pid just after locking: give it a moment to do so."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            first = os.read(fd, 64).split(b"\n", 1)[0].strip()
+            if first.isdigit():
+                return int(first)
+        except OSError:
+            return None
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.01)
+
+
+def acquire_or_explain(directory: str | os.PathLike[str] | None = None) -> InstanceLock | None:
+    """The lock for a new `run` or `demo`, or None after one line on stderr (then exit 1).
+
+    Call it before anything opens the cache or the log, so a second start touches neither.
+    """
+    try:
+        return InstanceLock(directory).acquire()
+    except AlreadyRunning as exc:
+        print(exc, file=sys.stderr)
+    except OSError as exc:
+        where = exc.filename or resolve_directory(directory)
+        print(
+            f"quota-tray: cannot take the instance lock in {where}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+    return None
