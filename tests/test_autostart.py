@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from desktop import require, require_gtk
 
 from trayapp import autostart
 
@@ -21,7 +22,7 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XD
 
 def validate(path: Path) -> None:
     if shutil.which("desktop-file-validate") is None:
-        pytest.skip("desktop-file-validate is not installed (desktop-file-utils)")
+        require(["desktop-file-utils"], "desktop-file-validate")
     result = subprocess.run(
         ["desktop-file-validate", str(path)], capture_output=True, text=True, check=False
     )
@@ -118,7 +119,9 @@ def test_an_unknown_action_is_a_value_error():
 )
 def test_exec_quoting_round_trips(tmp_path, argv):
     """GLib reads Exec the way desktops do: unescape the string, then split like a shell."""
-    glib = pytest.importorskip("gi.repository.GLib", reason="PyGObject reads the key file")
+    require_gtk()
+    from gi.repository import GLib as glib
+
     entry = tmp_path / "e.desktop"
     entry.write_text(autostart.desktop_entry(argv, "/icons/fire.png"))
     keyfile = glib.KeyFile()
@@ -268,7 +271,7 @@ def test_systemd_user_unit(tmp_path):
     assert unit["Install"]["WantedBy"] == "default.target"
     assert "quota-tray.service" in (PACKAGING / "README.md").read_text()
     if shutil.which("systemd-analyze") is None:
-        return
+        require(["systemd"], "systemd-analyze")
     # verify the unit with ExecStart pointing at something that exists here
     copy = tmp_path / "quota-tray.service"
     copy.write_text(text.replace("%h/.local/bin/quota-tray", sys.executable))

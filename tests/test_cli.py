@@ -205,7 +205,7 @@ def test_previous_values_are_served_after_a_restart(env, emulator):
     args = ("run", "--once", "--project", "p", "--endpoint", emulator.url, "--interval", "0.05")
     assert qt(env, *args).returncode == 0
     first = cache.load(cache_file(env)).get("p", "us-east1", "C3_CPUS")
-    emulator.add_fault("500@us-east1")
+    emulator.add_fault("404@us-east1")
     assert qt(env, *args).returncode == 1
     again = cache.load(cache_file(env)).get("p", "us-east1", "C3_CPUS")
     assert again["status"] == "ok" and again["fetched_at"] == first["fetched_at"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -18,7 +19,8 @@ SPEC = ROOT / "packaging" / "quota-tray.spec"
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    pytest.importorskip("PyInstaller", reason="pip install -e '.[test]' installs it")
+    if importlib.util.find_spec("PyInstaller") is None:
+        pytest.fail("PyInstaller is missing: pip install -e '.[test]' installs it")
     work = tmp_path_factory.mktemp("pyinstaller")
     started = time.monotonic()
     result = subprocess.run(
