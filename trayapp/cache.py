@@ -118,10 +118,7 @@ class Snapshot:
         now: float | None = None,
     ) -> bool:
         """At least 80% of GPU and of C3 checks fresh (every project when none is named)."""
-        names = [project] if project is not None else self.projects
-        return bool(names) and all(
-            min(self.coverage(p, max_age_s, now).values(), default=0.0) >= WARM_SHARE for p in names
-        )
+        return self._fresh_share_at_least(WARM_SHARE, project, max_age_s, now)
 
     def is_complete(
         self,
@@ -129,9 +126,15 @@ class Snapshot:
         max_age_s: float = DEFAULT_MAX_AGE_S,
         now: float | None = None,
     ) -> bool:
+        """Every check fresh (of every project when none is named)."""
+        return self._fresh_share_at_least(1.0, project, max_age_s, now)
+
+    def _fresh_share_at_least(
+        self, share: float, project: str | None, max_age_s: float, now: float | None
+    ) -> bool:
         names = [project] if project is not None else self.projects
         return bool(names) and all(
-            min(self.coverage(p, max_age_s, now).values(), default=0.0) >= 1.0 for p in names
+            min(self.coverage(p, max_age_s, now).values(), default=0.0) >= share for p in names
         )
 
 

@@ -23,6 +23,18 @@ ERROR_KINDS = (
 FATAL_KINDS = frozenset({"auth", "permission"})
 
 
+def is_loopback_host(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: the only places tests and the demo may talk to."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class SourceError(Exception):
     """Every failure of a source, whatever raised it: a kind and one line for people."""
 

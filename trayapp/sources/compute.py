@@ -9,7 +9,6 @@ it does not wrap (requests timeouts, protobuf parse errors), never reach the war
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import random
 import re
 import threading
@@ -18,7 +17,7 @@ import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
-from trayapp.sources.base import RegionQuotas, SourceError
+from trayapp.sources.base import RegionQuotas, SourceError, is_loopback_host
 
 ADC_HINT = 'run "gcloud auth application-default login", or pass --endpoint to use the emulator'
 # Statuses worth another attempt inside one fetch; 403 rate limits are not among them, since
@@ -43,13 +42,7 @@ _MAX_DETAIL = 200
 
 def is_loopback_url(url: str) -> bool:
     """True for http(s) URLs whose host is 127.0.0.0/8, ::1 or localhost."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 class ComputeSource:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import ipaddress
 import json
 import random
 import re
@@ -26,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from trayapp.plan import DEFAULT_C3_REGIONS
+from trayapp.sources.base import is_loopback_host
 from trayapp.sources.emulator_faults import (
     SPEC_HELP,
     Fault,
@@ -211,15 +211,6 @@ class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class Emulator:
     """The emulator server. ``start()`` returns its base URL; ``stop()`` is prompt, even with
     hung requests, and closes every socket. Faults and latency may be changed while running."""
@@ -232,7 +223,7 @@ class Emulator:
         faults: Iterable[Fault | str] = (),
         allow_remote: bool = False,
     ) -> None:
-        if not allow_remote and not _is_loopback(host):
+        if not allow_remote and not is_loopback_host(host):
             raise ValueError(
                 f"refusing to listen on {host}: the emulator serves loopback only "
                 "(pass allow_remote=True / --allow-remote to expose it)"
