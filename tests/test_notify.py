@@ -441,3 +441,11 @@ def test_from_settings_follows_the_config() -> None:
     assert not quiet.enabled
     assert quiet.policy.tone == "plain"
     assert Notifier.from_settings(Settings()).enabled
+
+
+def test_a_refused_config_reload_is_told_once_and_is_no_outage():
+    policy = NotificationPolicy()
+    bad = ev(WarmEvent.ERROR, message="config: interval_s must be a number", error_kind="config")
+    [notice] = policy.decide(bad)
+    assert notice.title == "⚠️ Config not reloaded" and "interval_s" in notice.message
+    assert not policy.error_active

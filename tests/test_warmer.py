@@ -287,3 +287,17 @@ def test_stop_twice_and_from_many_threads_is_safe():
     for t in threads:
         t.join(2)
     assert rec.kinds().count(WarmEvent.FINAL_STATS) == 1
+
+
+def test_a_periodic_rewarm_waits_for_the_unfinished_cycle_then_starts_at_once():
+    source = FakeSource(delay_s=0.03)
+    warmer, rec = make(source, rewarm_s=0.05)  # due long before the first cycle can finish
+    warmer.start()
+    events = rec.wait_for(completes(2))
+    warmer.stop()
+    kinds = [e.kind for e in events]
+    first_rewarm = kinds.index(WarmEvent.REWARM)
+    assert kinds.index(WarmEvent.COMPLETE) < first_rewarm  # the first cycle was not cut short
+    assert events[first_rewarm].data["reason"] == "periodic"
+    between = kinds[kinds.index(WarmEvent.COMPLETE) + 1 : first_rewarm]
+    assert WarmEvent.BATCH_WARM not in between and WarmEvent.BATCH_SLOW not in between

@@ -216,8 +216,8 @@ class Warmer:
             if now < self._backoff_until:
                 return self._skip(now, "backing off after rate limiting")
             reason = "forced" if self._force else None
-            if reason is None and self._rewarm_due(now):
-                reason = "periodic"
+            if reason is None and self.state.complete and self._rewarm_due(now):
+                reason = "periodic"  # an unfinished cycle finishes first, then re-warms at once
             if reason:
                 self._force = False
                 self._start_cycle(now)

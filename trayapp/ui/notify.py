@@ -240,6 +240,8 @@ class NotificationPolicy:
     def _failure(self, event: Event) -> list[Notice]:
         error_kind = event.error_kind or "error"
         message = redact(event.message or "warming stopped") or "warming stopped"
+        if error_kind == "config":  # a refused reload: warming goes on with the old settings
+            return [Notice("error", "⚠️ Config not reloaded", message, "warn")]
         key = (error_kind, message)
         if key == self._error:
             return []
