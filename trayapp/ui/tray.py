@@ -562,6 +562,17 @@ def _gtk_menu_mixin() -> type:
             if before is not None and threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGINT, before)
 
+        def _finalize(self) -> None:
+            # pystray closes its own desktop notification here with a blocking D-Bus call, even
+            # when it never showed one (this app notifies through trayapp.ui.notify instead).
+            # With no notification daemon that call raises out of run(), turning Quit, Ctrl+C
+            # and SIGTERM into a traceback and exit status 1; a hung daemon holds the exit for
+            # D-Bus's 25 s timeout. Only let it close a notification pystray really showed.
+            notifier = getattr(self, "_notifier", None)
+            if notifier is not None and not getattr(notifier, "_nid", 0):
+                notifier.hide = lambda: None
+            super()._finalize()  # type: ignore[misc]
+
         def _relabel(self, handle: Any) -> bool:
             from pystray import Menu
 
