@@ -35,7 +35,7 @@ from desktop import (  # noqa: F401
 
 from trayapp.events import Event, Progress, WarmEvent
 from trayapp.levels import Level
-from trayapp.ui.tray import DisplayModel, latin1_title
+from trayapp.ui.display import DisplayModel, latin1_title
 
 CHILD = Path(__file__).with_name("tray_child.py")
 TOTAL = 38
