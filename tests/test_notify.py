@@ -14,13 +14,8 @@ import pytest
 
 from trayapp.events import Event, Progress, WarmEvent
 from trayapp.levels import Level
-from trayapp.ui.notify import (
-    Notice,
-    NotificationPolicy,
-    Notifier,
-    notification_unavailable_reason,
-    redact,
-)
+from trayapp.ui.notices import Notice, NotificationPolicy, redact
+from trayapp.ui.notify import Notifier, notification_unavailable_reason
 
 TOTAL = 38
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from trayapp.events import Event, WarmEvent
 from trayapp.levels import Level
-from trayapp.ui.notify import redact
+from trayapp.ui.notices import redact
 
 if TYPE_CHECKING:
     pass

@@ -1,0 +1,230 @@
+"""Which warmer events deserve a desktop notification, decided without threads or I/O.
+
+The rules are plain logic over events and an injectable clock, so they are unit-tested
+without a desktop; :mod:`trayapp.ui.notify` delivers what they decide. No credential text ever
+reaches a notification: messages pass through :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from trayapp.events import Event, WarmEvent
+from trayapp.levels import Level, phrase
+
+APP_NAME = "quota-tray"
+SLOW_NOTICE_INTERVAL_S = 600.0  # "too slow" at most once per 10 minutes
+
+
+# --- keeping secrets out of notifications -----------------------------------------------------
+
+_REDACTED = "[redacted]"
+_SECRET_PATTERNS = (
+    # PEM private keys, whole or cut off
+    re.compile(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
+    ),
+    re.compile(r'"private_key(?:_id)?"\s*:\s*"[^"]*"?'),
+    re.compile(r"\bBearer\s+[A-Za-z0-9._~+/=-]+", re.I),
+    re.compile(r"\bya29\.[A-Za-z0-9._-]+"),  # OAuth access tokens
+    re.compile(r"\b1//[A-Za-z0-9._-]{10,}"),  # OAuth refresh tokens
+    re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),  # JWTs
+    re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"),  # API keys
+    re.compile(
+        r"\b(access_token|refresh_token|id_token|client_secret|private_key|password|api_key)"
+        r"(\s*[=:]\s*)\S+",
+        re.I,
+    ),
+)
+MAX_MESSAGE_CHARS = 240
+
+
+def redact(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` as one line with anything that looks like a credential replaced.
+
+    Our errors are one-line summaries already; this is the second fence, because a
+    notification ends up on screen, in the daemon's history and sometimes in screenshots.
+    """
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups >= 2:
+            text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{_REDACTED}", text)
+        else:
+            text = pattern.sub(_REDACTED, text)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+# --- the decision -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification to show: ``state`` names the icon (see ``trayapp.ui.icons``)."""
+
+    kind: str  # "complete" | "too_slow" | "error" | "recovered"
+    title: str
+    message: str
+    state: str
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = max(0.0, float(seconds))
+    if seconds < 100:
+        return f"{seconds:.0f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _failures(event: Event) -> int:
+    try:
+        return int(event.data.get("failures", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+class NotificationPolicy:
+    """Which events notify. Pure: no threads, no I/O; time comes from ``clock``.
+
+    Rules:
+    * "complete" after the first cycle since start-up and after a forced re-warm; a periodic
+      re-warm completes silently unless its cycle had trouble (failed checks, slow batches);
+    * "too slow" for a batch at level SLOW, at most once per cycle and once per
+      ``slow_interval_s``;
+    * an error that stops warming once per distinct error while it lasts; when a batch or a
+      cycle succeeds again, one "back to normal".
+    """
+
+    def __init__(
+        self,
+        *,
+        tone: str = "spicy",
+        slow_interval_s: float = SLOW_NOTICE_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.tone = tone
+        self.slow_interval_s = slow_interval_s
+        self._clock = clock
+        self._cycle_reason = "startup"
+        self._slow_batches = 0
+        self._failed_batches = 0
+        self._slow_noticed_cycle: int | None = None
+        self._last_slow_notice: float | None = None
+        self._error: tuple[str, str] | None = None
+
+    @property
+    def error_active(self) -> bool:
+        """Whether an error notification was shown and has not cleared yet."""
+        return self._error is not None
+
+    def decide(self, event: Event) -> list[Notice]:
+        """The notifications ``event`` calls for (usually none)."""
+        kind = event.kind
+        if kind is WarmEvent.START:
+            self._new_cycle("startup")
+        elif kind is WarmEvent.REWARM:
+            reason = str(event.data.get("reason", "periodic"))
+            self._new_cycle("forced" if reason == "forced" else "periodic")
+        elif kind is WarmEvent.BATCH_FAIL:
+            self._failed_batches += 1
+        elif kind in (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW):
+            return self._batch(event)
+        elif kind is WarmEvent.COMPLETE:
+            return self._complete(event)
+        elif kind is WarmEvent.ERROR:
+            return self._failure(event)
+        return []
+
+    def _new_cycle(self, reason: str) -> None:
+        self._cycle_reason = reason
+        self._slow_batches = 0
+        self._failed_batches = 0
+
+    def _batch(self, event: Event) -> list[Notice]:
+        notices: list[Notice] = []
+        if _failures(event) == 0:
+            notices.extend(self._recovered(None))
+        if event.kind is WarmEvent.BATCH_SLOW and event.level is Level.SLOW:
+            self._slow_batches += 1
+            now = self._clock()
+            recent = (
+                self._last_slow_notice is not None
+                and now - self._last_slow_notice < self.slow_interval_s
+            )
+            if self._slow_noticed_cycle != event.cycle and not recent:
+                self._slow_noticed_cycle = event.cycle
+                self._last_slow_notice = now
+                notices.append(self._too_slow(event))
+        return notices
+
+    def _too_slow(self, event: Event) -> Notice:
+        words = phrase(Level.SLOW, self.tone)
+        if self.tone == "plain":
+            words = words.capitalize() + "."
+        took = f"Batch took {event.elapsed_ms} ms" if event.elapsed_ms is not None else "Slow"
+        return Notice(
+            "too_slow",
+            f"{Level.SLOW.icon} Quota API too slow",
+            f"{words} {took} ({event.progress}).",
+            "slow",
+        )
+
+    def _complete(self, event: Event) -> list[Notice]:
+        failures = _failures(event)
+        reason = self._cycle_reason
+        trouble = failures > 0 or self._failed_batches > 0 or self._slow_batches > 0
+        # The next COMPLETE without a REWARM in between would be a new cycle of the same kind.
+        slow, failed = self._slow_batches, self._failed_batches
+        self._new_cycle("periodic")
+        progress = event.progress
+        summary = f"{progress.done}/{progress.total} checks warm"
+        took = _duration(event.data.get("duration_s"))
+        if took:
+            summary += f" in {took}"
+        details = []
+        if failures:
+            details.append(f"{failures} failed")
+        elif failed:
+            details.append(f"{failed} failed batch{'es' if failed != 1 else ''}, retried")
+        if slow:
+            details.append(f"{slow} slow batch{'es' if slow != 1 else ''}")
+        if details:
+            summary += " · " + ", ".join(details)
+        if failures == 0 and self._error is not None:
+            return self._recovered(summary)
+        if reason in {"startup", "forced"} or trouble:
+            title = {
+                "startup": "Quota cache warm",
+                "forced": "Re-warm done",
+                "periodic": "Re-warm done with trouble",
+            }[reason]
+            state = "warn" if failures else "complete"  # the icon matches the title
+            return [Notice("complete", f"{Level.COMPLETE.icon} {title}", summary + ".", state)]
+        return []
+
+    def _failure(self, event: Event) -> list[Notice]:
+        error_kind = event.error_kind or "error"
+        message = redact(event.message or "warming stopped") or "warming stopped"
+        if error_kind == "config":  # a refused reload: warming goes on with the old settings
+            return [Notice("error", "⚠️ Config not reloaded", message, "warn")]
+        key = (error_kind, message)
+        if key == self._error:
+            return []
+        self._error = key
+        what = {"auth": "credentials", "permission": "permission"}.get(error_kind, error_kind)
+        return [Notice("error", f"💥 Warming stopped: {what}", message, "error")]
+
+    def _recovered(self, summary: str | None) -> list[Notice]:
+        if self._error is None:
+            return []
+        self._error = None
+        message = "Quota checks succeed again."
+        if summary:
+            message = f"Quota checks succeed again: {summary}."
+        return [Notice("recovered", f"{Level.COMPLETE.icon} Back to normal", message, "complete")]
