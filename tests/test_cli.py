@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import stat
 import subprocess
@@ -12,25 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
+from userdirs import isolated_env
 
 from trayapp import cache
-from trayapp.sources.emulator import Emulator
 
 
 @pytest.fixture
 def env(tmp_path):
-    home = tmp_path / "home"
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_"))}
-    e.update(
-        HOME=str(home),
-        XDG_CACHE_HOME=str(home / "cache"),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_STATE_HOME=str(home / "state"),
-        NO_GCE_CHECK="true",
-        CLOUDSDK_CONFIG=str(home / "gcloud"),
-        PYTHONUNBUFFERED="1",
-    )
-    e["XDG_RUNTIME_DIR"] = str(home / "run")  # the instance lock and control socket
+    e = isolated_env(tmp_path / "home", PYTHONUNBUFFERED="1")
     e.pop("DISPLAY", None)
     e.pop("WAYLAND_DISPLAY", None)
     return e
@@ -58,11 +46,8 @@ def qt(env, *args, timeout=120):
 
 
 @pytest.fixture
-def emulator():
-    emu = Emulator(latency=2)
-    emu.start()
-    yield emu
-    emu.stop()
+def emulator(make_emulator):
+    return make_emulator(latency=2)
 
 
 def test_run_once_warms_writes_and_shows(env, emulator):

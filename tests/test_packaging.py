@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from userdirs import isolated_env
 
 from trayapp import __version__
 
@@ -74,13 +74,8 @@ def test_the_icons_ship_where_the_app_looks_for_them(bundle):
 @pytest.mark.slow
 def test_the_built_app_warms_the_demo_project(bundle, tmp_path):
     """The real client (google-cloud-compute) against the emulator, from the bundle alone."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env.update(
-        HOME=str(tmp_path),
-        XDG_CACHE_HOME=str(tmp_path / "cache"),
-        XDG_STATE_HOME=str(tmp_path / "state"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-    )
+    env = isolated_env(tmp_path)
+    env = {k: v for k, v in env.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     result = subprocess.run(
         [str(bundle), "demo", "--headless", "--once", "--speed", "20"],
         capture_output=True,

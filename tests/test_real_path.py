@@ -12,18 +12,15 @@ from trayapp import cache
 from trayapp.events import EventBus, WarmEvent
 from trayapp.plan import build_plan
 from trayapp.sources.compute import ComputeSource
-from trayapp.sources.emulator import Emulator, expected_quotas
+from trayapp.sources.emulator import expected_quotas
 from trayapp.warmer import Warmer
 
 INTERVAL = 0.1
 
 
 @pytest.fixture
-def emulator():
-    emu = Emulator(latency=5)
-    emu.start()
-    yield emu
-    emu.stop()
+def emulator(make_emulator):
+    return make_emulator(latency=5)
 
 
 def warm(emulator, tmp_path, projects=("proj-a",), **kw):
