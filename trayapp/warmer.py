@@ -62,16 +62,23 @@ class Batch:
         }
 
 
-def default_clock() -> float:
-    """Monotonic, and on Linux counting suspend, so a laptop's sleep counts toward re-warm."""
-    return time.clock_gettime(time.CLOCK_BOOTTIME)
+if hasattr(time, "CLOCK_BOOTTIME"):
 
+    def default_clock() -> float:
+        """Monotonic and counting suspend, so a laptop's sleep counts toward re-warm."""
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
 
-if not hasattr(time, "CLOCK_BOOTTIME"):  # macOS, Windows
+else:  # macOS, Windows: the wall-clock age of a cycle covers sleep there (see _rewarm_due)
     default_clock = time.monotonic
 
 
 class Warmer:
+    """One scheduler thread and, at most, one batch thread; controls work from any thread.
+
+    Observers hear every event through ``bus``; ``clock`` and ``wall_clock`` are injectable so
+    schedules, clock jumps and sleep are tested without waiting.
+    """
+
     def __init__(
         self,
         plan: Plan,
