@@ -68,7 +68,7 @@ class Runtime:
         self.files = files
         self.load_settings = load_settings
         self.quit_requested = threading.Event()  # Quit, Ctrl+C, SIGTERM, `quota-tray quit`
-        self.reloadable: list[Any] = []  # observers with reload(settings), told on SIGHUP
+        self.on_reload: list[Callable[[Settings], None]] = []  # told the new settings on SIGHUP
         self.bus = EventBus()
         self.filelog = FileLog(files.log, settings.tone).open()
         plan = settings.plan()
@@ -124,8 +124,8 @@ class Runtime:
         self.filelog.tone = new.tone
         self.history.project_label = ",".join(new.projects)
         self.settings = new
-        for observer in self.reloadable:
-            observer.reload(new)
+        for apply in self.on_reload:
+            apply(new)
         log.info("config reloaded")
 
     def subscribe(self, observer: Any) -> None:
@@ -141,7 +141,9 @@ def run_headless(runtime: Runtime, *, once: bool) -> int:
     """Warm until quit (Ctrl+C, SIGTERM, `quota-tray quit`), or for one cycle with ``once``."""
     from trayapp.progress import TerminalProgress
 
-    runtime.subscribe(TerminalProgress(sys.stdout, runtime.settings.tone))
+    progress = TerminalProgress(sys.stdout, runtime.settings.tone)
+    runtime.subscribe(progress)
+    runtime.on_reload.append(lambda new: setattr(progress, "tone", new.tone))
     restore = on_signals(runtime)
     runtime.warmer.start()
     try:
@@ -225,6 +227,7 @@ def run_tray(runtime: Runtime) -> int:
     )
     runtime.subscribe(tray)
     runtime.subscribe(notifier)
+    runtime.on_reload.append(lambda new: notifier.set_enabled(new.notifications))
     notifier.start()
     restore = on_signals(runtime)
     threading.Thread(
