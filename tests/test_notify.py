@@ -52,7 +52,7 @@ def complete(cycle: int, failures: int = 0, duration: float = 41.0) -> Event:
         cycle,
         TOTAL,
         level=Level.COMPLETE,
-        data={"failures": failures, "duration_s": duration},
+        data={"failed": failures, "duration_s": duration},
     )
 
 
@@ -222,7 +222,7 @@ def test_complete_without_failures_clears_error_with_one_notice(
 def test_failed_batch_does_not_clear_error(policy: NotificationPolicy) -> None:
     kinds(policy, error("no credentials"))
     assert kinds(policy, ev(WarmEvent.BATCH_FAIL, 1, 3)) == []
-    assert kinds(policy, batch(1, 4, Level.FIRE, data={"failures": 1})) == []
+    assert kinds(policy, batch(1, 4, Level.FIRE, data={"failed": ["c3:us-east1/C3_CPUS"]})) == []
     assert policy.error_active
 
 
@@ -444,3 +444,30 @@ def test_a_refused_config_reload_is_told_once_and_is_no_outage():
     [notice] = policy.decide(bad)
     assert notice.title == "⚠️ Config not reloaded" and "interval_s" in notice.message
     assert not policy.error_active
+
+
+def test_the_real_warmers_events_reach_the_tray_text_and_the_notices():
+    """The warmer's own event data, not hand-made ones: a failed check shows in both."""
+    from fakes import FakeSource, Recorder
+
+    from trayapp.events import EventBus
+    from trayapp.plan import build_plan
+    from trayapp.sources.base import SourceError
+    from trayapp.ui.display import DisplayModel
+    from trayapp.warmer import Warmer
+
+    source = FakeSource()
+    source.fail["r2"] = [SourceError("not_found", "r2 is gone")] * 3
+    bus, rec = EventBus(), Recorder()
+    bus.subscribe(rec)
+    plan = build_plan(["p"], ["NVIDIA_T4_GPUS"], ["r1"], "C3_CPUS", ["r1", "r2"])
+    warmer = Warmer(plan, source, bus, interval_s=0.02, backoff_ticks=0)
+    warmer.start()
+    events = rec.wait_for(lambda evs: any(e.kind is WarmEvent.COMPLETE for e in evs))
+    warmer.stop()
+    model, policy = DisplayModel(len(plan)), NotificationPolicy()
+    notices = [n for e in events for n in policy.decide(e)]
+    for e in events:
+        model.apply(e)
+    assert model.display.text.endswith("1 failed")
+    assert "1 failed" in notices[-1].message

@@ -35,7 +35,7 @@ def complete(cycle: int) -> Event:
         cycle,
         P_ALL,
         level=Level.COMPLETE,
-        data={"failures": 0, "duration_s": 41.2},
+        data={"failed": 0, "duration_s": 41.2},
     )
 
 

@@ -64,7 +64,7 @@ def test_tooltip_texts() -> None:
     shown = model.apply(Event(WarmEvent.BATCH_FAIL, 1, progress(17), message="timeout"))
     assert (shown.key, shown.text) == ("slow", "💀 Warming… 17/38 · 3412 ms · 1 failed")
     shown = model.apply(
-        Event(WarmEvent.COMPLETE, 1, progress(38), data={"duration_s": 41.3, "failures": 0})
+        Event(WarmEvent.COMPLETE, 1, progress(38), data={"duration_s": 41.3, "failed": 0})
     )
     assert (shown.key, shown.text) == ("complete", "✅ 38/38 warm · 41 s")
     shown = model.apply(Event(WarmEvent.REWARM, 2, progress(0), data={"reason": "periodic"}))
@@ -351,7 +351,7 @@ def test_icon_pixels_follow_the_events(
         ("fire", {"kind": "BATCH_WARM", "done": 15, "elapsed_ms": 812, "level": "fire"}),
         (
             "complete",
-            {"kind": "COMPLETE", "done": 38, "data": {"duration_s": 41.2, "failures": 0}},
+            {"kind": "COMPLETE", "done": 38, "data": {"duration_s": 41.2, "failed": 0}},
         ),
         ("error", {"kind": "ERROR", "message": "credentials expired", "error_kind": "auth"}),
         ("paused", {"kind": "PAUSED", "done": 38, "data": {"paused": True}}),

@@ -105,7 +105,7 @@ class DisplayModel:
             took = _duration(event.data.get("duration_s"))
             if took:
                 text += f" · {took}"
-            failures = event.data.get("failures") or 0
+            failures = event.data.get("failed") or 0
             if failures:
                 text += f" · {failures} failed"
             self._base = Display(Level.COMPLETE.value, text)
@@ -128,7 +128,7 @@ class DisplayModel:
             )
             if event.elapsed_ms is not None:
                 self._elapsed_ms = event.elapsed_ms
-            if not event.data.get("failures"):
+            if not event.data.get("failed"):
                 self._error = None
         text = f"{self._level.icon} Warming… {self._done}/{self.total}"
         if self._elapsed_ms is not None:

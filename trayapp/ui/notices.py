@@ -83,8 +83,12 @@ def _duration(seconds: float | None) -> str:
 
 
 def _failures(event: Event) -> int:
+    """Failed checks: a count on COMPLETE, the failed checks' names on a batch."""
+    failed = event.data.get("failed") or 0
+    if isinstance(failed, list | tuple):
+        return len(failed)
     try:
-        return int(event.data.get("failures", 0) or 0)
+        return int(failed)
     except (TypeError, ValueError):
         return 0
 
