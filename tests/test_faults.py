@@ -791,13 +791,14 @@ def warm_by_wall(rig, clocks) -> bool:
     return cache.load(rig.path).is_warm(PROJECT, max_age_s=REWARM_S, now=clocks.wall())
 
 
-def assert_rewarm_at_next_tick(rig, ticks, cycle: int, jumped_at: float) -> None:
+def assert_rewarm_at_next_tick(rig, ticks, cycle: int, jumped_at: float):
     rewarm = ticks.rewarm_tick(cycle)
     assert rewarm <= ticks.first_after(jumped_at), "the re-warm did not start at the next tick"
     assert ticks.ticks[rewarm].at - jumped_at < 5 * INTERVAL_S + 0.5
     events = rig.rec.wait_for(lambda evs: any(e.cycle == cycle for e in evs), timeout=10)
     rewarms = [e for e in of_kind(events, WarmEvent.REWARM) if e.cycle == cycle]
     assert [e.data["reason"] for e in rewarms] == ["periodic"]
+    return rewarms[0]
 
 
 def test_wall_clock_jumps_neither_rewarm_nor_stop_rewarms(clocks, emulator, make_rig, tmp_path):
@@ -856,7 +857,8 @@ def test_resume_after_sleep_counted_by_the_clock_rewarms_at_once(
     clocks.wall_offset += REWARM_S + 60
     jumped_at = time.monotonic()
     assert not warm_by_wall(rig, clocks)  # a reader sees stale values ...
-    assert_rewarm_at_next_tick(rig, ticks, 2, jumped_at)  # ... and warming starts at once
+    rewarm = assert_rewarm_at_next_tick(rig, ticks, 2, jumped_at)  # ... warming starts at once
+    assert rewarm.data["stale"] is True  # and the tray says stale until the cycle completes
     rig.rec.wait_for(completes(2), timeout=30)
     assert warm_by_wall(rig, clocks)
     ticks.wait(15)
@@ -876,7 +878,7 @@ def test_resume_after_sleep_the_clock_missed_rewarms_by_wall_time(
     clocks.wall_offset += REWARM_S + 60  # slept; the warmer's clock did not count it
     jumped_at = time.monotonic()
     assert not warm_by_wall(rig, clocks)
-    assert_rewarm_at_next_tick(rig, ticks, 2, jumped_at)
+    assert assert_rewarm_at_next_tick(rig, ticks, 2, jumped_at).data["stale"] is True
     rig.rec.wait_for(completes(2), timeout=30)
     assert warm_by_wall(rig, clocks)
     ticks.wait(15)

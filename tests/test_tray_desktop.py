@@ -71,6 +71,26 @@ def test_tooltip_texts() -> None:
     assert (shown.key, shown.text) == ("complete", "🔄 Re-warming… 0/38")
 
 
+def test_a_late_rewarm_says_stale_until_the_cycle_completes() -> None:
+    model = DisplayModel(TOTAL)
+    shown = model.apply(
+        Event(WarmEvent.REWARM, 2, progress(0), data={"reason": "periodic", "stale": True})
+    )
+    assert (shown.key, shown.text) == ("stale", "🕰️ Stale, re-warming… 0/38")
+    shown = model.apply(
+        Event(WarmEvent.BATCH_WARM, 2, progress(2), elapsed_ms=640, level=Level.FIRE)
+    )
+    assert (shown.key, shown.text) == ("stale", "🕰️ Stale, re-warming… 2/38 · 640 ms")
+    shown = model.apply(
+        Event(WarmEvent.COMPLETE, 2, progress(38), data={"duration_s": 40, "failed": 0})
+    )
+    assert shown.key == "complete"
+    shown = model.apply(
+        Event(WarmEvent.REWARM, 3, progress(0), data={"reason": "periodic", "stale": False})
+    )
+    assert shown.key == "complete" and shown.text.startswith("🔄")
+
+
 def test_error_and_pause_overlay_and_clear() -> None:
     model = DisplayModel(TOTAL)
     model.apply(Event(WarmEvent.BATCH_WARM, 1, progress(15), elapsed_ms=812, level=Level.FIRE))

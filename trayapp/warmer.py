@@ -68,7 +68,7 @@ if hasattr(time, "CLOCK_BOOTTIME"):
         """Monotonic and counting suspend, so a laptop's sleep counts toward re-warm."""
         return time.clock_gettime(time.CLOCK_BOOTTIME)
 
-else:  # macOS, Windows: the wall-clock age of a cycle covers sleep there (see _rewarm_due)
+else:  # macOS, Windows: the wall-clock age of a cycle covers sleep there (see _overdue_s)
     default_clock = time.monotonic
 
 
@@ -222,13 +222,14 @@ class Warmer:
                 return self._skip(now, "batch still running")
             if now < self._backoff_until:
                 return self._skip(now, "backing off after rate limiting")
-            reason = "forced" if self._force else None
-            if reason is None and self.state.complete and self._rewarm_due(now):
-                reason = "periodic"  # an unfinished cycle finishes first, then re-warms at once
-            if reason:
+            overdue = self._overdue_s(now) if self.state.complete else None
+            reason = "forced" if self._force else None if overdue is None else "periodic"
+            if reason:  # an unfinished cycle finishes first, then re-warms at once
                 self._force = False
                 self._start_cycle(now)
-                events.append((WarmEvent.REWARM, {"reason": reason}))
+                # a minute late means the data was served stale: a sleep, or a long pause
+                stale = overdue is not None and overdue > max(60.0, 2 * self.interval_s)
+                events.append((WarmEvent.REWARM, {"reason": reason, "stale": stale}))
             elif self.state.complete:
                 return self._skip(now, "cache is warm")
             checks = [q.popleft() for q in (self._gpu, self._c3) if q]
@@ -241,13 +242,14 @@ class Warmer:
         self._batch.start()
         return None
 
-    def _rewarm_due(self, now: float) -> bool:
-        """By the warmer's clock, or by the wall clock: time.monotonic stands still while macOS
+    def _overdue_s(self, now: float) -> float | None:
+        """How late the re-warm is, or None when it is not due yet.
+
+        By the warmer's clock, or by the wall clock: time.monotonic stands still while macOS
         and Windows sleep, and readers judge freshness by wall time. A wall clock set back makes
         the age negative, which never triggers; the warmer's clock still does."""
-        if now - self.state.cycle.started_clock >= self.rewarm_s:
-            return True
-        return self.wall_clock() - self._cycle_wall >= self.rewarm_s
+        age = max(now - self.state.cycle.started_clock, self.wall_clock() - self._cycle_wall)
+        return age - self.rewarm_s if age >= self.rewarm_s else None
 
     def _skip(self, now: float, reason: str) -> None:
         self._skipped += 1

@@ -20,6 +20,7 @@ DEFAULT_XORG_BACKGROUND = (0x33, 0x33, 0x33)
 ERROR_ICON = "💥"
 PAUSED_ICON = "⏸️"
 REWARM_ICON = "🔄"
+STALE_ICON = "🕰️"
 _TEXT_FOR_XORG = {
     Level.FIRE.icon: "[fire]",
     Level.WARN.icon: "[warn]",
@@ -29,6 +30,7 @@ _TEXT_FOR_XORG = {
     ERROR_ICON: "[error]",
     PAUSED_ICON: "[paused]",
     REWARM_ICON: "[rewarm]",
+    STALE_ICON: "[stale]",
     "…": "...",
     "·": "-",
 }
@@ -68,6 +70,7 @@ class DisplayModel:
         self._failed = 0
         self._base = Display(Level.FIRE.value, f"{Level.FIRE.icon} Warming… 0/{total}")
         self._error: str | None = None
+        self._stale = False  # a late re-warm (after a sleep or a long pause) is under way
 
     @property
     def display(self) -> Display:
@@ -92,13 +95,17 @@ class DisplayModel:
             self._done = event.progress.done
             self._failed = 0
             self._error = None if kind is WarmEvent.START else self._error
+            self._stale = bool(event.data.get("stale"))  # until this cycle completes
             icon = Level.FIRE.icon if kind is WarmEvent.START else REWARM_ICON
             verb = "Warming" if kind is WarmEvent.START else "Re-warming"
             key = Level.FIRE.value if kind is WarmEvent.START else self._base.key
+            if self._stale:
+                icon, verb, key = STALE_ICON, "Stale, re-warming", "stale"
             self._base = Display(key, f"{icon} {verb}… {self._done}/{self.total}")
         elif kind in (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW, WarmEvent.BATCH_FAIL):
             self._batch(event)
         elif kind is WarmEvent.COMPLETE:
+            self._stale = False
             self._done = event.progress.done
             self._error = None
             text = f"{Level.COMPLETE.icon} {self._done}/{self.total} warm"
@@ -131,11 +138,13 @@ class DisplayModel:
             if not event.data.get("failed"):
                 self._error = None
         text = f"{self._level.icon} Warming… {self._done}/{self.total}"
+        if self._stale:
+            text = f"{STALE_ICON} Stale, re-warming… {self._done}/{self.total}"
         if self._elapsed_ms is not None:
             text += f" · {self._elapsed_ms} ms"
         if self._failed:
             text += f" · {self._failed} failed"
-        self._base = Display(self._level.value, text)
+        self._base = Display("stale" if self._stale else self._level.value, text)
 
 
 def latin1_title(text: str) -> str:
