@@ -91,6 +91,15 @@ def test_a_late_rewarm_says_stale_until_the_cycle_completes() -> None:
     assert shown.key == "complete" and shown.text.startswith("🔄")
 
 
+def test_a_refused_config_reload_is_no_error_icon() -> None:
+    model = DisplayModel(TOTAL)
+    model.apply(Event(WarmEvent.COMPLETE, 1, progress(38), data={"duration_s": 4, "failed": 0}))
+    shown = model.apply(
+        Event(WarmEvent.ERROR, 1, progress(38), message="config not reloaded", error_kind="config")
+    )
+    assert shown.key == "complete"  # warming goes on with the old settings
+
+
 def test_error_and_pause_overlay_and_clear() -> None:
     model = DisplayModel(TOTAL)
     model.apply(Event(WarmEvent.BATCH_WARM, 1, progress(15), elapsed_ms=812, level=Level.FIRE))
