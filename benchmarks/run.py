@@ -130,7 +130,7 @@ def main() -> int:
             ours, bare, ratio = bench_load(projects, tmp)
             rows.append(
                 (
-                    f"`cache.load()` vs `json.load`, {projects} project(s)",
+                    f"`cache.load()` vs `json.load`, {projects} project{'s' * (projects != 1)}",
                     f"{ours:.3f} ms vs {bare:.3f} ms",
                     f"{ratio:.2f}x",
                 )
