@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -372,6 +371,16 @@ def xorg_icon_class(base: type, background: tuple[int, int, int]) -> type:
     return XorgTrayIcon
 
 
+class _NoNotifier:
+    """Stands in for pystray's notifier: the app's notifications go through plyer."""
+
+    def notify(self, *_: Any) -> None:
+        return None
+
+    def hide(self) -> None:
+        return None
+
+
 def _gtk_menu_mixin() -> type:
     from pystray._util.gtk import mainloop
 
@@ -398,23 +407,14 @@ def _gtk_menu_mixin() -> type:
                 rebuild()
 
         def _initialize(self) -> None:
-            # pystray sets SIGINT to SIG_DFL here, so Ctrl+C would kill the process before
-            # the warmer stops and logs FINAL_STATS: keep whatever handler the app installed.
-            before = signal.getsignal(signal.SIGINT)
-            super()._initialize()  # type: ignore[misc]
-            if before is not None and threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, before)
-
-        def _finalize(self) -> None:
-            # pystray closes its own desktop notification here with a blocking D-Bus call, even
-            # when it never showed one (this app notifies through trayapp.ui.notify instead).
-            # With no notification daemon that call raises out of run(), turning Quit, Ctrl+C
-            # and SIGTERM into a traceback and exit status 1; a hung daemon holds the exit for
-            # D-Bus's 25 s timeout. Only let it close a notification pystray really showed.
-            notifier = getattr(self, "_notifier", None)
-            if notifier is not None and not getattr(notifier, "_nid", 0):
-                notifier.hide = lambda: None
-            super()._finalize()  # type: ignore[misc]
+            # pystray's own start-up does two things this app must not have:
+            # * SIGINT set to SIG_DFL, so Ctrl+C would kill the process before the warmer stops
+            #   and logs FINAL_STATS (the app's own handler stays);
+            # * a D-Bus notifier of its own, which blocks docking for 25 s behind a hung
+            #   notification daemon and, at exit, raises or waits when none answers. This app
+            #   notifies through trayapp.ui.notify, so pystray gets one that does nothing.
+            self._notifier = _NoNotifier()
+            self._mark_ready()
 
         def _relabel(self, handle: Any) -> bool:
             from pystray import Menu
