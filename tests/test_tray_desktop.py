@@ -488,6 +488,7 @@ def test_gtk_menu_items_work(desktop: Desktop, tmp_path: Path) -> None:  # noqa:
             "🔥 Warming… 15/38 · 812 ms",
             "Pause",
             "Notifications",
+            "Show stats",
             "Open log",
             "Open cache folder",
             "Quit",
@@ -526,11 +527,15 @@ def test_gtk_menu_items_work(desktop: Desktop, tmp_path: Path) -> None:  # noqa:
         tray.wait_call("open calls.txt")
 
         items = open_menu(tray, slot)
+        click_item(tray, items["Show stats"])
+        tray.wait_call("show stats")
+
+        items = open_menu(tray, slot)
         click_item(tray, items["Quit"])
         tray.wait_call("quit")
         assert tray.proc.wait(10) == 0
         assert tray.exited.wait(5)
-        assert tray.call_names() == ["pause", "resume", "open calls.txt", "quit"]
+        assert tray.call_names() == ["pause", "resume", "open calls.txt", "show stats", "quit"]
         wait_for(lambda: not desktop.docked_icons(), 10, "the icon to leave the tray")
     finally:
         tray.close()

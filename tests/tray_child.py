@@ -149,6 +149,7 @@ def main() -> int:
         log_path=args.calls,
         cache_dir=args.calls.parent,
         opener=lambda path: controller._record(f"open {path.name}"),
+        show_stats=lambda: controller._record("show stats"),
     )
 
     def state() -> dict[str, Any]:
