@@ -440,7 +440,7 @@ def test_from_settings_follows_the_config() -> None:
 
 def test_a_refused_config_reload_is_told_once_and_is_no_outage():
     policy = NotificationPolicy()
-    bad = ev(WarmEvent.ERROR, message="config: interval_s must be a number", error_kind="config")
+    bad = ev(WarmEvent.CONFIG_REJECTED, message="config: interval_s must be a number")
     [notice] = policy.decide(bad)
     assert notice.title == "⚠️ Config not reloaded" and "interval_s" in notice.message
     assert not policy.error_active

@@ -95,7 +95,7 @@ def test_a_refused_config_reload_is_no_error_icon() -> None:
     model = DisplayModel(TOTAL)
     model.apply(Event(WarmEvent.COMPLETE, 1, progress(38), data={"duration_s": 4, "failed": 0}))
     shown = model.apply(
-        Event(WarmEvent.ERROR, 1, progress(38), message="config not reloaded", error_kind="config")
+        Event(WarmEvent.CONFIG_REJECTED, 1, progress(38), message="config not reloaded")
     )
     assert shown.key == "complete"  # warming goes on with the old settings
 

@@ -110,7 +110,7 @@ class Runtime:
         try:
             new = self.load_settings()
         except Exception as exc:
-            self.warmer.report("config", f"config not reloaded, keeping the old one: {exc}")
+            self.warmer.reject_config(f"config not reloaded, keeping the old one: {exc}")
             return
         if new.endpoint != self.settings.endpoint:
             self.filelog.error("endpoint changes take effect at the next start")

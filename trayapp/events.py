@@ -31,6 +31,7 @@ class WarmEvent(enum.Enum):
     CANCELLED = "cancelled"  # stop() while warming
     FINAL_STATS = "final_stats"  # after stop(); data: the metrics summary
     PAUSED = "paused"  # pause()/resume(); data: paused
+    CONFIG_REJECTED = "config_rejected"  # a reload was refused; warming goes on unchanged
 
 
 @dataclass(frozen=True)

@@ -165,9 +165,9 @@ class Warmer:
             self.state.seed(old)
             self._force = True
 
-    def report(self, kind: str, message: str) -> None:
-        """A failure outside warming (a bad config on reload) for the log and notifications."""
-        self._emit(WarmEvent.ERROR, message=message, error_kind=kind)
+    def reject_config(self, message: str) -> None:
+        """Tell the log and notifications that a reload was refused (warming goes on)."""
+        self._emit(WarmEvent.CONFIG_REJECTED, message=message)
 
     def stop(self, timeout: float = 1.0) -> None:
         """Stop ticking without waiting for a hung request; emits CANCELLED and FINAL_STATS."""

@@ -117,7 +117,7 @@ class DisplayModel:
                 text += f" · {failures} failed"
             self._base = Display(Level.COMPLETE.value, text)
             self._failed = 0
-        elif kind is WarmEvent.ERROR and event.error_kind != "config":  # a refused reload
+        elif kind is WarmEvent.ERROR:
             self._error = redact(event.message or "warming stopped", 120) or "warming stopped"
         elif kind is WarmEvent.PAUSED:
             self.paused = bool(event.data.get("paused", True))

@@ -82,11 +82,6 @@ def icon_path(state: str, scale: int = 1) -> Path:
     return _resolve(_file_name(state, scale))
 
 
-def icon_paths(scale: int = 1) -> dict[str, Path]:
-    """Display state -> PNG path, for every state."""
-    return {state: icon_path(state, scale) for state in STATES}
-
-
 _images: dict[tuple[str, int], Image.Image] = {}
 
 

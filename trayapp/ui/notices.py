@@ -143,6 +143,9 @@ class NotificationPolicy:
             return self._complete(event)
         elif kind is WarmEvent.ERROR:
             return self._failure(event)
+        elif kind is WarmEvent.CONFIG_REJECTED:  # warming goes on with the old settings
+            message = redact(event.message) or "config not reloaded"
+            return [Notice("error", "⚠️ Config not reloaded", message, "warn")]
         return []
 
     def _new_cycle(self, reason: str) -> None:
@@ -215,8 +218,6 @@ class NotificationPolicy:
     def _failure(self, event: Event) -> list[Notice]:
         error_kind = event.error_kind or "error"
         message = redact(event.message or "warming stopped") or "warming stopped"
-        if error_kind == "config":  # a refused reload: warming goes on with the old settings
-            return [Notice("error", "⚠️ Config not reloaded", message, "warn")]
         key = (error_kind, message)
         if key == self._error:
             return []
