@@ -145,7 +145,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
     from trayapp import app, control, instance
     from trayapp.sources.compute import ComputeSource
 
-    settings_from(args)  # a bad config is exit 2 before anything else happens
+    first = settings_from(args)  # a bad config is exit 2 before anything else happens
     lock = instance.acquire_or_explain()
     if lock is None:
         return 1
@@ -160,8 +160,8 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
             endpoint = emulator.start()
             cleanup.callback(emulator.stop)
 
-        def load_settings() -> Settings:  # also what SIGHUP re-reads
-            settings = settings_from(args)
+        def complete(settings: Settings) -> Settings:
+            """The file and flags, plus the demo's emulator and the project to warm."""
             if demo:
                 settings = _demo_settings(settings, args, endpoint)
             projects = app.resolve_projects(settings, detect=True)
@@ -172,7 +172,10 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
                 )
             return settings.with_overrides(projects=list(projects))
 
-        settings = load_settings()
+        def load_settings() -> Settings:  # what SIGHUP re-reads
+            return complete(settings_from(args))
+
+        settings = complete(first)
         source = ComputeSource(settings.endpoint, timeout_s=settings.timeout_s)
         runtime = app.Runtime(settings, source, app.Files.default(demo=demo), load_settings)
         server = control.serve(

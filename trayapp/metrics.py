@@ -32,7 +32,7 @@ class Metrics:
         self.skipped = 0
         self.cycles = 0
         self.api_calls = 0
-        self.coverage: dict[str, dict[str, float]] = {}
+        self._last_doc: Any = None  # freshness is worked out once, for the summary
 
     def on_event(self, event: Event) -> None:
         if event.kind in _BATCH and event.elapsed_ms is not None:
@@ -49,13 +49,16 @@ class Metrics:
             self.cycles += 1
             self.failed_checks += int(event.data.get("failed", 0))
         if event.snapshot is not None and event.kind in (*_BATCH, WarmEvent.COMPLETE):
-            self._coverage(event.snapshot)
+            self._last_doc = event.snapshot
 
-    def _coverage(self, doc: Any) -> None:
+    def coverage(self) -> dict[str, dict[str, float]]:
+        """Share of fresh checks per project and kind, as of the latest batch."""
         from trayapp.cache import Snapshot
 
-        snap = Snapshot(dict(doc))
-        self.coverage = {p: snap.coverage(p) for p in snap.projects}
+        if self._last_doc is None:
+            return {}
+        snap = Snapshot(dict(self._last_doc))
+        return {p: snap.coverage(p) for p in snap.projects}
 
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.batch_ms)
@@ -73,6 +76,6 @@ class Metrics:
             "cycles": self.cycles,
             "api_calls": self.api_calls,
             "fresh": {
-                p: {k: round(v, 3) for k, v in cov.items()} for p, cov in self.coverage.items()
+                p: {k: round(v, 3) for k, v in cov.items()} for p, cov in self.coverage().items()
             },
         }
