@@ -1,0 +1,152 @@
+"""The answer people want from the cache ("8 H100 free in us-west1"), said one way everywhere.
+
+`show`, the tray's Quotas menu, notifications and the terminal view all read check entries of
+``trayapp.cache`` through these functions, so FREE, "not reported" and the filters mean the same
+thing on every surface. Standard library only, like the cache reader.
+"""
+
+from __future__ import annotations
+
+import time
+
+from trayapp.cache import parse_time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
+
+NOT_REPORTED = "not reported"
+
+
+def short_name(metric: str) -> str:
+    """``NVIDIA_H100_GPUS`` -> ``H100``, ``NVIDIA_A100_80GB_GPUS`` -> ``A100_80GB``,
+    ``C3_CPUS`` -> ``C3``; other names stay as they are."""
+    name = metric.upper()
+    for suffix in ("_GPUS", "_CPUS"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return name.removeprefix("NVIDIA_")
+
+
+def metric_matches(metric: str, wanted: str) -> bool:
+    """Full metric name or its short name, case-insensitive (``h100`` finds NVIDIA_H100_GPUS)."""
+    key = wanted.strip().upper().replace(" ", "_").replace("-", "_")
+    return key in (metric.upper(), short_name(metric))
+
+
+def free(check: dict[str, Any]) -> float | None:
+    """limit - usage of a reported check; None when unknown (not reported, failed, pending, or
+    a limit without usage, as the Cloud Quotas family quota answers)."""
+    if check.get("status") != "ok":
+        return None
+    limit, usage = check.get("limit"), check.get("usage")
+    if not isinstance(limit, int | float) or not isinstance(usage, int | float):
+        return None
+    return limit - usage
+
+
+def free_bound(check: dict[str, Any]) -> tuple[float, bool] | None:
+    """(free, exact): exact free, or the limit as an upper bound when usage is unknown."""
+    exact = free(check)
+    if exact is not None:
+        return exact, True
+    limit = check.get("limit")
+    if check.get("status") == "ok" and isinstance(limit, int | float):
+        return limit, False
+    return None
+
+
+def status_text(check: dict[str, Any]) -> str:
+    """What a person reads in a status column; an absent metric is never a zero."""
+    status = check.get("status")
+    if status == "absent":
+        return NOT_REPORTED
+    if status == "error":
+        return f"error: {check.get('error') or 'unknown'}"
+    return str(status)
+
+
+def age_s(check: dict[str, Any], now: float | None = None) -> float | None:
+    """Seconds since the check's answer arrived, or None when it never did."""
+    fetched = check.get("fetched_at")
+    if not isinstance(fetched, str):
+        return None
+    try:
+        return (time.time() if now is None else now) - parse_time(fetched)
+    except ValueError:
+        return None
+
+
+def ago(seconds: float | None) -> str:
+    """``4 min ago``; the wording every surface uses for the data's age."""
+    if seconds is None:
+        return "never"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s ago"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / 86400:.1f} days ago"
+
+
+def select(
+    checks: Iterable[dict[str, Any]],
+    *,
+    metrics: Sequence[str] = (),
+    regions: Sequence[str] = (),
+    min_free: float | None = None,
+) -> list[dict[str, Any]]:
+    """The checks that pass every filter. With ``min_free`` only checks that may have that
+    many free (exactly, or within a limit whose usage is unknown), most free first."""
+    wanted_regions = {r.strip().lower() for r in regions}
+    rows = [
+        c
+        for c in checks
+        if (not metrics or any(metric_matches(c["metric"], m) for m in metrics))
+        and (not wanted_regions or c["region"].lower() in wanted_regions)
+    ]
+    if min_free is None:
+        return rows
+    bounded = [(c, free_bound(c)) for c in rows]
+    kept = [(c, b) for c, b in bounded if b is not None and b[0] >= min_free]
+    kept.sort(key=lambda cb: (-cb[1][0], not cb[1][1]))
+    return [c for c, _ in kept]
+
+
+def best_regions(
+    checks: Iterable[dict[str, Any]], top: int = 3
+) -> dict[str, list[tuple[str, float, bool]]]:
+    """Per metric, in the order first seen: up to ``top`` (region, free, exact) with some free,
+    most first. A metric no region reports maps to an empty list: say NOT_REPORTED for it."""
+    found: dict[str, list[tuple[str, float, bool]]] = {}
+    for check in checks:
+        entries = found.setdefault(check["metric"], [])
+        bound = free_bound(check)
+        if bound is not None and bound[0] > 0:
+            entries.append((check["region"], bound[0], bound[1]))
+    return {
+        metric: sorted(entries, key=lambda e: (-e[1], not e[2], e[0]))[:top]
+        for metric, entries in found.items()
+    }
+
+
+def reported_anywhere(checks: Iterable[dict[str, Any]], metric: str) -> bool:
+    """True when at least one region answered the metric (a value, even zero)."""
+    return any(c["metric"] == metric and c.get("status") == "ok" for c in checks)
+
+
+def format_free(check: dict[str, Any]) -> str:
+    """FREE as printed: ``6``, ``≤ 8`` when only the limit is known, ``-`` when unknown."""
+    bound = free_bound(check)
+    if bound is None:
+        return "-"
+    value, exact = bound
+    return _number(value) if exact else f"≤ {_number(value)}"
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
