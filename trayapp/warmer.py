@@ -331,24 +331,25 @@ class Warmer:
     def _fetch(self, key: Region) -> Future[Any]:
         future: Future[Any] = Future()
         with self._lock:
-            round_ = self._round
-            round_.started_fetch(key, future)
-        threading.Thread(
-            target=self._do_fetch,
-            args=(key, future, round_),
+            self._round.started_fetch(key, future)
+            number = self._round.number
+        threading.Thread(  # the round's number, not the round: a failure's traceback keeps
+            target=self._do_fetch,  # this frame alive until collected, and the round with it
+            args=(key, future, number),
             daemon=True,
             name=f"quota-fetch-{key[1]}",
         ).start()
         return future
 
-    def _do_fetch(self, key: Region, future: Future[Any], round_: Round) -> None:
+    def _do_fetch(self, key: Region, future: Future[Any], number: int) -> None:
         try:
             quotas = self.source.fetch(*key)
         except BaseException as exc:  # handed to the batch, which reports it
             future.set_exception(exc)
             return
         with self._lock:  # the answer fills every open check of its region, now
-            if round_ is self._round and round_.current(key, future) and not self._stopping:
+            round_ = self._round
+            if round_.number == number and round_.current(key, future) and not self._stopping:
                 self.state.apply_region(*key, quotas, now_iso())
         future.set_result(quotas)
 
