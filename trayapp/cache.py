@@ -292,7 +292,10 @@ class CacheWriter:
 
 
 class ReadStats:
-    """Reader-side hit/miss counters: below 80% hits after 10 reads, something is wrong."""
+    """Reader-side hit/miss counters: below 80% hits after 10 reads, something is wrong.
+
+    A hit is an answer read while fresh (``is_fresh``); the terminal view records one read per
+    check each time it shows a new copy of the file."""
 
     def __init__(self, min_reads: int = 10, min_hit_rate: float = WARM_SHARE) -> None:
         self.hits = 0
@@ -313,17 +316,3 @@ class ReadStats:
 
     def should_complain(self) -> bool:
         return self.hits + self.misses >= self.min_reads and self.hit_rate < self.min_hit_rate
-
-    def lookup(
-        self,
-        snapshot: Snapshot,
-        project: str,
-        region: str,
-        metric: str,
-        max_age_s: float = DEFAULT_MAX_AGE_S,
-    ) -> dict[str, Any] | None:
-        """A fresh check entry, or None; counts the hit or miss."""
-        check = snapshot.get(project, region, metric)
-        hit = check is not None and is_fresh(check, max_age_s, time.time())
-        self.record(hit)
-        return check if hit else None
