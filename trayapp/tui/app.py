@@ -63,6 +63,7 @@ class QuotaApp(App[int]):
 
     CSS_PATH = "quota.tcss"
     TITLE = "quota-tray"
+    ENABLE_COMMAND_PALETTE = False  # the footer's keys are all there is
     AUTO_FOCUS = None  # the first table takes the focus when it appears: keys work at once
     BINDINGS = [  # noqa: RUF012 - Textual's declaration style
         Binding("r", "rewarm", "Re-warm"),
@@ -93,6 +94,7 @@ class QuotaApp(App[int]):
         self.sort, self.reverse = "cache", False
         self.loads = 0  # snapshots shown; tests wait on it
         self.control_answers: list[tuple[bool, str]] = []
+        self.notices: list[str] = []  # what was said in a notification, oldest first
         self._sig: Signature | bool = False  # False: never read
         self._loading = False
         self._tables: dict[str, QuotaTable] = {}
@@ -142,12 +144,15 @@ class QuotaApp(App[int]):
         if message.error is not None:
             self._bad(message.error)
             return
-        assert message.snap is not None
-        self.snap, self.alive, self._bad_read = message.snap, message.alive, None
-        now = time.time()
-        for project in self._projects():
+        snap = message.snap
+        assert snap is not None
+        projects = self._projects(snap)
+        for project in projects:  # timers run during these awaits: they see the old snapshot
             await self._ensure_tab(project)
-            for check in self.snap.checks(project):
+        self.snap, self.alive, self._bad_read = snap, message.alive, None
+        now = time.time()
+        for project in projects:
+            for check in snap.checks(project):
                 self.reads.record(cache.is_fresh(check, cache.DEFAULT_MAX_AGE_S, now))
         self._render()
         self.loads += 1
@@ -164,7 +169,7 @@ class QuotaApp(App[int]):
             )
             self._message(f"{text}\n{hint}")
         elif text != self._bad_read:
-            self.notify(f"{text}; showing the last good copy", severity="warning")
+            self._say(f"{text}; showing the last good copy", ok=False)
         self._bad_read = text
 
     def refresh_ages(self) -> None:
@@ -175,9 +180,8 @@ class QuotaApp(App[int]):
 
     # -- drawing ---------------------------------------------------------------------------
 
-    def _projects(self) -> list[str]:
-        assert self.snap is not None
-        names = self.snap.projects
+    def _projects(self, snap: cache.Snapshot) -> list[str]:
+        names = snap.projects
         return [p for p in self.only if p in names] if self.only else names
 
     def _render(self) -> None:
@@ -185,7 +189,7 @@ class QuotaApp(App[int]):
         (38 rows take well under a millisecond), and only changed cells are redrawn."""
         snap = self.snap
         assert snap is not None
-        projects = self._projects()
+        projects = self._projects(snap)
         if not projects:
             missing = ", ".join(map(repr, self.only or []))
             self._message(
@@ -233,6 +237,10 @@ class QuotaApp(App[int]):
 
     def _answered(self, ok: bool, line: str) -> None:
         self.control_answers.append((ok, line))
+        self._say(line, ok=ok)
+
+    def _say(self, line: str, *, ok: bool) -> None:
+        self.notices.append(line)
         self.notify(line, severity="information" if ok else "warning")
 
     def action_focus_filter(self) -> None:

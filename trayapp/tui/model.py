@@ -163,7 +163,8 @@ def status(
     checks = [c for p in projects for c in snap.checks(p)]
     done = sum(_int(c.get("done")) for c in cycles)
     total = sum(_int(c.get("total")) for c in cycles)
-    tail = [f"{done}/{total}"]
+    progress = f"{done}/{total}"
+    tail = []
     ms = warmer.get("last_batch_ms")
     if alive and isinstance(ms, int | float) and not isinstance(ms, bool):
         tail.append(f"batch {ms:.0f} ms")
@@ -187,6 +188,7 @@ def status(
         state, head = "warming", f"{_WARMING[level]} Warming..."
     else:
         state, head = "starting", "⏳ Starting..."
+    head += f" · {progress}" if state in ("error", "stopped") else f" {progress}"
     return Status(state, " · ".join([head, *tail]))
 
 
