@@ -79,6 +79,30 @@ def test_filter_and_sort_keys(path):
     drive(app, scenario)
 
 
+def test_looking_up_a_check_counts_a_read_and_redraws_do_not(path):
+    cache.write_atomic(path, doc(sample_checks(), pid=ME))
+    app = QuotaApp(path)
+
+    async def scenario(pilot):
+        await until(pilot, lambda: app.loads)
+        await until(pilot, lambda: app.reads.hits == 1)  # the cursor starts on the first row
+        await pilot.press(*["down"] * 8)  # every check once: 6 of 9 fresh
+        await until(pilot, lambda: app.reads.hits + app.reads.misses == 9)
+        assert app.reads.hits == 6
+        await until(pilot, lambda: "reads 67% fresh" in status(app).text)
+        await pilot.press("s", "s", "S")  # refills move the cursor: no new read
+        await pilot.pause(0.2)
+        assert app.reads.hits + app.reads.misses == 9
+        await pilot.press("s", "s", "s")  # region, age, back to cache order
+        await until(pilot, lambda: app.sort == "cache")
+        await pilot.press("up", "up")  # C3 in us-central1 (fresh), T4 in us-west1 (stale)
+        await until(pilot, lambda: app.reads.hits + app.reads.misses == 11)
+        assert (app.reads.hits, app.reads.misses) == (7, 4)
+        assert status(app).text.endswith("reads 64% fresh · cache warming is not keeping up")
+
+    drive(app, scenario)
+
+
 def test_follows_a_write_every_20ms_without_flicker_or_lost_updates(path):
     """The view keeps up with a fast writer: values only move forward, the table is never
     blanked or rebuilt, the cursor stays on its check, and the last write is what stays."""
@@ -213,9 +237,13 @@ def test_the_status_widget_notices_when_the_warmer_goes(path):
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
     try:
-        cache.write_atomic(path, doc(sample_checks(), pid=proc.pid, level="complete", completed=True))
+        cache.write_atomic(
+            path, doc(sample_checks(), pid=proc.pid, level="complete", completed=True)
+        )
         app = QuotaApp(path, refresh_s=0.1)
 
         async def scenario(pilot):

@@ -37,7 +37,14 @@ def test_rows_say_free_not_reported_unknown_usage_and_stale():
 
 @pytest.mark.parametrize(
     ("metrics", "min_free"),
-    [("H100", ""), ("h100 t4", ""), ("NVIDIA_T4_GPUS", ""), ("", "8"), ("H100", "10"), ("A100", "")],
+    [
+        ("H100", ""),
+        ("h100 t4", ""),
+        ("NVIDIA_T4_GPUS", ""),
+        ("", "8"),
+        ("H100", "10"),
+        ("A100", ""),
+    ],
 )
 def test_filters_mean_what_show_means(metrics, min_free):
     s = snap()
@@ -127,7 +134,9 @@ def test_status_tells_batch_time_data_age_and_read_hit_rate():
 
 def test_status_without_any_answer_yet():
     s = snap([check("us-central1", "C3_CPUS", "pending")], pid=ME, level=None, done=0)
-    assert model.status(s, ["p"], alive=True).text == "⏳ Starting... 0/1 · batch 812 ms · no data yet"
+    assert (
+        model.status(s, ["p"], alive=True).text == "⏳ Starting... 0/1 · batch 812 ms · no data yet"
+    )
 
 
 def test_pid_alive():

@@ -82,7 +82,12 @@ _DEAD: list[int] = []
 def dead_pid() -> int:
     """The pid of a process that has exited and been reaped."""
     if not _DEAD:
-        proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         _DEAD.append(int(proc.stdout))
     return _DEAD[0]
 

@@ -294,8 +294,8 @@ class CacheWriter:
 class ReadStats:
     """Reader-side hit/miss counters: below 80% hits after 10 reads, something is wrong.
 
-    A hit is an answer read while fresh (``is_fresh``); the terminal view records one read per
-    check each time it shows a new copy of the file."""
+    A hit is an answer looked up while fresh (``is_fresh``); the terminal view counts one read
+    each time its cursor lands on a check and shows the hit rate in its status line."""
 
     def __init__(self, min_reads: int = 10, min_hit_rate: float = WARM_SHARE) -> None:
         self.hits = 0

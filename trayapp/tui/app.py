@@ -89,7 +89,8 @@ class QuotaApp(App[int]):
         self.poll_s, self.refresh_s = poll_s, refresh_s
         self.snap: cache.Snapshot | None = None
         self.alive = False
-        self.reads = cache.ReadStats()
+        self.reads = cache.ReadStats()  # a read: the cursor lands on a check (a lookup)
+        self._last_read: str | None = None
         self.filters = model.Filters()
         self.sort, self.reverse = "cache", False
         self.loads = 0  # snapshots shown; tests wait on it
@@ -102,7 +103,7 @@ class QuotaApp(App[int]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
-            yield Static(f"quota-tray · {self.path}", id="title", markup=False)
+            yield Static(f"quota-tray · {_short_path(self.path)}", id="title", markup=False)
             yield StatusWidget(id="status")
         yield FilterBar(id="filters")
         yield Static("", id="message", markup=False)
@@ -150,10 +151,6 @@ class QuotaApp(App[int]):
         for project in projects:  # timers run during these awaits: they see the old snapshot
             await self._ensure_tab(project)
         self.snap, self.alive, self._bad_read = snap, message.alive, None
-        now = time.time()
-        for project in projects:
-            for check in snap.checks(project):
-                self.reads.record(cache.is_fresh(check, cache.DEFAULT_MAX_AGE_S, now))
         self._render()
         self.loads += 1
 
@@ -224,6 +221,20 @@ class QuotaApp(App[int]):
 
     # -- keys ------------------------------------------------------------------------------
 
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Looking a quota up is a read: a hit when its answer is fresh. A refill passes the
+        cursor over other rows on its way back to the same check: that is no new read."""
+        table = event.data_table
+        key = event.row_key.value
+        if not isinstance(table, QuotaTable) or key != table.cursor_key or key == self._last_read:
+            return
+        row = next((r for r in table.shown if r.key == key), None)
+        if row is not None:
+            self._last_read = key
+            self.reads.record(row.fresh)
+            if self.snap is not None:
+                self._render()
+
     def action_rewarm(self) -> None:
         self.control("rewarm")
 
@@ -288,3 +299,11 @@ class QuotaApp(App[int]):
     def active_table(self) -> QuotaTable | None:
         pane = self.query_one(TabbedContent).active_pane
         return pane.query_one(QuotaTable) if pane is not None else None
+
+
+def _short_path(path: Path) -> str:
+    """``~/.cache/quota-tray/quota-cache.json``: the home folder says less than its name."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # elsewhere, or no home
+        return str(path)
