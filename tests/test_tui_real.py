@@ -100,6 +100,7 @@ def test_first_screen_equals_a_cache_written_by_a_warm_cycle(env, emulator):
             assert line[right - len(row[4]) : right] == row[4], line
 
         # the warmer has exited: the status says so, with its progress and the data's age
+        await until(pilot, lambda: app.reads.hits == 1)  # the cursor's first row, fresh
         text = status(app).text
         assert status(app).state == "stopped"
         assert re.fullmatch(r"no warmer running · 38/38 · data \d+ s ago · reads 100% fresh", text)

@@ -102,12 +102,17 @@ class QuotaApp(App[int]):
         self._bad_read: str | None = None
 
     def compose(self) -> ComposeResult:
+        # held, not queried: a timer may still draw while the screen is being torn down
+        self._status = StatusWidget(id="status")
+        self._box = Static("", id="message", markup=False)
+        self._tabs = TabbedContent(id="projects")
+        self._filter_bar = FilterBar(id="filters")
         with Horizontal(id="top"):
             yield Static(f"quota-tray · {_short_path(self.path)}", id="title", markup=False)
-            yield StatusWidget(id="status")
-        yield FilterBar(id="filters")
-        yield Static("", id="message", markup=False)
-        yield TabbedContent(id="projects")
+            yield self._status
+        yield self._filter_bar
+        yield self._box
+        yield self._tabs
         yield Footer()
 
     def on_mount(self) -> None:
@@ -200,7 +205,7 @@ class QuotaApp(App[int]):
             rows = model.rows(snap, project, self.filters, self.sort, self.reverse, now=now)
             self._tables[project].show_rows(rows)
         status = model.status(snap, projects, alive=self.alive, now=now, reads=self.reads)
-        self.query_one(StatusWidget).show(status)
+        self._status.show(status)
         self._message(None)
 
     async def _ensure_tab(self, project: str) -> None:
@@ -208,16 +213,15 @@ class QuotaApp(App[int]):
         if project not in self._tables:
             table = QuotaTable(project)
             pane = TabPane(model.clean(project, 40), table, id=f"project-{len(self._tables) + 1}")
-            await self.query_one(TabbedContent).add_pane(pane)
+            await self._tabs.add_pane(pane)
             self._tables[project] = table
             if self.focused is None:
                 table.focus()
 
     def _message(self, text: str | None) -> None:
-        box = self.query_one("#message", Static)
-        box.update(text or "")
-        box.set_class(text is not None, "-shown")
-        self.query_one(TabbedContent).set_class(text is not None, "-hidden")
+        self._box.update(text or "")
+        self._box.set_class(text is not None, "-shown")
+        self._tabs.set_class(text is not None, "-hidden")
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -288,7 +292,7 @@ class QuotaApp(App[int]):
 
     def _show_sort(self) -> None:
         arrow = " (reversed)" if self.reverse else ""
-        self.query_one(FilterBar).show_sort(f"sort: {SORT_LABELS[self.sort]}{arrow}")
+        self._filter_bar.show_sort(f"sort: {SORT_LABELS[self.sort]}{arrow}")
 
     def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
         self.filters = event.filters
@@ -297,7 +301,7 @@ class QuotaApp(App[int]):
 
     @property
     def active_table(self) -> QuotaTable | None:
-        pane = self.query_one(TabbedContent).active_pane
+        pane = self._tabs.active_pane
         return pane.query_one(QuotaTable) if pane is not None else None
 
 

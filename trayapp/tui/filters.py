@@ -19,16 +19,18 @@ class FilterBar(Horizontal):
             self.filters = filters
 
     def compose(self) -> ComposeResult:
+        self._metrics = Input(placeholder="e.g. H100 T4", id="metric-filter")
+        self._min_free = Input(placeholder="e.g. 8", id="min-free", restrict=r"[0-9.]*")
+        self._sort = Label("", id="sort-label")
         yield Label("GPU type")
-        yield Input(placeholder="e.g. H100 T4", id="metric-filter")
+        yield self._metrics
         yield Label("min FREE")
-        yield Input(placeholder="e.g. 8", id="min-free", restrict=r"[0-9.]*")
-        yield Label("", id="sort-label")
+        yield self._min_free
+        yield self._sort
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        metrics = self.query_one("#metric-filter", Input).value
-        min_free = self.query_one("#min-free", Input)
+        metrics, min_free = self._metrics.value, self._min_free
         try:
             filters = Filters.parse(metrics, min_free.value)
         except ValueError:
@@ -42,4 +44,4 @@ class FilterBar(Horizontal):
         self.app.action_focus_table()  # type: ignore[attr-defined]
 
     def show_sort(self, text: str) -> None:
-        self.query_one("#sort-label", Label).update(text)
+        self._sort.update(text)
