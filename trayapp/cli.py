@@ -71,7 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print the cache (no network)")
     show.add_argument("--project", metavar="ID")
     show.add_argument("--json", action="store_true")
-    show.add_argument("--max-age", type=_number, metavar="S", default=cache.DEFAULT_MAX_AGE_S)
+    show.add_argument(
+        "--max-age",
+        type=_number,
+        metavar="S",
+        help="seconds a value stays fresh (default: what the warmer wrote, else 1800)",
+    )
     show.add_argument("--demo", action="store_true", help="the demo's cache")
     tui = sub.add_parser("tui", help="the terminal view of the cache (needs the extra 'tui')")
     tui.add_argument("--project", metavar="ID", help="only this project")
@@ -237,12 +242,13 @@ def show(args: argparse.Namespace) -> int:
         print(f"quota-tray: project {args.project!r} is not in {path}", file=sys.stderr)
         return 3
     now = time.time()
+    max_age = args.max_age or snap.max_age_s
     if args.json:
-        out = {p: _project_json(snap, p, args.max_age, now) for p in projects}
+        out = {p: _project_json(snap, p, max_age, now) for p in projects}
         print(json.dumps({"written_at": snap.written_at, "projects": out}, indent=2))
         return 0
     for project in projects:
-        _print_table(snap, project, args.max_age, now)
+        _print_table(snap, project, max_age, now)
     return 0
 
 

@@ -89,10 +89,12 @@ def rows(
     reverse: bool = False,
     *,
     now: float | None = None,
-    max_age_s: float = cache.DEFAULT_MAX_AGE_S,
+    max_age_s: float | None = None,
 ) -> list[Row]:
-    """The project's checks that pass the filters, in the chosen order."""
+    """The project's checks that pass the filters, in the chosen order; fresh means younger
+    than the age the writer states (``Snapshot.max_age_s``) unless one is given."""
     now = time.time() if now is None else now
+    max_age_s = snap.max_age_s if max_age_s is None else max_age_s
     picked = answers.select(
         snap.checks(project), metrics=filters.metrics, min_free=filters.min_free
     )
@@ -178,7 +180,7 @@ def status(
     failed = sum(_count(c.get("failed")) for c in cycles)
     if not alive:
         state, head = "stopped", "no warmer running"
-    elif level == "error" or failed:
+    elif level == Level.ERROR.value or failed:
         state, head = "error", _failure(failed, checks)
     elif warmer.get("paused") is True:
         state, head = "paused", "⏸ Paused"
@@ -192,8 +194,7 @@ def status(
     return Status(state, " · ".join([head, *tail]))
 
 
-_WARMING = {lvl.value: lvl.icon for lvl in Level if lvl is not Level.COMPLETE}
-ERROR_ICON = "💥"
+_WARMING = {lvl.value: lvl.icon for lvl in Level if lvl not in (Level.COMPLETE, Level.ERROR)}
 
 
 def _failure(failed: int, checks: Iterable[dict[str, Any]]) -> str:
@@ -202,7 +203,8 @@ def _failure(failed: int, checks: Iterable[dict[str, Any]]) -> str:
     reason = next(
         (c["error"] for c in errors if isinstance(c.get("error"), str) and c["error"]), ""
     )
-    head = f"{ERROR_ICON} {failed} failed" if failed else f"{ERROR_ICON} Failing"
+    icon = Level.ERROR.icon
+    head = f"{icon} {failed} failed" if failed else f"{icon} Failing"
     return f"{head}: {clean(reason, 60)}" if reason else head
 
 

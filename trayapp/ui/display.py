@@ -112,11 +112,24 @@ class DisplayModel:
             took = _duration(event.data.get("duration_s"))
             if took:
                 text += f" · {took}"
-            failures = event.data.get("failed") or 0
-            if failures:
-                text += f" · {failures} failed"
             self._base = Display(Level.COMPLETE.value, text)
             self._failed = 0
+        elif kind is WarmEvent.INCOMPLETE:  # never ✅: the failure and when it is retried
+            self._stale = False
+            self._done = event.progress.done
+            self._failed = 0
+            reasons = event.data.get("reasons") or ["unknown error"]
+            text = f"{ERROR_ICON} {event.data.get('failed')}/{self.total} failed"
+            text += f" · {redact(str(reasons[0]), 120)}"
+            retry = _duration(event.data.get("retry_in_s"))
+            text += f" · retry in {retry}" if retry else " · not retried"
+            self._error = None
+            self._base = Display(Level.ERROR.value, text)
+        elif kind is WarmEvent.RETRY:
+            self._done = event.progress.done
+            self._base = Display(
+                self._base.key, f"{REWARM_ICON} Retrying failed checks… {self._done}/{self.total}"
+            )
         elif kind is WarmEvent.ERROR:
             self._error = redact(event.message or "warming stopped", 120) or "warming stopped"
         elif kind is WarmEvent.PAUSED:
