@@ -20,7 +20,7 @@ from tui_pilot import cells, drive, status, until
 from userdirs import isolated_env
 
 from trayapp import answers, cache
-from trayapp.tui import remote
+from trayapp.tui import model, remote
 from trayapp.tui.app import QuotaApp
 
 DOCS_SHOT = Path(__file__).resolve().parents[1] / "docs" / "tui.svg"
@@ -107,6 +107,28 @@ def test_first_screen_equals_a_cache_written_by_a_warm_cycle(env, emulator):
 
     drive(app, scenario)
     assert len(emulator.requests()) == requests  # the view never asked the network
+
+
+def test_a_cycle_with_failed_checks_shows_the_error_and_its_reason(env, emulator):
+    emulator.add_fault("503@us-east5")  # every attempt fails for one region
+    app = QuotaApp(cache_file(env))
+    proc = start_instance(env, emulator, "--project", "p", "--interval", "0.05")
+
+    async def scenario(pilot):
+        await until(pilot, lambda: status(app).state == "error", timeout=60)
+        failed = [c for c in app.snap.checks("p") if c["status"] == "error"]
+        assert failed and app.snap.warmer["level"] == "error"
+        reason = model.clean(failed[0]["error"], 60)
+        assert status(app).text.startswith(f"💥 {len(failed)} failed: {reason} · 38/38")
+        assert status(app).has_class("-error")
+        rows = {f"{r[1]}/{r[0]}": r for r in cells(app)}
+        assert rows["us-east5/C3"][6] == model.clean(f"error: {failed[0]['error']}")
+
+    try:
+        drive(app, scenario)
+    finally:
+        qt(env, "quit")
+        proc.wait(15)
 
 
 def start_instance(env, emulator, *extra) -> subprocess.Popen:
