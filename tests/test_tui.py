@@ -346,5 +346,7 @@ def test_the_footer_lists_the_keys(path):
             "q": "Quit",
         }
         assert app.query_one(FilterBar).region.y == 1  # under the title and status line
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_code == 0)
 
     drive(app, scenario)
