@@ -164,8 +164,8 @@ class QuotaApp(App[int]):
         text = model.clean(error, 300)
         if self.snap is None:
             hint = (
-                "Start the warmer (`quota-tray`, or `quota-tray demo`): this view fills in "
-                "as soon as it writes the cache."
+                "Start the warmer with `quota-tray` (the demo: `quota-tray demo`, viewed with "
+                "`quota-tray tui --demo`): this view fills in as soon as it writes the cache."
                 if error.reason == "missing"
                 else "The warmer sets a bad file aside and writes a new one when it starts."
             )
