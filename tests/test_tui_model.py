@@ -150,3 +150,12 @@ def test_pid_alive():
         assert time.monotonic() < deadline, "an exited child still counts as a warmer"
         time.sleep(0.01)
     child.wait()
+
+
+def test_freshness_follows_the_age_the_writer_states():
+    """Between re-warms a value may be older than 1800 s and still fresh by the writer's word."""
+    document = doc(sample_checks(), pid=ME)
+    document["warmer"]["max_age_s"] = 5000.0
+    rows = by_key(model.rows(cache.Snapshot(document), "p"))
+    assert rows["us-west1/NVIDIA_T4_GPUS"][6] == "ok"  # 4000 s old
+    assert by_key(model.rows(snap(pid=ME), "p"))["us-west1/NVIDIA_T4_GPUS"][6] == "ok (stale)"
