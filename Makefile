@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[tui]'
 
 demo: install
 	$(BIN)/quota-tray demo
@@ -31,7 +31,7 @@ desktop-deps:
 	fi
 
 test: $(BIN)/python desktop-deps
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,tui]'
 	@$(BIN)/python -m pip install -q -e '.[gtk]' || \
 	    echo "PyGObject did not install: the GTK tray tests will say what is missing"
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

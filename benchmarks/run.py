@@ -70,6 +70,48 @@ def bench_import() -> tuple[float, float, float]:
     return ours * 1e3, bare * 1e3, ours / bare
 
 
+TUI_FIRST_SCREEN = """
+import sys
+from trayapp.tui.app import QuotaApp
+
+class FirstScreen(QuotaApp):
+    async def on_loaded(self, message):
+        await super().on_loaded(message)
+        self.exit()
+
+FirstScreen(sys.argv[1]).run(headless=True, size=(140, 45))
+"""
+
+TEXTUAL_FLOOR = """
+from textual.app import App
+from textual.widgets import Static
+
+class Hello(App):
+    def compose(self):
+        yield Static("hello")
+
+    def on_mount(self):
+        self.exit()
+
+Hello().run(headless=True, size=(140, 45))
+"""
+
+
+def bench_tui(tmp: Path) -> tuple[float, float, float]:
+    """`quota-tray tui` from process start to a drawn table of 38 checks, against the smallest
+    Textual app's start to its first mount: what the view adds to Textual's own floor."""
+    path = tmp / "tui-cache.json"
+    cache.write_atomic(path, full_cache(1))
+    a, b = [], []
+    for _ in range(7):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", TUI_FIRST_SCREEN, str(path)], check=True, cwd=ROOT)
+        a.append(time.perf_counter() - started)
+        b.append(run_wall(TEXTUAL_FLOOR))
+    ours, bare = statistics.median(a), statistics.median(b)
+    return ours * 1e3, bare * 1e3, ours / bare
+
+
 def peak_rss_mb(args: list[str], env: dict[str, str]) -> float:
     """Peak resident memory of one child, measured by a wrapper process of its own."""
     code = (
@@ -139,6 +181,14 @@ def main() -> int:
         rows.append(
             (
                 "`import trayapp.cache` vs `import json` (whole process)",
+                f"{ours:.0f} ms vs {bare:.0f} ms",
+                f"{ratio:.2f}x",
+            )
+        )
+        ours, bare, ratio = bench_tui(tmp)
+        rows.append(
+            (
+                "terminal view to a drawn table of 38 checks vs a bare Textual app (whole process)",
                 f"{ours:.0f} ms vs {bare:.0f} ms",
                 f"{ratio:.2f}x",
             )

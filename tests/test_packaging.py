@@ -88,3 +88,18 @@ def test_the_built_app_warms_the_demo_project(bundle, tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "CACHE_WARM_COMPLETE" in result.stdout
     assert list((tmp_path / "cache").rglob("quota-cache.json"))
+
+
+@pytest.mark.slow
+def test_the_built_app_says_where_the_terminal_view_is(bundle, tmp_path):
+    """Textual stays out of the bundle; its `tui` is one line and exit 2, no traceback."""
+    env = {k: v for k, v in isolated_env(tmp_path).items() if not k.startswith("PYTHON")}
+    result = subprocess.run(
+        [str(bundle), "tui"], capture_output=True, text=True, timeout=60, check=False, env=env
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert (
+        result.stderr
+        == "quota-tray: the terminal view needs Textual: pip install 'quota-tray[tui]'\n"
+    )
+    assert not list(bundle.parent.rglob("textual"))

@@ -302,7 +302,10 @@ class CacheWriter:
 
 
 class ReadStats:
-    """Reader-side hit/miss counters: below 80% hits after 10 reads, something is wrong."""
+    """Reader-side hit/miss counters: below 80% hits after 10 reads, something is wrong.
+
+    A hit is an answer looked up while fresh (``is_fresh``); the terminal view counts one read
+    each time its cursor lands on a check and shows the hit rate in its status line."""
 
     def __init__(self, min_reads: int = 10, min_hit_rate: float = WARM_SHARE) -> None:
         self.hits = 0
@@ -323,18 +326,3 @@ class ReadStats:
 
     def should_complain(self) -> bool:
         return self.hits + self.misses >= self.min_reads and self.hit_rate < self.min_hit_rate
-
-    def lookup(
-        self,
-        snapshot: Snapshot,
-        project: str,
-        region: str,
-        metric: str,
-        max_age_s: float | None = None,
-    ) -> dict[str, Any] | None:
-        """A fresh check entry, or None; counts the hit or miss."""
-        check = snapshot.get(project, region, metric)
-        age = snapshot.max_age_s if max_age_s is None else max_age_s
-        hit = check is not None and is_fresh(check, age, time.time())
-        self.record(hit)
-        return check if hit else None

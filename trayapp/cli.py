@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a value stays fresh (default: what the warmer wrote, else 1800)",
     )
     show.add_argument("--demo", action="store_true", help="the demo's cache")
+    tui = sub.add_parser("tui", help="the terminal view of the cache (needs the extra 'tui')")
+    tui.add_argument("--project", metavar="ID", help="only this project")
+    tui.add_argument("--demo", action="store_true", help="the demo's cache")
     status = sub.add_parser("status", help="state of the running instance")
     status.add_argument("--json", action="store_true")
     for command, text in (
@@ -105,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = args.command or "run"
         if command == "show":
             return show(args)
+        if command == "tui":
+            return tui(args)
         if command in ("status", "rewarm", "pause", "resume", "quit"):
             from trayapp import control
 
@@ -202,6 +207,25 @@ def _demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str |
         interval_s=settings.interval_s / speed,
         thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed),
     )
+
+
+TUI_MISSING = "quota-tray: the terminal view needs Textual: pip install 'quota-tray[tui]'"
+
+
+def tui(args: argparse.Namespace) -> int:
+    """``tui``: Textual is imported only here, so no other command pays for it."""
+    try:
+        from trayapp.tui.app import QuotaApp
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in ("textual", "rich"):
+            raise
+        print(TUI_MISSING, file=sys.stderr)
+        return 2
+    from trayapp.app import Files
+
+    app = QuotaApp(Files.default(demo=args.demo).cache, [args.project] if args.project else None)
+    app.run()
+    return app.return_code or 0
 
 
 def show(args: argparse.Namespace) -> int:

@@ -1,0 +1,262 @@
+"""What the terminal view shows, worked out from a cache snapshot: rows, sort order, status line.
+
+Standard library only, so these rules are tested without a terminal. The wording and the filters
+come from ``trayapp.answers``: FREE, "not reported" and ``--metric``/``--min-free`` mean the same
+thing here as in ``quota-tray show``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+import unicodedata
+from dataclasses import dataclass
+
+from trayapp import answers, cache
+from trayapp.levels import Level, phrase
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("metric", "GPU / METRIC"),
+    ("region", "REGION"),
+    ("limit", "LIMIT"),
+    ("usage", "USAGE"),
+    ("free", "FREE"),
+    ("age", "AGE"),
+    ("status", "STATUS"),
+)
+RIGHT_ALIGNED = frozenset({"limit", "usage", "free", "age"})
+SORTS = ("cache", "free", "metric", "region", "age")  # what the `s` key steps through
+MAX_TEXT = 80  # cells and the status reason: cache text is outside text
+
+
+def clean(text: object, cap: int = MAX_TEXT) -> str:
+    """One line of printable text of at most ``cap`` characters."""
+    kept = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in str(text))
+    line = " ".join(kept.split())
+    return line if len(line) <= cap else line[: cap - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filter bar: GPU types (full or short names) and a minimum FREE, as in ``show``."""
+
+    metrics: tuple[str, ...] = ()
+    min_free: float | None = None
+
+    @classmethod
+    def parse(cls, metrics: str, min_free: str) -> Filters:
+        """From the two inputs; raises ValueError when min free is not a number >= 0."""
+        names = tuple(m for m in metrics.replace(",", " ").split() if m)
+        text = min_free.strip()
+        if not text:
+            return cls(names, None)
+        value = float(text)
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"min free must be a number >= 0, not {text!r}")
+        return cls(names, value)
+
+    def __str__(self) -> str:
+        parts = [" ".join(self.metrics)] if self.metrics else []
+        if self.min_free is not None:
+            parts.append(f"FREE ≥ {_num(self.min_free)}")
+        return ", ".join(parts) or "none"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row; ``key`` names the same check across reloads."""
+
+    key: str
+    cells: tuple[str, ...]  # in COLUMNS order
+    free: float | None  # exact, or the limit when usage is unknown
+    age: float | None
+    fresh: bool
+
+
+def rows(
+    snap: cache.Snapshot,
+    project: str,
+    filters: Filters = Filters(),  # frozen: one shared default is safe
+    sort: str = "cache",
+    reverse: bool = False,
+    *,
+    now: float | None = None,
+    max_age_s: float | None = None,
+) -> list[Row]:
+    """The project's checks that pass the filters, in the chosen order; fresh means younger
+    than the age the writer states (``Snapshot.max_age_s``) unless one is given."""
+    now = time.time() if now is None else now
+    max_age_s = snap.max_age_s if max_age_s is None else max_age_s
+    picked = answers.select(
+        snap.checks(project), metrics=filters.metrics, min_free=filters.min_free
+    )
+    return sort_rows([_row(c, now, max_age_s) for c in picked], sort, reverse)
+
+
+def _row(check: dict[str, Any], now: float, max_age_s: float) -> Row:
+    fresh = cache.is_fresh(check, max_age_s, now)
+    status = answers.status_text(check)
+    if check["status"] in ("ok", "absent") and not fresh:
+        status += " (stale)"
+    reported = check["status"] == "ok"
+    bound = answers.free_bound(check)
+    age = answers.age_s(check, now)
+    usage = check["usage"]
+    cells = (
+        clean(answers.short_name(str(check["metric"]))),
+        clean(check["region"]),
+        _num(check["limit"]) if reported else "-",
+        ("unknown" if usage is None else _num(usage)) if reported else "-",
+        answers.format_free(check),
+        answers.ago(age),
+        clean(status),
+    )
+    key = clean(f"{check['region']}/{check['metric']}", 200)
+    return Row(key, cells, bound[0] if bound else None, age, fresh)
+
+
+def sort_rows(rows: Sequence[Row], sort: str, reverse: bool = False) -> list[Row]:
+    """``cache`` keeps the cache's order (most free first under a min-free filter, as in
+    ``show``); FREE sorts most free first; unknown values stay last either way."""
+    if sort == "cache":
+        return list(reversed(rows)) if reverse else list(rows)
+    key = {
+        "free": lambda r: r.free,
+        "age": lambda r: r.age,
+        "metric": lambda r: (r.cells[0], r.cells[1]),
+        "region": lambda r: (r.cells[1], r.cells[0]),
+    }[sort]
+    known = sorted(
+        (r for r in rows if key(r) is not None), key=key, reverse=(sort == "free") ^ reverse
+    )
+    return known + [r for r in rows if key(r) is None]
+
+
+# -- the status widget ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    state: str  # "starting" | "warming" | "complete" | "paused" | "error" | "stopped"
+    text: str
+
+
+def status(
+    snap: cache.Snapshot,
+    projects: Sequence[str],
+    *,
+    alive: bool,
+    now: float | None = None,
+    reads: cache.ReadStats | None = None,
+) -> Status:
+    """The original design's top-right widget: level icon, done/total, last batch time, data
+    age; 💥 and the first failing check's error when the warmer reports failures."""
+    now = time.time() if now is None else now
+    warmer = snap.warmer
+    cycles = [snap.cycle(p) for p in projects]
+    checks = [c for p in projects for c in snap.checks(p)]
+    done = sum(_int(c.get("done")) for c in cycles)
+    total = sum(_int(c.get("total")) for c in cycles)
+    progress = f"{done}/{total}"
+    tail = []
+    ms = warmer.get("last_batch_ms")
+    if alive and isinstance(ms, int | float) and not isinstance(ms, bool):
+        tail.append(f"batch {ms:.0f} ms")
+    ages = [a for a in (answers.age_s(c, now) for c in checks) if a is not None]
+    tail.append(f"data {answers.ago(max(ages))}" if ages else "no data yet")
+    if reads is not None and reads.hits + reads.misses:
+        tail.append(f"reads {reads.hit_rate:.0%} fresh")
+        if reads.should_complain():
+            tail.append(phrase("low_hit_rate", "plain"))
+    level = warmer.get("level")
+    failed = sum(_count(c.get("failed")) for c in cycles)
+    if not alive:
+        state, head = "stopped", "no warmer running"
+    elif level == Level.ERROR.value or failed:
+        state, head = "error", _failure(failed, checks)
+    elif warmer.get("paused") is True:
+        state, head = "paused", "⏸ Paused"
+    elif level == Level.COMPLETE.value or (cycles and all(_finished(c) for c in cycles)):
+        state, head = "complete", f"{Level.COMPLETE.icon} Complete"
+    elif isinstance(level, str) and level in _WARMING:
+        state, head = "warming", f"{_WARMING[level]} Warming..."
+    else:
+        state, head = "starting", "⏳ Starting..."
+    head += f" · {progress}" if state in ("error", "stopped") else f" {progress}"
+    return Status(state, " · ".join([head, *tail]))
+
+
+_WARMING = {lvl.value: lvl.icon for lvl in Level if lvl not in (Level.COMPLETE, Level.ERROR)}
+
+
+def _failure(failed: int, checks: Iterable[dict[str, Any]]) -> str:
+    checks = list(checks)
+    errors = [c for c in checks if c.get("status") == "error"] + checks
+    reason = next(
+        (c["error"] for c in errors if isinstance(c.get("error"), str) and c["error"]), ""
+    )
+    icon = Level.ERROR.icon
+    head = f"{icon} {failed} failed" if failed else f"{icon} Failing"
+    return f"{head}: {clean(reason, 60)}" if reason else head
+
+
+def _finished(cycle: dict[str, Any]) -> bool:
+    return bool(cycle.get("completed_at")) and _int(cycle.get("done")) == _int(cycle.get("total"))
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _count(value: object) -> int:
+    """``cycle.failed`` is a count; a list of names counts its entries."""
+    return len(value) if isinstance(value, list) else max(0, _int(value))
+
+
+def _num(value: object) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "-"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+# -- is the cache's writer still there -------------------------------------------------------------
+
+
+def pid_alive(pid: object) -> bool:
+    """True when ``pid`` is a running process (a zombie is not): the warmer named in the cache."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    if sys.platform == "win32":
+        return _windows_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except PermissionError:  # somebody else's process: alive
+        return True
+    except OSError:
+        return False
+    # Linux: an exited child that nobody reaped yet is a zombie ("Z"), not a warmer
+    with contextlib.suppress(OSError, IndexError), open(f"/proc/{pid}/stat", "rb") as f:  # noqa: PTH123
+        return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    return True
+
+
+def _windows_alive(pid: int) -> bool:  # pragma: no cover - Windows only
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.get_last_error() == 5  # access denied: it exists
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259
+    finally:
+        kernel32.CloseHandle(handle)

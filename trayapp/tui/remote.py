@@ -1,0 +1,25 @@
+"""The view's one door to the running instance: the control channel's client.
+
+Called from worker threads only: a hung instance must never freeze the terminal.
+"""
+
+from __future__ import annotations
+
+from trayapp import control
+
+NOT_RUNNING = "no quota-tray instance is running: start it with `quota-tray`"
+_DONE = {"rewarm": "re-warm started", "pause": "warming paused", "resume": "warming resumed"}
+
+
+def ask(command: str, timeout: float = 2.0) -> tuple[bool, str]:
+    """(ok, one line to show) for ``rewarm`` or ``toggle-pause``."""
+    try:
+        if command == "toggle-pause":
+            paused = control.send("status", timeout=timeout).get("paused") is True
+            command = "resume" if paused else "pause"
+        control.send(command, timeout=timeout)
+    except control.NotRunning:
+        return False, NOT_RUNNING
+    except control.ControlError as exc:
+        return False, f"the running instance said: {exc}"
+    return True, _DONE.get(command, f"{command} done")
