@@ -65,8 +65,9 @@ def test_run_once_warms_writes_and_shows(env, emulator):
 
     shown = qt(env, "show")
     assert shown.returncode == 0
-    assert "p: complete, cycle 1 38/38" in shown.stdout
-    assert "NVIDIA_H200_GPUS" in shown.stdout
+    assert shown.stdout.startswith("p: complete · updated ")
+    assert " · cycle 1 38/38\n" in shown.stdout
+    assert "H200" in shown.stdout
     as_json = json.loads(qt(env, "show", "--json", "--project", "p").stdout)
     assert as_json["projects"]["p"]["complete"] is True
     assert len(as_json["projects"]["p"]["checks"]) == 38
