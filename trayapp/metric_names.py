@@ -42,13 +42,11 @@ def closest(name: str, candidates: tuple[str, ...] | None = None) -> str | None:
     found = difflib.get_close_matches(upper, pool, n=1, cutoff=0.6)
     if found:
         return found[0]
+    if candidates is None and "_" not in upper and _GPU_FORM.fullmatch(f"NVIDIA_{upper}_GPUS"):
+        return f"NVIDIA_{upper}_GPUS"  # a GPU model alone: B200
     shorts = {short_name(m): m for m in reversed(pool)}  # the first name wins a short name
     found = difflib.get_close_matches(short_name(upper), list(shorts), n=1, cutoff=0.6)
-    if found:
-        return shorts[found[0]]
-    if candidates is None and "_" not in upper and _GPU_FORM.fullmatch(f"NVIDIA_{upper}_GPUS"):
-        return f"NVIDIA_{upper}_GPUS"
-    return None
+    return shorts[found[0]] if found else None
 
 
 def gpu_metric_problem(name: str) -> str | None:
