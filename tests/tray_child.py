@@ -81,7 +81,32 @@ def make_event(spec: dict[str, Any], total: int) -> Event:
         message=spec.get("message", ""),
         error_kind=spec.get("error_kind"),
         data=spec.get("data", {}),
+        snapshot=spec.get("snapshot"),
     )
+
+
+def _items_of(menu: Any) -> list[dict[str, Any]]:
+    """A GTK menu's items in root-window coordinates, with any open submenu's items."""
+    toplevel = menu.get_toplevel()
+    _, ox, oy = toplevel.get_window().get_origin()
+    items = []
+    for child in menu.get_children():
+        x, y = child.translate_coordinates(toplevel, 0, 0)
+        alloc = child.get_allocation()
+        label = child.get_label() if hasattr(child, "get_label") else None
+        entry = {
+            "label": label,
+            "x": ox + x,
+            "y": oy + y,
+            "width": alloc.width,
+            "height": alloc.height,
+            "sensitive": child.get_sensitive(),
+        }
+        submenu = child.get_submenu() if hasattr(child, "get_submenu") else None
+        if submenu is not None and submenu.get_visible():
+            entry["submenu"] = _items_of(submenu)
+        items.append(entry)
+    return items
 
 
 def menu_items(tray: TrayApp, timeout: float = 5.0) -> dict[str, Any]:
@@ -97,24 +122,7 @@ def menu_items(tray: TrayApp, timeout: float = 5.0) -> dict[str, Any]:
             if handle is None or not handle.get_visible():
                 result["visible"] = False
                 return False
-            toplevel = handle.get_toplevel()
-            _, ox, oy = toplevel.get_window().get_origin()
-            items = []
-            for child in handle.get_children():
-                x, y = child.translate_coordinates(toplevel, 0, 0)
-                alloc = child.get_allocation()
-                label = child.get_label() if hasattr(child, "get_label") else None
-                items.append(
-                    {
-                        "label": label,
-                        "x": ox + x,
-                        "y": oy + y,
-                        "width": alloc.width,
-                        "height": alloc.height,
-                        "sensitive": child.get_sensitive(),
-                    }
-                )
-            result.update(visible=True, items=items)
+            result.update(visible=True, items=_items_of(handle))
         finally:
             done.set()
         return False
@@ -163,6 +171,7 @@ def main() -> int:
             "push_counts": dict(tray.push_counts),
             "notifications": notifier.enabled,
             "paused": controller.paused,
+            "copied": list(tray.copied),
         }
 
     def serve() -> None:
