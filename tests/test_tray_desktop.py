@@ -701,6 +701,38 @@ def test_xorg_tooltip_carries_the_short_answer(desktop: Desktop, tmp_path: Path)
         child.close()
 
 
+@pytest.mark.desktop
+def test_the_stats_chart_drawn_inside_the_gtk_tray_is_the_chart_drawn_alone(
+    desktop: Desktop,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Once GTK has drawn text in the process, Pillow's raqm layout measured words wrong
+    (the chart's labels came out as single letters); the chart must not care where it is
+    drawn."""
+    require_gtk()
+    from PIL import Image, ImageChops
+    from test_history import known_history
+
+    from trayapp import history
+    from trayapp.ui import plot
+
+    hist = tmp_path / "history.sqlite3"
+    known_history(hist)
+    alone = plot.draw_chart(history.series(hist, None), tmp_path / "alone.png")
+    tray = TrayProcess(desktop, "gtk", tmp_path)
+    try:
+        slot = tray.icon()
+        open_menu(tray, slot)  # GTK lays out and draws the menu's text
+        desktop.key("Escape")
+        wait_for(lambda: tray.cmd(cmd="menu").get("visible") is False, 10, "the menu to close")
+        tray.cmd(cmd="chart", history=str(hist), out=str(tmp_path / "in-tray.png"), timeout=60)
+    finally:
+        tray.close()
+    with Image.open(alone) as a, Image.open(tmp_path / "in-tray.png") as b:
+        assert a.size == b.size
+        assert ImageChops.difference(a.convert("RGB"), b.convert("RGB")).getbbox() is None
+
+
 def require_appindicator() -> None:
     require_gtk()
     probe = subprocess.run(

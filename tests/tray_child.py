@@ -8,6 +8,7 @@ appended to the file named by ``--calls``, one name per line.
     {"cmd": "event", "kind": "BATCH_WARM", "done": 15, "elapsed_ms": 812, "level": "fire"}
     {"cmd": "state"}
     {"cmd": "menu"}      # GTK: the open menu's items with their places on the screen
+    {"cmd": "chart", "history": FILE, "out": FILE.png}   # draw the stats chart here
     {"cmd": "stop"}
 """
 
@@ -188,6 +189,13 @@ def main() -> int:
                     reply({"ok": True, **state()})
                 elif name == "menu":
                     reply({"ok": True, **menu_items(tray)})
+                elif name == "chart":  # as "Show stats" draws it, in this GTK process
+                    from trayapp import history
+                    from trayapp.ui import plot
+
+                    series = history.series(command["history"], None)
+                    plot.draw_chart(series, command["out"])
+                    reply({"ok": True})
                 elif name == "stop":
                     reply({"ok": True})
                     tray.stop()
