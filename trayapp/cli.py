@@ -67,14 +67,14 @@ COMMANDS = {
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; only ``command``'s options are added (all of them when None), so a
-    command does not import the modules that define the others' options."""
+    """The parser, with the options of ``command`` only (none for the top-level help), so a
+    command never imports the modules that define the others' options."""
     parser = _Parser(prog="quota-tray", description="Keeps GPU and C3 quota answers warm.")
     parser.add_argument("--version", action="version", version=f"quota-tray {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name, text in COMMANDS.items():
         p = sub.add_parser(name, help=text, description=text)
-        if command is None or command == name:
+        if command == name:
             _add_options(name, p)
     return parser
 
@@ -152,7 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `quota-tray show | head`: quiet, like other tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except _one_line_errors() as exc:
+    except Exception as exc:
+        if not isinstance(exc, _one_line_errors()):
+            raise
         print(f"quota-tray: {exc}", file=sys.stderr)
         return 2
 
