@@ -88,3 +88,23 @@ def test_the_built_app_warms_the_demo_project(bundle, tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "CACHE_WARM_COMPLETE" in result.stdout
     assert list((tmp_path / "cache").rglob("quota-cache.json"))
+
+
+@pytest.mark.slow
+def test_the_built_app_knows_the_quota_metric_names(bundle, tmp_path):
+    """The Compute quota metric list ships as data: a typo is caught by the bundle too."""
+    config = tmp_path / "config.toml"
+    config.write_text('projects = ["p"]\n[gpu]\nmetrics = ["NVIDA_T4_GPUS"]\n')
+    env = isolated_env(tmp_path)
+    env = {k: v for k, v in env.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    result = subprocess.run(
+        [str(bundle), "run", "--headless", "--once", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().endswith("did you mean NVIDIA_T4_GPUS?")

@@ -646,10 +646,12 @@ def test_gtk_quotas_submenu_copies_the_best_region(desktop: Desktop, tmp_path: P
         click_item(tray, items["Quotas"])  # before any answer: says so
         sub = wait_for(lambda: submenu(tray), 10, "the Quotas submenu to open")
         assert [(i["label"], i["sensitive"]) for i in sub] == [("No answers yet", False)]
+        # a cycle completes while the menu is open: the next opening shows its answers
+        answered = doc_with(fresh(ANSWERED))
+        tray.event(kind="COMPLETE", done=38, data={"failed": 0}, snapshot=answered)
         desktop.key("Escape", "Escape")
         wait_for(lambda: tray.cmd(cmd="menu").get("visible") is False, 10, "the menu to close")
 
-        tray.event(kind="COMPLETE", done=38, data={"failed": 0}, snapshot=doc_with(fresh(ANSWERED)))
         items = open_menu(tray, slot)
         assert list(items)[1] == "✅ 38/38 warm · updated just now"
         click_item(tray, items["Quotas"])
