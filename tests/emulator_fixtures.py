@@ -48,13 +48,11 @@ def emulator(make_emulator: Callable[..., Emulator]) -> Emulator:
 
 @pytest.fixture
 def make_compute_source() -> Iterator[Callable[..., ComputeSource]]:
-    """Factory for ComputeSource (``endpoint``, ``timeout_s``, ``retries``), closed at teardown."""
+    """Factory for ComputeSource (``endpoint``, ``timeout_s``), closed at teardown."""
     made: list[ComputeSource] = []
 
-    def make(
-        endpoint: str | None = None, timeout_s: float = 5.0, retries: int = 0
-    ) -> ComputeSource:
-        source = ComputeSource(endpoint, timeout_s=timeout_s, retries=retries)
+    def make(endpoint: str | None = None, timeout_s: float = 5.0) -> ComputeSource:
+        source = ComputeSource(endpoint, timeout_s=timeout_s)
         made.append(source)
         return source
 

@@ -310,6 +310,8 @@ def test_sighup_reloads_the_config_and_keeps_a_bad_one_out(env, emulator, tmp_pa
         proc.send_signal(signal.SIGHUP)
         status = wait_status(env, lambda s: s["progress"].get("q", {}).get("done") == 38)
         assert status["progress"]["p"]["total"] == 38
+        assert status["cycle"] == 2  # the cycle count goes on, it does not restart at 1
+        assert "🔧 CACHE_WARM_CONFIG_RELOADED: new plan, re-warming" in log_file(env).read_text()
         config.write_text('projects = ["p"]\ninterval_s = "soon"\n')
         proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 10

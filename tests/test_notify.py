@@ -102,16 +102,6 @@ def test_forced_rewarm_completes_loudly(policy: NotificationPolicy) -> None:
     assert kinds(policy, rewarm(3, "periodic"), complete(3)) == []
 
 
-def test_periodic_rewarm_with_failures_is_reported(policy: NotificationPolicy) -> None:
-    kinds(policy, ev(WarmEvent.START), complete(1))
-    [notice] = [
-        n for e in (rewarm(2, "periodic"), complete(2, failures=2)) for n in policy.decide(e)
-    ]
-    assert notice.kind == "complete"
-    assert "2 failed" in notice.message
-    assert notice.state != "complete"
-
-
 def test_periodic_rewarm_with_failed_batches_is_reported(policy: NotificationPolicy) -> None:
     kinds(policy, ev(WarmEvent.START), complete(1))
     events = (rewarm(2, "periodic"), ev(WarmEvent.BATCH_FAIL, 2, 3), complete(2))
@@ -182,53 +172,56 @@ def test_warn_level_batch_is_not_too_slow(policy: NotificationPolicy) -> None:
 # --- errors -----------------------------------------------------------------------------------
 
 
-def test_error_once_until_it_clears_then_back_to_normal(policy: NotificationPolicy) -> None:
-    policy.decide(ev(WarmEvent.START))
-    [first] = policy.decide(error("credentials expired: run gcloud auth application-default login"))
-    assert first.kind == "error" and first.state == "error"
-    assert "credentials" in first.title
-    assert (
-        kinds(policy, error("credentials expired: run gcloud auth application-default login")) == []
+def incomplete(cycle: int, failed: int, reason: str, retry: float | None = 60.0) -> Event:
+    return ev(
+        WarmEvent.INCOMPLETE,
+        cycle,
+        TOTAL,
+        level=Level.ERROR,
+        data={"failed": failed, "checks": TOTAL, "reasons": [reason], "retry_in_s": retry},
     )
-    assert policy.error_active
-    # a batch that succeeds clears it, once
-    assert kinds(policy, batch(1, 5, Level.FIRE)) == ["recovered"]
-    assert kinds(policy, batch(1, 6, Level.FIRE)) == []
-    assert not policy.error_active
-    # the same error coming back is news again
-    assert kinds(
-        policy, error("credentials expired: run gcloud auth application-default login")
-    ) == ["error"]
 
 
-def test_a_different_error_is_reported(policy: NotificationPolicy) -> None:
-    assert kinds(policy, error("no credentials")) == ["error"]
-    assert kinds(policy, error("compute.regions.get denied on demo", kind="permission")) == [
-        "error"
-    ]
-    assert kinds(policy, error("compute.regions.get denied on demo", kind="permission")) == []
-
-
-def test_complete_without_failures_clears_error_with_one_notice(
+def test_a_failed_cycle_notifies_once_never_complete_then_back_to_normal(
     policy: NotificationPolicy,
 ) -> None:
-    kinds(policy, ev(WarmEvent.START), error("no credentials"))
-    assert kinds(policy, complete(1, failures=3)) == ["complete"]  # still broken
+    policy.decide(ev(WarmEvent.START))
+    assert kinds(policy, error("no usable Google Cloud credentials")) == []  # the cycle says it
+    [first] = policy.decide(incomplete(1, TOTAL, "no usable Google Cloud credentials"))
+    assert first.kind == "error" and first.state == "error"
+    assert first.title == "💥 Quota warming failed"
+    assert "38 of 38 checks failed: no usable Google Cloud credentials." in first.message
+    assert "Retrying in 60 s" in first.message
     assert policy.error_active
-    assert kinds(policy, rewarm(2, "forced"), complete(2)) == ["recovered"]
+    # a retry that fails alike is not news; a successful batch is not healing yet
+    retry = ev(WarmEvent.RETRY, 1, 0, data={"failed": TOTAL})
+    assert kinds(policy, retry, incomplete(1, TOTAL, "no usable Google Cloud credentials")) == []
+    assert kinds(policy, retry, batch(1, 5, Level.FIRE)) == []
+    assert policy.error_active
+    [healed] = policy.decide(complete(1))
+    assert healed.kind == "recovered" and "succeed again" in healed.message
     assert not policy.error_active
+    # the same failure coming back is news again
+    assert kinds(policy, incomplete(2, 3, "no usable Google Cloud credentials")) == ["error"]
 
 
-def test_failed_batch_does_not_clear_error(policy: NotificationPolicy) -> None:
-    kinds(policy, error("no credentials"))
-    assert kinds(policy, ev(WarmEvent.BATCH_FAIL, 1, 3)) == []
-    assert kinds(policy, batch(1, 4, Level.FIRE, data={"failed": ["c3:us-east1/C3_CPUS"]})) == []
-    assert policy.error_active
+def test_some_failed_checks_make_an_incomplete_notice(policy: NotificationPolicy) -> None:
+    kinds(policy, ev(WarmEvent.START), complete(1))
+    [notice] = [
+        n
+        for e in (rewarm(2, "periodic"), incomplete(2, 2, "p/us-east1: not found (HTTP 404)"))
+        for n in policy.decide(e)
+    ]
+    assert notice.title == "💥 Quota warming incomplete" and notice.state == "error"
+    assert "2 of 38 checks failed: p/us-east1: not found (HTTP 404)." in notice.message
+    assert kinds(policy, incomplete(2, 2, "another reason", retry=None)) == ["error"]
 
 
 def test_error_notice_never_carries_credentials(policy: NotificationPolicy) -> None:
     [notice] = policy.decide(
-        error("token ya29.a0AfH6SMBxyz-secret_Value rejected; Authorization: Bearer abc.def")
+        incomplete(
+            1, 3, "token ya29.a0AfH6SMBxyz-secret_Value rejected; Authorization: Bearer abc.def"
+        )
     )
     assert "ya29" not in notice.message
     assert "abc.def" not in notice.message
@@ -301,11 +294,10 @@ def test_disabled_notifier_sends_nothing_but_keeps_track() -> None:
     notifier.start()
     try:
         notifier.on_event(ev(WarmEvent.START))
-        notifier.on_event(error("no credentials"))
-        notifier.on_event(complete(1, failures=38))
+        notifier.on_event(incomplete(1, TOTAL, "no credentials"))
         notifier.set_enabled(True)
         assert notifier.enabled
-        notifier.on_event(error("no credentials"))  # the same error: already known
+        notifier.on_event(incomplete(1, TOTAL, "no credentials"))  # already known
         notifier.on_event(rewarm(2, "forced"))
         notifier.on_event(complete(2))
         assert notifier.wait_idle(5)
@@ -328,7 +320,7 @@ def test_on_event_never_waits_for_a_hung_service(caplog: pytest.LogCaptureFixtur
         with caplog.at_level(logging.WARNING, logger="trayapp.ui.notify"):
             started = time.perf_counter()
             for i in range(100):
-                notifier.on_event(error(f"error number {i}"))
+                notifier.on_event(incomplete(1, 3, f"error number {i}"))
             elapsed = time.perf_counter() - started
             assert elapsed < 0.5, f"100 on_event calls took {elapsed:.3f} s"
             assert notifier.wait_idle(10)
@@ -355,7 +347,7 @@ def test_unreachable_service_is_warned_about_once(caplog: pytest.LogCaptureFixtu
         with caplog.at_level(logging.WARNING, logger="trayapp.ui.notify"):
             for i in range(5):
                 clock.advance(120)  # past the probe interval: asked again each time
-                notifier.on_event(error(f"error {i}"))
+                notifier.on_event(incomplete(1, 3, f"error {i}"))
                 assert notifier.wait_idle(5)
     finally:
         notifier.stop(2)
@@ -375,7 +367,7 @@ def test_failing_backend_is_warned_about_once(caplog: pytest.LogCaptureFixture) 
     try:
         with caplog.at_level(logging.WARNING, logger="trayapp.ui.notify"):
             for i in range(3):
-                notifier.on_event(error(f"error {i}"))
+                notifier.on_event(incomplete(1, 3, f"error {i}"))
             assert notifier.wait_idle(5)
     finally:
         notifier.stop(2)
@@ -387,7 +379,7 @@ def test_stale_notifications_are_dropped() -> None:
     recorder = Recorder()
     clock = FakeClock()
     notifier = Notifier(send=recorder, probe=lambda: None, clock=clock, max_age_s=30)
-    notifier.on_event(error("no credentials"))  # queued while the thread is not running
+    notifier.on_event(incomplete(1, 3, "no credentials"))  # queued while the thread is not running
     clock.advance(31)
     notifier.start()
     try:
@@ -463,14 +455,16 @@ def test_the_real_warmers_events_reach_the_tray_text_and_the_notices():
     plan = build_plan(["p"], ["NVIDIA_T4_GPUS"], ["r1"], "C3_CPUS", ["r1", "r2"])
     warmer = Warmer(plan, source, bus, interval_s=0.02, backoff_ticks=0)
     warmer.start()
-    events = rec.wait_for(lambda evs: any(e.kind is WarmEvent.COMPLETE for e in evs))
+    events = rec.wait_for(lambda evs: any(e.kind is WarmEvent.INCOMPLETE for e in evs))
     warmer.stop()
     model, policy = DisplayModel(len(plan)), NotificationPolicy()
     notices = [n for e in events for n in policy.decide(e)]
     for e in events:
         model.apply(e)
-    assert model.display.text.endswith("1 failed")
-    assert "1 failed" in notices[-1].message
+    assert model.display.key == "error"
+    assert model.display.text.startswith("💥 1/3 failed · r2 is gone")
+    assert [n.kind for n in notices] == ["error"]
+    assert "1 of 3 checks failed: r2 is gone." in notices[-1].message
 
 
 # --- the answer in the notification, plain by default -------------------------------------------

@@ -111,7 +111,12 @@ def test_without_a_daemon_on_event_stays_fast_and_warns_once(
             started = time.perf_counter()
             for i in range(100):
                 notifier.on_event(
-                    Event(WarmEvent.ERROR, 1, P0, message=f"no credentials {i}", error_kind="auth")
+                    Event(
+                        WarmEvent.INCOMPLETE,
+                        1,
+                        P_ALL,
+                        data={"failed": 38, "checks": 38, "reasons": [f"no credentials {i}"]},
+                    )
                 )
             elapsed = time.perf_counter() - started
             assert notifier.wait_idle(60)

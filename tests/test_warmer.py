@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -11,6 +12,7 @@ from fakes import FakeSource, Recorder
 from trayapp.events import EventBus, WarmEvent
 from trayapp.levels import Level, Thresholds
 from trayapp.plan import build_plan
+from trayapp.schedule import RetryBackoff, TickSchedule
 from trayapp.sources.base import SourceError
 from trayapp.warmer import Warmer
 
@@ -32,6 +34,11 @@ def make(source=None, projects=("p",), **kw):
 
 def completes(n=1):
     return lambda evs: sum(e.kind is WarmEvent.COMPLETE for e in evs) >= n
+
+
+def ends(n=1):
+    """A round ended, complete or not."""
+    return lambda evs: sum(e.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE) for e in evs) >= n
 
 
 def test_a_cycle_fetches_each_region_once_and_completes():
@@ -64,30 +71,120 @@ def test_one_gpu_and_one_c3_check_per_batch():
 
 
 def test_never_two_batches_at_once_and_skips_while_busy():
-    source = FakeSource(delay_s=0.1)
+    source = FakeSource(delay_s=0.1)  # each batch outlasts several 0.02 s ticks
     warmer, rec = make(source, skip_log_s=0.0)
-    active = []
+    running = []
     peak = []
-    real_fetch = source.fetch
+    lock = threading.Lock()
+    real_batch = warmer._run_batch
 
-    def fetch(project, region):
-        active.append(1)
-        peak.append(len(active))
+    def run_batch(batch):
+        with lock:
+            running.append(batch)
+            peak.append(len(running))
         try:
-            return real_fetch(project, region)
+            real_batch(batch)
         finally:
-            active.pop()
+            with lock:
+                running.remove(batch)
 
-    source.fetch = fetch
+    warmer._run_batch = run_batch
     warmer.start()
     events = rec.wait_for(completes())
     warmer.stop()
-    assert max(peak) <= 2  # the GPU and the C3 fetch of one batch
+    assert len(peak) == 4 and max(peak) == 1  # four batches, never two at once
     skips = [e for e in events if e.kind is WarmEvent.SKIP]
     assert skips and skips[0].data["reason"] == "batch still running"
 
 
-def test_ticks_follow_the_schedule_without_drift():
+def test_every_batch_makes_a_call_and_answers_fill_their_region_at_once():
+    source = FakeSource()
+    warmer, rec = make(source)
+    warmer.start()
+    events = rec.wait_for(completes())
+    warmer.stop()
+    batches = [e for e in events if e.kind in (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW)]
+    assert all(e.data["api_calls"] >= 1 for e in batches)
+    assert sum(e.data["api_calls"] for e in batches) == len(source.calls) == 4
+    first = batches[0].snapshot["projects"]["p"]["checks"]
+    r1 = [c for c in first if c["region"] == "r1"]
+    assert len(r1) == 3 and all(c["status"] in ("ok", "absent") for c in r1)  # T4, L4, C3
+    assert len({c["fetched_at"] for c in r1}) == 1  # when the region's answer arrived
+
+
+def test_a_stuck_fetch_times_out_at_its_deadline_and_the_cycle_goes_on():
+    source = FakeSource()
+    real = source.fetch
+    stuck = threading.Event()
+
+    def fetch(project, region):
+        if region == "r2":
+            stuck.wait(30)  # a server trickling its answer forever
+        return real(project, region)
+
+    source.fetch = fetch
+    warmer, rec = make(source, fetch_deadline_s=0.2, retry_first_s=1e9)
+    warmer.start()
+    events = rec.wait_for(ends())
+    warmer.stop()
+    stuck.set()
+    done = events[-1]
+    assert done.kind is WarmEvent.INCOMPLETE
+    checks = done.snapshot["projects"]["p"]["checks"]
+    r2 = [c for c in checks if c["region"] == "r2"]
+    assert all(c["status"] == "error" and "timed out" in c["error"] for c in r2)
+    assert all(c["status"] in ("ok", "absent") for c in checks if c["region"] != "r2")
+    fails = [e for e in events if e.kind is WarmEvent.BATCH_FAIL]
+    assert fails and all(e.elapsed_ms < 1000 for e in fails)
+
+
+def test_nothing_is_emitted_after_final_stats():
+    source = FakeSource()
+    warmer, rec = make(source, skip_log_s=0.0, rewarm_s=1e9)
+    warmer.start()
+    rec.wait_for(completes())
+    rec.wait_for(lambda evs: any(e.kind is WarmEvent.SKIP for e in evs))
+    warmer.stop()
+    n = len(rec.events)
+    for _ in range(5):  # a skip notice still on its way, an error, a pause
+        warmer._emit(WarmEvent.SKIP, data={"skipped": 1, "reason": "late"})
+        warmer.pause()
+    assert len(rec.events) == n and rec.kinds()[-1] is WarmEvent.FINAL_STATS
+
+
+def test_a_reload_that_changes_the_plan_keeps_the_cycle_ids_growing():
+    source = FakeSource()
+    warmer, rec = make(source, rewarm_s=1e9)
+    warmer.start()
+    rec.wait_for(completes())
+    plan = build_plan(("p",), ("NVIDIA_T4_GPUS",), GPU_REGIONS, "C3_CPUS", C3_REGIONS)
+    warmer.reconfigure(
+        plan, interval_s=0.02, rewarm_s=1e9, thresholds=Thresholds(), notes=("a note",)
+    )
+    events = rec.wait_for(completes(2))
+    warmer.stop()
+    reloaded = next(e for e in events if e.kind is WarmEvent.CONFIG_RELOADED)
+    assert reloaded.data == {"plan_changed": True, "notes": ("a note",)}
+    assert [e.cycle for e in events if e.kind is WarmEvent.COMPLETE] == [1, 2]
+
+
+def test_ticks_follow_the_schedule_without_drift_and_skip_missed_ones():
+    now = 1000.0
+    schedule = TickSchedule(2.0, now)
+    fired = []
+    for n in range(500):
+        now += schedule.delay(now)  # the scheduler sleeps exactly until the tick is due
+        fired.append(now)
+        now += 0.013 if n % 50 else 5.1  # a tick's own work; now and then one runs long
+        schedule.ticked(now)
+    span = fired[-1] - fired[0]
+    missed = sum(round((b - a) / 2.0) - 1 for a, b in itertools.pairwise(fired))
+    assert missed == 2 * 10  # each long tick made two ticks late: skipped, not queued
+    assert all(round((t - 1000.0) / 2.0, 6).is_integer() for t in fired)  # on the grid
+    assert abs(span - (499 + missed) * 2.0) < 0.01 * span  # < 1% drift over 500 ticks
+
+
+def test_the_warmer_ticks_on_its_schedule():
     source = FakeSource()
     warmer, _ = make(source, interval_s=0.05, rewarm_s=1e9, skip_log_s=1e9)
     ticks = []
@@ -104,19 +201,22 @@ def test_ticks_follow_the_schedule_without_drift():
         time.sleep(0.01)
     warmer.stop()
     span = ticks[40] - ticks[0]
-    assert span == pytest.approx(40 * 0.05, abs=0.05)  # no accumulated drift over 40 ticks
+    assert span == pytest.approx(40 * 0.05, abs=0.05)
 
 
-def test_a_failed_check_is_retried_later_in_the_cycle_then_marked_error():
+def test_a_failing_region_costs_three_calls_then_the_round_is_an_error():
     source = FakeSource()
     source.fail["r3"] = [SourceError("unavailable", "503 backend error")] * 3
-    warmer, rec = make(source, backoff_ticks=0)
+    warmer, rec = make(source, backoff_ticks=0, retry_first_s=1e9)
     warmer.start()
-    events = rec.wait_for(completes())
+    events = rec.wait_for(ends())
     warmer.stop()
     assert [r for _, _, r in source.calls].count("r3") == 3  # first try plus two retries
-    done = next(e for e in events if e.kind is WarmEvent.COMPLETE)
-    assert done.data["failed"] == 1
+    done = next(e for e in events if e.kind is WarmEvent.INCOMPLETE)
+    assert WarmEvent.COMPLETE not in rec.kinds()
+    assert done.data["failed"] == 1 and done.data["reasons"] == ["503 backend error"]
+    assert done.level is Level.ERROR and done.snapshot["warmer"]["level"] == "error"
+    assert done.snapshot["projects"]["p"]["cycle"]["failed"] == 1
     r3 = [c for c in done.snapshot["projects"]["p"]["checks"] if c["region"] == "r3"]
     assert r3 == [
         {
@@ -130,6 +230,57 @@ def test_a_failed_check_is_retried_later_in_the_cycle_then_marked_error():
             "error": "503 backend error",
         }
     ]
+
+
+def test_every_check_of_a_region_shares_each_attempt():
+    source = FakeSource()
+    source.fail["r1"] = [SourceError("unavailable", "503 backend error")] * 9
+    warmer, rec = make(source, backoff_ticks=0, retry_first_s=1e9)
+    warmer.start()
+    events = rec.wait_for(ends())
+    warmer.stop()
+    assert [r for _, _, r in source.calls].count("r1") == 3  # 3 checks of r1, 3 calls in all
+    done = events[-1]
+    assert done.data["failed"] == 3  # T4, L4 and C3 of r1
+
+
+def test_a_region_that_does_not_exist_is_asked_once_and_not_again():
+    source = FakeSource()
+    source.fail["r2"] = [SourceError("not_found", "p/r2: no such region")] * 9
+    warmer, rec = make(source, rewarm_s=0.3, retry_first_s=0.01)
+    warmer.start()
+    rec.wait_for(ends(2))
+    warmer.stop()
+    assert [r for _, _, r in source.calls].count("r2") == 1
+    assert warmer.health()["not_found"] == ["p/r2"]
+    assert all(e.kind is not WarmEvent.RETRY for e in rec.events)  # nothing retryable
+
+
+def test_failed_checks_heal_on_their_own_with_a_back_off():
+    source = FakeSource()
+    source.fail["r3"] = [SourceError("unavailable", "503 backend error")] * 6
+    warmer, rec = make(source, backoff_ticks=0, retry_first_s=0.1, rewarm_s=1e9)
+    warmer.start()
+    events = rec.wait_for(completes())
+    warmer.stop()
+    kinds = [e.kind for e in events]
+    assert kinds.count(WarmEvent.INCOMPLETE) == 2 and kinds.count(WarmEvent.RETRY) == 2
+    first, second = (e for e in events if e.kind is WarmEvent.INCOMPLETE)
+    assert first.data["retry_in_s"] == 0.1 and second.data["retry_in_s"] == 0.2  # doubling
+    retry = next(e for e in events if e.kind is WarmEvent.RETRY)
+    assert retry.data == {"failed": 1, "regions": 1, "attempt": 1}
+    healed = events[-1]
+    assert healed.kind is WarmEvent.COMPLETE and healed.level is Level.COMPLETE
+    assert healed.data["failed"] == 0 and healed.data["api_calls"] == 1  # only r3 again
+    assert [r for _, _, r in source.calls].count("r1") == 1
+
+
+def test_back_off_is_capped_at_the_rewarm_period():
+    backoff = RetryBackoff(60.0)
+    delays = [backoff.failed(0.0, cap_s=300.0) for _ in range(5)]
+    assert delays == [60.0, 120.0, 240.0, 300.0, 300.0]
+    backoff.reset()
+    assert backoff.failed(0.0, cap_s=30.0) == 30.0
 
 
 def test_transient_failure_recovers_within_the_cycle():
@@ -148,7 +299,7 @@ def test_transient_failure_recovers_within_the_cycle():
 
 def test_permission_stops_that_project_only_and_reports_once():
     source = FakeSource()
-    warmer, rec = make(source, projects=("good", "bad"))
+    warmer, rec = make(source, projects=("good", "bad"), retry_first_s=1e9)
     real = source.fetch
 
     def fetch(project, region):
@@ -158,11 +309,11 @@ def test_permission_stops_that_project_only_and_reports_once():
 
     source.fetch = fetch
     warmer.start()
-    events = rec.wait_for(completes())
+    events = rec.wait_for(ends())
     warmer.stop()
     errors = [e for e in events if e.kind is WarmEvent.ERROR]
     assert len(errors) == 1 and errors[0].error_kind == "permission"
-    doc = next(e for e in events if e.kind is WarmEvent.COMPLETE).snapshot
+    doc = next(e for e in events if e.kind is WarmEvent.INCOMPLETE).snapshot
     assert {c["status"] for c in doc["projects"]["bad"]["checks"]} == {"error"}
     assert {c["status"] for c in doc["projects"]["good"]["checks"]} <= {"ok", "absent"}
 
@@ -170,14 +321,29 @@ def test_permission_stops_that_project_only_and_reports_once():
 def test_credentials_failure_at_start_fails_everything_without_batches():
     source = FakeSource()
     source.prepare_error = SourceError("auth", "no Google credentials found")
-    warmer, rec = make(source)
+    warmer, rec = make(source, retry_first_s=1e9)
     warmer.start()
-    events = rec.wait_for(completes())
+    events = rec.wait_for(ends())
     warmer.stop()
     assert source.calls == []
     kinds = [e.kind for e in events]
-    assert kinds.index(WarmEvent.ERROR) < kinds.index(WarmEvent.COMPLETE)
-    assert next(e for e in events if e.kind is WarmEvent.COMPLETE).data["failed"] == 8
+    assert WarmEvent.COMPLETE not in kinds
+    assert kinds.index(WarmEvent.ERROR) < kinds.index(WarmEvent.INCOMPLETE)
+    assert not any(k in (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW) for k in kinds)
+    assert events[-1].data["failed"] == 8 and warmer.level is Level.ERROR
+
+
+def test_fixing_the_credentials_heals_without_a_click():
+    source = FakeSource()
+    source.prepare_error = SourceError("auth", "no Google credentials found")
+    warmer, rec = make(source, retry_first_s=0.2, rewarm_s=1e9)
+    warmer.start()
+    rec.wait_for(ends())
+    source.prepare_error = None  # the user ran gcloud auth application-default login
+    events = rec.wait_for(completes())
+    warmer.stop()
+    assert [e.kind for e in events].count(WarmEvent.RETRY) >= 1
+    assert events[-1].data["failed"] == 0 and warmer.level is Level.COMPLETE
 
 
 def test_periodic_rewarm_keeps_old_values_until_replaced():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import time
@@ -110,7 +111,8 @@ def test_a_region_is_announced_when_it_newly_meets_a_rule():
     assert [m["met_in"] for m in alerts.met_now()] == [
         [{"project": "p", "region": "us-east1", "free": 9.0, "exact": True}]
     ]
-    alerts.on_event(complete([row("us-west1", limit=16.0, usage=0.0), row("us-east1", limit=9.0)]))
+    back = complete([row("us-west1", limit=16.0, usage=0.0), row("us-east1", limit=9.0)])
+    alerts.on_event(dataclasses.replace(back, kind=WarmEvent.INCOMPLETE))  # another region failed
     assert [[h.region for h in group] for group in heard[1:]] == [["us-west1"]]
 
 

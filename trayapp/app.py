@@ -50,7 +50,8 @@ class CycleWatch:
         self.failed = 0
 
     def on_event(self, event: Event) -> None:
-        if event.kind is WarmEvent.COMPLETE and not self.complete.is_set():
+        ended = event.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)
+        if ended and not self.complete.is_set():
             self.failed = int(event.data.get("failed", 0))
             self.complete.set()
 
@@ -91,6 +92,7 @@ class Runtime:
             interval_s=settings.interval_s,
             rewarm_s=settings.rewarm_s,
             thresholds=settings.thresholds,
+            fetch_deadline_s=settings.timeout_s,
             state=state,
         )
 
@@ -115,13 +117,16 @@ class Runtime:
         except Exception as exc:
             self.warmer.reject_config(f"config not reloaded, keeping the old one: {exc}")
             return
+        notes = []
         if new.endpoint != self.settings.endpoint:
-            self.filelog.error("endpoint changes take effect at the next start")
+            notes.append("the endpoint change takes effect at the next start")
         self.warmer.reconfigure(
             new.plan(),
             interval_s=new.interval_s,
             rewarm_s=new.rewarm_s,
             thresholds=new.thresholds,
+            fetch_deadline_s=new.timeout_s,
+            notes=tuple(notes),
         )
         self.warmer.source.timeout_s = new.timeout_s
         self.filelog.tone = new.tone
@@ -232,8 +237,7 @@ def run_tray(runtime: Runtime) -> int:
     )
     runtime.subscribe(tray)
     runtime.subscribe(notifier)
-    runtime.on_reload.append(lambda new: notifier.set_enabled(new.notifications))
-    runtime.on_reload.append(lambda new: setattr(notifier.policy, "tone", new.toast_tone))
+    runtime.on_reload.append(notifier.apply)
     runtime.alerts.listeners.append(
         lambda groups: notifier.post(*(watch_notice(group) for group in groups))
     )

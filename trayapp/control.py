@@ -451,6 +451,7 @@ def status_payload(runtime: Any, started_monotonic: float) -> dict[str, Any]:
         entry["done"] += int(check in done)
     level = warmer.level
     return {
+        **warmer.health(),  # failed, reasons, retry_in_s, not_found
         "level": level.value if level is not None else None,
         "progress": progress,
         "done": sum(p["done"] for p in progress.values()),
@@ -539,6 +540,16 @@ def format_status(status: Mapping[str, Any]) -> str:
         f"progress: {status.get('done')}/{status.get('total')} checks"
         + (f" ({per_project})" if per_project else "")
     )
+    failed = status.get("failed") or 0
+    if failed:
+        reasons = [str(r) for r in status.get("reasons") or ()]
+        retry = status.get("retry_in_s")
+        then = f"retry in {retry:g}s" if isinstance(retry, int | float) else "no retry"
+        lines.append(f"failed: {failed} checks ({then})")
+        lines.extend(f"  {reason}" for reason in reasons)
+    missing = status.get("not_found") or ()
+    if missing:
+        lines.append("not found (not asked again until a re-warm): " + ", ".join(map(str, missing)))
     lines.append("warming: paused" if status.get("paused") else "warming: active")
     if status.get("cache_path"):
         lines.append(f"cache: {status['cache_path']}")

@@ -24,7 +24,9 @@ class WarmEvent(enum.Enum):
     BATCH_WARM = "batch_warm"  # batch done below warn_ms
     BATCH_SLOW = "batch_slow"  # batch done at warn_ms or slower (level says how slow)
     BATCH_FAIL = "batch_fail"  # a check of the batch failed (it may be retried)
-    COMPLETE = "complete"  # every check of the cycle done; data: totals
+    COMPLETE = "complete"  # every check of the cycle fresh; data: totals
+    INCOMPLETE = "incomplete"  # the cycle ended with failed checks; data: totals, reasons
+    RETRY = "retry"  # failed checks are fetched again on their own; data: failed, regions
     REWARM = "rewarm"  # a new cycle began; data: reason ("periodic" | "forced")
     SKIP = "skip"  # ticks skipped; data: skipped, reason
     ERROR = "error"  # a failure that stops warming (credentials, permission)
@@ -32,6 +34,7 @@ class WarmEvent(enum.Enum):
     FINAL_STATS = "final_stats"  # after stop(); data: the metrics summary
     PAUSED = "paused"  # pause()/resume(); data: paused
     CONFIG_REJECTED = "config_rejected"  # a reload was refused; warming goes on unchanged
+    CONFIG_RELOADED = "config_reloaded"  # a reload was applied; data: notes
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,13 @@ FILENAME = "history.sqlite3"
 SCHEMA_VERSION = 1
 LEVELS = ("fire", "warn", "slowish", "slow")
 _BATCH = {WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW, WarmEvent.BATCH_FAIL}
-_CYCLE = {WarmEvent.COMPLETE, WarmEvent.REWARM, WarmEvent.ERROR}
+_CYCLE = {
+    WarmEvent.COMPLETE,
+    WarmEvent.INCOMPLETE,
+    WarmEvent.REWARM,
+    WarmEvent.RETRY,
+    WarmEvent.ERROR,
+}
 _COMMON = "at REAL NOT NULL, projects TEXT NOT NULL, cycle INTEGER NOT NULL, kind TEXT NOT NULL, \
 done INTEGER, total INTEGER, api_calls INTEGER"
 _SCHEMA = f"""
@@ -305,7 +311,8 @@ def series(path: str | os.PathLike[str], since_s: float | None, now: float | Non
     with contextlib.closing(_open(path)) as conn:
         span = _window(since_s, now)
         batches = conn.execute(f"{_BATCHES} AND elapsed_ms IS NOT NULL ORDER BY at", span)
-        marks = conn.execute(f"{_CYCLES} AND kind IN ('complete', 'error') ORDER BY at", span)
+        ends = "('complete', 'incomplete', 'error')"
+        marks = conn.execute(f"{_CYCLES} AND kind IN {ends} ORDER BY at", span)
         out = Series(since_s=since_s)
         out.batches = [(b["at"], b["elapsed_ms"], b["level"], b["failed"] > 0) for b in batches]
         for m in marks:
@@ -341,6 +348,7 @@ def stats(path: str | os.PathLike[str], since_s: float | None, now: float | None
         "failed_batches": len(failed),
         "failures": _count(b["error_kind"] for b in failed),
         "errors": _count(c["error_kind"] for c in cycles if c["kind"] == "error"),
+        "incomplete_cycles": sum(c["kind"] == "incomplete" for c in cycles),
         "rewarms": _count(c["reason"] for c in cycles if c["kind"] == "rewarm"),
         "api_calls": sum(b["api_calls"] or 0 for b in batches),
         "api_calls_per_cycle": round(sum(calls) / len(calls), 1) if calls else None,

@@ -15,6 +15,7 @@ class Level(enum.Enum):
     SLOWISH = "slowish"
     SLOW = "slow"
     COMPLETE = "complete"
+    ERROR = "error"  # the cycle ended with failed checks, or a fatal error stopped it
 
     @property
     def icon(self) -> str:
@@ -27,6 +28,7 @@ _ICONS = {
     Level.SLOWISH: "😤",
     Level.SLOW: "💀",
     Level.COMPLETE: "✅",
+    Level.ERROR: "💥",
 }
 
 
@@ -61,6 +63,7 @@ _PHRASES = {
         Level.SLOWISH: "Getting fucking slow here...",
         Level.SLOW: "💀 FUCK OFF! TOO SLOW! GCP API IS BULLSHIT! 💀",
         Level.COMPLETE: "Cache is HOT! Quotas will be instant! 🔥",
+        Level.ERROR: "💀 GCP SAYS NO! Retrying, because somebody has to.",
         "low_hit_rate": "CACHE WARMING ISN'T WORKING! FUCK OFF! 💀",
     },
     "plain": {
@@ -69,6 +72,7 @@ _PHRASES = {
         Level.SLOWISH: "getting slow",
         Level.SLOW: "too slow",
         Level.COMPLETE: "cache complete",
+        Level.ERROR: "some checks failed; retrying",
         "low_hit_rate": "cache warming is not keeping up",
     },
 }

@@ -45,11 +45,27 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
             f"re-warm every {d.get('rewarm_s')}s)"
         )
     if kind is WarmEvent.COMPLETE:
-        verdict = phrase(Level.COMPLETE, tone) if not d.get("failed") else "see the errors above"
         return (
             f"✅ CACHE_WARM_COMPLETE: {p} in {d.get('duration_s')}s - "
-            f"{d.get('api_calls')} API calls, {d.get('failed')} failed - {verdict}"
+            f"{d.get('api_calls')} API calls - {phrase(Level.COMPLETE, tone)}"
         )
+    if kind is WarmEvent.INCOMPLETE:
+        reasons = d.get("reasons") or ["unknown"]
+        retry = d.get("retry_in_s")
+        then = f"retry in {retry:g}s" if retry is not None else "no retry: fix the config"
+        return (
+            f"💥 CACHE_WARM_INCOMPLETE: {p} in {d.get('duration_s')}s - {d.get('failed')} "
+            f"failed ({reasons[0]}) - {then} - {phrase(Level.ERROR, tone)}"
+        )
+    if kind is WarmEvent.RETRY:
+        return (
+            f"🔁 CACHE_WARM_RETRY: {d.get('failed')} failed checks in {d.get('regions')} "
+            f"regions, retry {d.get('attempt')}"
+        )
+    if kind is WarmEvent.CONFIG_RELOADED:
+        notes = "; ".join(d.get("notes") or ())
+        what = "new plan, re-warming" if d.get("plan_changed") else "same plan"
+        return f"🔧 CACHE_WARM_CONFIG_RELOADED: {what}" + (f" ({notes})" if notes else "")
     if kind is WarmEvent.REWARM:
         return (
             f"🔄 CACHE_REWARM: {d.get('reason')} - cycle {event.cycle} begins, "

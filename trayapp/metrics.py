@@ -10,6 +10,7 @@ from trayapp.events import Event, WarmEvent
 from trayapp.levels import Level
 
 _BATCH = (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW, WarmEvent.BATCH_FAIL)
+_END = (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)  # a round of checks ended
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -45,10 +46,10 @@ class Metrics:
             self.api_calls += int(event.data.get("api_calls", 0))
         elif event.kind is WarmEvent.SKIP:
             self.skipped += int(event.data.get("skipped", 0))
-        elif event.kind is WarmEvent.COMPLETE:
+        elif event.kind in _END:
             self.cycles += 1
             self.failed_checks += int(event.data.get("failed", 0))
-        if event.snapshot is not None and event.kind in (*_BATCH, WarmEvent.COMPLETE):
+        if event.snapshot is not None and event.kind in (*_BATCH, *_END):
             self._last_doc = event.snapshot
 
     def coverage(self) -> dict[str, dict[str, float]]:

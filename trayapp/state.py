@@ -45,6 +45,41 @@ class WarmState:
         self.cycle = Cycle(id=self.cycle.id + 1, started_at=now_iso(), started_clock=clock)
         return self.cycle
 
+    def continue_from(self, other: WarmState) -> None:
+        """Take over the cycle count of the state this one replaces: ids only ever grow."""
+        self.cycle = Cycle(id=other.cycle.id, started_at=now_iso(), started_clock=0.0)
+
+    def apply_region(
+        self, project: str, region: str, quotas: RegionQuotas, fetched_at: str
+    ) -> list[QuotaCheck]:
+        """One region's answer fills every check of that region still open; returns them."""
+        filled = [
+            c
+            for c in self.checks
+            if c.project == project and c.region == region and c not in self.done
+        ]
+        for check in filled:
+            self.apply_ok(check, quotas, fetched_at)
+        return filled
+
+    def region_checks(self, project: str, region: str) -> list[QuotaCheck]:
+        """The checks of one region still open this cycle."""
+        return [
+            c
+            for c in self.checks
+            if c.project == project and c.region == region and c not in self.done
+        ]
+
+    def failed(self) -> list[QuotaCheck]:
+        """Checks whose latest attempt failed (their error is set until an answer arrives)."""
+        return [c for c, s in self.checks.items() if s.error is not None]
+
+    def reopen(self, checks: list[QuotaCheck]) -> None:
+        """Open ``checks`` again for a retry; their projects are not complete meanwhile."""
+        for check in checks:
+            self.done.discard(check)
+            self.cycle.completed.pop(check.project, None)
+
     def apply_ok(self, check: QuotaCheck, quotas: RegionQuotas, fetched_at: str) -> None:
         state = self.checks[check]
         if check.metric in quotas:
@@ -98,6 +133,7 @@ class WarmState:
         for project in self.plan.projects:
             checks = [c for c in self.checks if c.project == project]
             done = sum(c in self.done for c in checks)
+            failed = sum(self.checks[c].error is not None for c in checks if c in self.done)
             projects[project] = {
                 "cycle": {
                     "id": self.cycle.id,
@@ -105,6 +141,7 @@ class WarmState:
                     "completed_at": self.cycle.completed.get(project),
                     "done": done,
                     "total": len(checks),
+                    "failed": failed,
                 },
                 "checks": [
                     {

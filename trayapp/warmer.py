@@ -1,9 +1,12 @@
 """The scheduler: a tick per interval, at most one batch at a time, re-warms on schedule.
 
-A batch takes the next GPU check and the next C3 check and fetches them concurrently. Within a
-cycle each (project, region) is fetched once: every check of that region, including one whose
-fetch is still in flight, shares the answer. Network work runs on daemon threads, so stop()
-returns at once even while a request hangs.
+A batch takes the next open GPU check and the next open C3 check and fetches their regions
+concurrently. Within a round each (project, region) is asked at most ``max_attempts`` times,
+and its answer fills every check of that region the moment it arrives. A fetch gets
+``fetch_deadline_s`` for the whole answer; past it the region has timed out and the batch goes
+on. A round that ends with failed checks is an error (never complete) and its failed checks are
+retried on their own, with a back-off. Network work runs on daemon threads, so stop() returns
+at once even while a request hangs.
 """
 
 from __future__ import annotations
@@ -12,64 +15,21 @@ import os
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
+from trayapp.batch import Batch, Region
 from trayapp.cache import Snapshot, now_iso
 from trayapp.events import Event, EventBus, Progress, WarmEvent
 from trayapp.levels import Level, Thresholds
 from trayapp.metrics import Metrics
 from trayapp.plan import Plan, QuotaCheck
-from trayapp.sources.base import FATAL_KINDS, QuotaSource, RegionQuotas, SourceError
+from trayapp.schedule import Clock, RetryBackoff, TickSchedule, default_clock
+from trayapp.sources.base import FATAL_KINDS, QuotaSource, SourceError
 from trayapp.state import WarmState
 
-Clock = Callable[[], float]
-
-
-@dataclass
-class Batch:
-    """One tick's work and what came of it."""
-
-    checks: list[QuotaCheck]
-    cycle: int
-    fatal: SourceError | None = None  # the client could not even be built
-    results: list[tuple[QuotaCheck, RegionQuotas]] = field(default_factory=list)
-    failures: dict[QuotaCheck, SourceError] = field(default_factory=dict)
-    elapsed_ms: int = 0
-    api_calls: int = 0
-
-    @property
-    def timed(self) -> bool:
-        return bool(self.checks) and self.fatal is None
-
-    def kind(self, level: Level | None) -> WarmEvent:
-        if self.failures:
-            return WarmEvent.BATCH_FAIL
-        return WarmEvent.BATCH_WARM if level is Level.FIRE else WarmEvent.BATCH_SLOW
-
-    def describe(self) -> dict[str, Any]:
-        first = next(iter(self.failures.values()), None)
-        return {
-            "message": first.message if first else "",
-            "error_kind": first.kind if first else None,
-            "data": {
-                "checks": [f"{c.kind}:{c.project}/{c.region}/{c.metric}" for c in self.checks],
-                "failed": [f"{c.kind}:{c.region}/{c.metric}" for c in self.failures],
-                "api_calls": self.api_calls,
-            },
-        }
-
-
-if hasattr(time, "CLOCK_BOOTTIME"):
-
-    def default_clock() -> float:
-        """Monotonic and counting suspend, so a laptop's sleep counts toward re-warm."""
-        return time.clock_gettime(time.CLOCK_BOOTTIME)
-
-else:  # macOS, Windows: the wall-clock age of a cycle covers sleep there (see _overdue_s)
-    default_clock = time.monotonic
+__all__ = ["Batch", "Clock", "Warmer", "default_clock"]
+MAX_REASONS = 3
 
 
 class Warmer:
@@ -93,18 +53,16 @@ class Warmer:
         max_attempts: int = 3,
         backoff_ticks: int = 5,
         skip_log_s: float = 60.0,
+        fetch_deadline_s: float = 10.0,
+        retry_first_s: float = 60.0,
         state: WarmState | None = None,
     ) -> None:
         self.plan, self.source, self.bus = plan, source, bus
         self.interval_s, self.rewarm_s = interval_s, rewarm_s
         self.thresholds = thresholds or Thresholds()
         self.clock, self.wall_clock = clock, wall_clock
-        self._cycle_wall = 0.0  # wall time the cycle began
-        self.max_attempts, self.backoff_ticks, self.skip_log_s = (
-            max_attempts,
-            backoff_ticks,
-            skip_log_s,
-        )
+        self.max_attempts, self.backoff_ticks = max_attempts, backoff_ticks
+        self.skip_log_s, self.fetch_deadline_s = skip_log_s, fetch_deadline_s
         self.state = state or WarmState(plan)
         self.metrics = Metrics()
         bus.subscribe(self.metrics)
@@ -115,12 +73,17 @@ class Warmer:
         self._batch: threading.Thread | None = None
         self._gpu: deque[QuotaCheck] = deque()
         self._c3: deque[QuotaCheck] = deque()
-        self._attempts: Counter[QuotaCheck] = Counter()
-        self._fetches: dict[tuple[str, str], Future[RegionQuotas]] = {}
-        self._cycle_calls = 0
-        self._cycle_failed = 0
+        self._round = 0  # a cycle or a retry of its failed checks; late answers of old ones drop
+        self._round_clock = 0.0
+        self._cycle_wall = 0.0  # wall time the cycle began
+        self._attempts: Counter[Region] = Counter()
+        self._fetches: dict[Region, Future[Any]] = {}
+        self._round_calls = 0
         self._reported: set[str] = set()
-        self._force = self._paused = self._stopping = False
+        self._missing: dict[Region, str] = {}  # regions that answered 404: not asked again
+        self._retry = RetryBackoff(retry_first_s)
+        self._retries = 0
+        self._force = self._paused = self._stopping = self._closed = False
         self._backoff_until = 0.0
         self._skipped = 0
         self._last_skip_log = float("-inf")
@@ -152,25 +115,51 @@ class Warmer:
     def progress(self) -> Progress:
         return Progress(*self.state.counts("gpu"), *self.state.counts("c3"))
 
+    def health(self) -> dict[str, Any]:
+        """What failed and what happens next, for `status`: counts, first reasons, retry."""
+        with self._lock:
+            failed = [c for c in self.state.failed() if c in self.state.done]
+            reasons = [self.state.checks[c].error for c in failed]
+            return {
+                "failed": len(failed),
+                "reasons": list(dict.fromkeys(reasons))[:MAX_REASONS],
+                "retry_in_s": _rounded(self._retry.remaining(self.clock())),
+                "not_found": sorted(f"{p}/{r}" for p, r in self._missing),
+            }
+
     def reconfigure(
-        self, plan: Plan, *, interval_s: float, rewarm_s: float, thresholds: Thresholds
+        self,
+        plan: Plan,
+        *,
+        interval_s: float,
+        rewarm_s: float,
+        thresholds: Thresholds,
+        fetch_deadline_s: float | None = None,
+        notes: tuple[str, ...] = (),
     ) -> None:
         """Apply reloaded settings; a changed plan starts a new cycle, keeping known values."""
         with self._lock:
             self.interval_s, self.rewarm_s, self.thresholds = interval_s, rewarm_s, thresholds
-            if plan == self.plan:
-                return
-            old = Snapshot(self.state.document(self._warmer_info()))
-            self.plan, self.state = plan, WarmState(plan)
-            self.state.seed(old)
-            self._force = True
+            if fetch_deadline_s is not None:
+                self.fetch_deadline_s = fetch_deadline_s
+            changed = plan != self.plan
+            if changed:
+                old = Snapshot(self.state.document(self._warmer_info()))
+                state = WarmState(plan)
+                state.continue_from(self.state)
+                state.seed(old)
+                self.plan, self.state = plan, state
+                self._missing.clear()
+                self._force = True
+        self._emit(WarmEvent.CONFIG_RELOADED, data={"plan_changed": changed, "notes": notes})
 
     def reject_config(self, message: str) -> None:
         """Tell the log and notifications that a reload was refused (warming goes on)."""
         self._emit(WarmEvent.CONFIG_REJECTED, message=message)
 
     def stop(self, timeout: float = 1.0) -> None:
-        """Stop ticking without waiting for a hung request; emits CANCELLED and FINAL_STATS."""
+        """Stop ticking without waiting for a hung request; CANCELLED and FINAL_STATS are the
+        last events, ever."""
         with self._lock:
             if self._stopping:
                 return
@@ -185,6 +174,7 @@ class Warmer:
             stats = self.metrics.summary()
             stats["skipped"] += self._skipped
             self._emit(WarmEvent.FINAL_STATS, data=stats)
+            self._closed = True
 
     # -- scheduler thread ----------------------------------------------------------------------
     def _run(self) -> None:
@@ -203,14 +193,14 @@ class Warmer:
         try:  # import the library and build the client before any batch is timed
             self.source.prepare()
         except SourceError as exc:
-            self._finish(Batch([], self.state.cycle.id, fatal=exc))
-        start, n, interval = self.clock(), 0, self.interval_s
-        while not self._stop.wait(max(0.0, start + n * interval - self.clock())):
+            self._finish(Batch([], self._round, fatal=exc))
+        schedule = TickSchedule(self.interval_s, self.clock())
+        while not self._stop.wait(schedule.delay(self.clock())):
             self._tick()
-            if interval != self.interval_s:  # reconfigured: a new schedule from now
-                start, n, interval = self.clock(), 1, self.interval_s
-                continue
-            n = max(n + 1, int((self.clock() - start) / interval) + 1)  # skip missed ticks
+            if schedule.interval_s != self.interval_s:  # reconfigured: a new schedule from now
+                schedule.restart(self.interval_s, self.clock())
+            else:
+                schedule.ticked(self.clock())
 
     def _tick(self) -> None:
         events: list[tuple[WarmEvent, dict[str, Any]]] = []
@@ -222,20 +212,27 @@ class Warmer:
                 return self._skip(now, "batch still running")
             if now < self._backoff_until:
                 return self._skip(now, "backing off after rate limiting")
-            overdue = self._overdue_s(now) if self.state.complete else None
+            ended = self.state.complete
+            overdue = self._overdue_s(now) if ended else None
             reason = "forced" if self._force else None if overdue is None else "periodic"
             if reason:  # an unfinished cycle finishes first, then re-warms at once
+                if reason == "forced":
+                    self._missing.clear()  # asked to look again: regions may exist now
                 self._force = False
                 self._start_cycle(now)
                 # a minute late means the data was served stale: a sleep, or a long pause
                 stale = overdue is not None and overdue > max(60.0, 2 * self.interval_s)
                 events.append((WarmEvent.REWARM, {"reason": reason, "stale": stale}))
-            elif self.state.complete:
-                return self._skip(now, "cache is warm")
-            checks = [q.popleft() for q in (self._gpu, self._c3) if q]
-            cycle = self.state.cycle.id
+            elif ended:
+                retry = self._start_retry(now) if self._retry.is_due(now) else None
+                if retry is None:
+                    return self._skip(now, self._idle_reason(now))
+                events.append((WarmEvent.RETRY, retry))
+            batch = Batch(self._pick(), self._round)
+            if not batch.checks:
+                return None
             self._batch = threading.Thread(
-                target=self._run_batch, args=(checks, cycle), name="quota-batch", daemon=True
+                target=self._run_batch, args=(batch,), name="quota-batch", daemon=True
             )
         for kind, data in events:
             self._emit(kind, data=data, snapshot=True)
@@ -251,6 +248,15 @@ class Warmer:
         age = max(now - self.state.cycle.started_clock, self.wall_clock() - self._cycle_wall)
         return age - self.rewarm_s if age >= self.rewarm_s else None
 
+    def _idle_reason(self, now: float) -> str:
+        failed = len(self.state.failed())
+        if not failed:
+            return "cache is warm"
+        wait = self._retry.remaining(now)
+        if wait is None:
+            return f"{failed} failed checks wait for a config change or a re-warm"
+        return f"{failed} failed checks, retrying in {wait:.0f} s"
+
     def _skip(self, now: float, reason: str) -> None:
         self._skipped += 1
         if now - self._last_skip_log >= self.skip_log_s:
@@ -265,74 +271,123 @@ class Warmer:
     def _start_cycle(self, now: float) -> None:
         self.state.new_cycle(now)
         self._cycle_wall = self.wall_clock()
-        self._gpu, self._c3 = deque(self.plan.gpu), deque(self.plan.c3)
+        self._new_round(now, self.plan.gpu, self.plan.c3)
+        self._reported.clear()
+        self._retry.reset()
+        self._retries = 0
+        for (project, region), message in self._missing.items():
+            for check in self.state.region_checks(project, region):
+                self.state.apply_error(check, message, final=True)
+
+    def _start_retry(self, now: float) -> dict[str, Any] | None:
+        """Open the failed checks again, but not those of regions that do not exist."""
+        failed = [c for c in self.state.failed() if (c.project, c.region) not in self._missing]
+        if not failed:
+            self._retry.reset()
+            return None
+        self.state.reopen(failed)
+        wanted = set(failed)
+        self._new_round(
+            now,
+            tuple(c for c in self.plan.gpu if c in wanted),
+            tuple(c for c in self.plan.c3 if c in wanted),
+        )
+        self._retries += 1
+        regions = {(c.project, c.region) for c in failed}
+        return {"failed": len(failed), "regions": len(regions), "attempt": self._retries}
+
+    def _new_round(
+        self, now: float, gpu: tuple[QuotaCheck, ...], c3: tuple[QuotaCheck, ...]
+    ) -> None:
+        self._round += 1
+        self._round_clock = now
+        self._gpu, self._c3 = deque(gpu), deque(c3)
         self._attempts.clear()
         self._fetches.clear()
-        self._reported.clear()
-        self._cycle_calls = self._cycle_failed = 0
+        self._round_calls = 0
         self._backoff_until = 0.0
 
+    def _pick(self) -> list[QuotaCheck]:
+        """The next open GPU check and the next open C3 check (answered ones are filled)."""
+        picked: list[QuotaCheck] = []
+        for queue in (self._gpu, self._c3):
+            while queue:
+                check = queue.popleft()
+                if check not in self.state.done:
+                    picked.append(check)
+                    break
+        return picked
+
     # -- batch thread ----------------------------------------------------------------------------
-    def _run_batch(self, checks: list[QuotaCheck], cycle: int) -> None:
-        batch = Batch(checks, cycle)
+    def _run_batch(self, batch: Batch) -> None:
         try:
             self.source.prepare()  # a no-op once done; retried after a credentials failure
         except SourceError as exc:
             batch.fatal = exc
             self._finish(batch)
             return
-        calls_before = self._cycle_calls
         started = time.perf_counter()
-        pending = [(c, self._fetch(c.project, c.region)) for c in checks]
-        for check, future in pending:
-            exc = future.exception()
-            if exc is None:
-                batch.results.append((check, future.result()))
-            else:
-                batch.failures[check] = (
-                    exc
-                    if isinstance(exc, SourceError)
-                    else SourceError("bad_response", f"unexpected {type(exc).__name__}")
-                )
+        deadline = started + self.fetch_deadline_s
+        pending = [(key, self._fetch(key, batch.round)) for key in batch.regions]
+        for key, future in pending:
+            try:
+                future.result(timeout=max(0.0, deadline - time.perf_counter()))
+            except SourceError as exc:
+                batch.failures[key] = exc
+            except Exception as other:
+                where = f"{key[0]}/{key[1]}"
+                if not future.done():  # past the deadline: the region timed out, move on
+                    self._abandon(key, future)
+                    batch.failures[key] = SourceError(
+                        "timeout",
+                        f"{where}: timed out, no complete answer within "
+                        f"{self.fetch_deadline_s:g} s",
+                    )
+                else:
+                    batch.failures[key] = SourceError(
+                        "bad_response", f"{where}: unexpected {type(other).__name__}"
+                    )
         batch.elapsed_ms = round((time.perf_counter() - started) * 1000)
-        batch.api_calls = self._cycle_calls - calls_before
         self._finish(batch)
 
-    def _fetch(self, project: str, region: str) -> Future[RegionQuotas]:
-        key = (project, region)
+    def _fetch(self, key: Region, round_: int) -> Future[Any]:
+        future: Future[Any] = Future()
         with self._lock:
-            future = self._fetches.get(key)
-            if future is not None:
-                return future
-            future = self._fetches[key] = Future()
-            self._cycle_calls += 1
+            self._fetches[key] = future
+            self._round_calls += 1
         threading.Thread(
-            target=self._do_fetch, args=(key, future), daemon=True, name=f"quota-fetch-{region}"
+            target=self._do_fetch,
+            args=(key, future, round_),
+            daemon=True,
+            name=f"quota-fetch-{key[1]}",
         ).start()
         return future
 
-    def _do_fetch(self, key: tuple[str, str], future: Future[RegionQuotas]) -> None:
+    def _do_fetch(self, key: Region, future: Future[Any], round_: int) -> None:
         try:
-            future.set_result(self.source.fetch(*key))
+            quotas = self.source.fetch(*key)
         except BaseException as exc:  # handed to the batch, which reports it
-            with self._lock:
-                if self._fetches.get(key) is future:
-                    del self._fetches[key]  # a retry fetches again
             future.set_exception(exc)
+            return
+        with self._lock:  # the answer fills every open check of its region, now
+            if self._fetches.get(key) is future and round_ == self._round and not self._stopping:
+                self.state.apply_region(*key, quotas, now_iso())
+        future.set_result(quotas)
+
+    def _abandon(self, key: Region, future: Future[Any]) -> None:
+        with self._lock:
+            if self._fetches.get(key) is future:
+                del self._fetches[key]  # a late answer is dropped; a retry fetches again
 
     def _finish(self, batch: Batch) -> None:
         with self._lock:
-            if self._stopping or batch.cycle != self.state.cycle.id:
+            if self._stopping or batch.round != self._round:
                 return
-            errors = self._apply(batch)
+            errors = self._apply_failures(batch)
             level = self.thresholds.level(batch.elapsed_ms) if batch.timed else None
             if level is not None:
                 self.level, self.last_batch_ms = level, batch.elapsed_ms
-            complete = self.state.complete
-            if complete:
-                self.level = Level.COMPLETE
-            duration = self.clock() - self.state.cycle.started_clock
-            stats = {"failed": self._cycle_failed, "api_calls": self._cycle_calls}
+            ended = self._end_round() if self.state.complete else None
         with self._emit_lock:
             for exc in errors:
                 self._emit(WarmEvent.ERROR, message=exc.message, error_kind=exc.kind, snapshot=True)
@@ -344,51 +399,72 @@ class Warmer:
                     snapshot=True,
                     **batch.describe(),
                 )
-            if complete:
-                self._emit(
-                    WarmEvent.COMPLETE,
-                    snapshot=True,
-                    level=Level.COMPLETE,
-                    data={**stats, "duration_s": round(duration, 1), "checks": len(self.plan)},
-                )
+            if ended is not None:
+                kind, data = ended
+                self._emit(kind, snapshot=True, level=self.level, data=data)
 
-    def _apply(self, batch: Batch) -> list[SourceError]:
-        """Record a batch's outcome (under the lock); returns errors to report once."""
+    def _end_round(self) -> tuple[WarmEvent, dict[str, Any]]:
+        """Every check is done: complete when none failed, else an error with a retry."""
+        failed = self.state.failed()
+        now = self.clock()
+        data: dict[str, Any] = {
+            "failed": len(failed),
+            "api_calls": self._round_calls,
+            "duration_s": round(now - self._round_clock, 1),
+            "checks": len(self.plan),
+        }
+        if not failed:
+            self.level = Level.COMPLETE
+            self._retry.reset()
+            return WarmEvent.COMPLETE, {**data, "retries": self._retries}
+        self.level = Level.ERROR
+        retryable = any((c.project, c.region) not in self._missing for c in failed)
+        reasons = [self.state.checks[c].error for c in failed]
+        return WarmEvent.INCOMPLETE, {
+            **data,
+            "reasons": list(dict.fromkeys(reasons))[:MAX_REASONS],
+            "retry_in_s": _rounded(self._retry.failed(now, self.rewarm_s) if retryable else None),
+        }
+
+    def _apply_failures(self, batch: Batch) -> list[SourceError]:
+        """Record a batch's failures (under the lock); returns errors to report once."""
+        if batch.fatal is not None:  # no client at all: nothing of this round can be done
+            self._give_up(None, batch.fatal)
+            return self._report(batch.fatal)
         errors: list[SourceError] = []
-        fetched_at = now_iso()
-        for check, quotas in batch.results:
-            self.state.apply_ok(check, quotas, fetched_at)
-        failures = dict(batch.failures)
-        if batch.fatal is not None:
-            failures = dict.fromkeys(self.state.checks, batch.fatal)
-        for check, exc in failures.items():
-            if check in self.state.done:
+        for key, exc in batch.failures.items():
+            open_checks = self.state.region_checks(*key)
+            if exc.kind in FATAL_KINDS:  # credentials fail everything, permission a project
+                self._give_up(None if exc.kind == "auth" else key[0], exc)
+                errors += self._report(exc)
                 continue
-            if exc.kind in FATAL_KINDS or exc is batch.fatal:
-                self._give_up(check, exc, everything=exc is batch.fatal or exc.kind == "auth")
-                if exc.message not in self._reported:
-                    self._reported.add(exc.message)
-                    errors.append(exc)
-                continue
-            self._attempts[check] += 1
-            final = self._attempts[check] >= self.max_attempts
-            self.state.apply_error(check, exc.message, final=final)
-            self._cycle_failed += final
-            if not final:  # retried later in this cycle
-                (self._gpu if check.kind == "gpu" else self._c3).append(check)
+            if exc.kind == "not_found":  # a region that does not exist is not asked again
+                self._missing[key] = exc.message
+                final = True
+            else:
+                self._attempts[key] += 1
+                final = self._attempts[key] >= self.max_attempts
+            for check in open_checks:
+                self.state.apply_error(check, exc.message, final=final)
+            if not final:  # every check of the region shares the next attempt, later on
+                for check in batch.checks:
+                    if (check.project, check.region) == key:
+                        (self._gpu if check.kind == "gpu" else self._c3).append(check)
             if exc.kind == "rate_limited":
                 self._backoff_until = self.clock() + self.backoff_ticks * self.interval_s
         return errors
 
-    def _give_up(self, failed: QuotaCheck, exc: SourceError, *, everything: bool) -> None:
-        """Credentials fail everything; a missing permission fails that project."""
+    def _report(self, exc: SourceError) -> list[SourceError]:
+        if exc.message in self._reported:
+            return []
+        self._reported.add(exc.message)
+        return [exc]
+
+    def _give_up(self, project: str | None, exc: SourceError) -> None:
+        """Fail every open check of ``project`` (of every project when None) for this round."""
         for check in self.state.checks:
-            if check in self.state.done or not (everything or check.project == failed.project):
-                continue
-            self.state.apply_error(check, exc.message, final=True)
-            self._cycle_failed += 1
-        self._gpu = deque(c for c in self._gpu if c not in self.state.done)
-        self._c3 = deque(c for c in self._c3 if c not in self.state.done)
+            if check not in self.state.done and project in (None, check.project):
+                self.state.apply_error(check, exc.message, final=True)
 
     def _set_paused(self, paused: bool) -> None:
         with self._lock:
@@ -398,6 +474,8 @@ class Warmer:
 
     def _emit(self, kind: WarmEvent, *, snapshot: bool = False, **fields: Any) -> None:
         with self._emit_lock:
+            if self._closed:  # nothing after FINAL_STATS
+                return
             with self._lock:
                 doc = self.state.document(self._warmer_info()) if snapshot else None
                 progress = self.progress()
@@ -410,4 +488,15 @@ class Warmer:
             "level": self.level.value if self.level else None,
             "last_batch_ms": self.last_batch_ms,
             "paused": self._paused,
+            "max_age_s": self.max_age_s(),
         }
+
+    def max_age_s(self) -> float:
+        """How old an answer may be and still count as fresh: the re-warm period plus the
+        time a cycle takes to come round to it again (so no value is stale at each re-warm)."""
+        ticks = max(len(self.plan.gpu), len(self.plan.c3))
+        return round(self.rewarm_s + max(300.0, 2 * ticks * self.interval_s), 1)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

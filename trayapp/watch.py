@@ -2,8 +2,9 @@
 
 A rule is met in a region when the latest answer there has at least ``min_free`` free (or, for
 a family quota whose usage is unknown, a limit that high: the alert then says "up to").
-Rules are evaluated when a cycle completes, so the first complete cycle announces every region
-that meets a rule, and a region is announced again only after a cycle in which it did not.
+Rules are evaluated when a cycle ends (complete, or incomplete with some checks failed), so the
+first cycle announces every region that meets a rule, and a region is announced again only
+after a cycle in which it did not.
 Standard library only; no threads: the observer hands alerts to whoever listens.
 """
 
@@ -99,7 +100,9 @@ class WatchAlerts:
             self._met = {key: hit for key, hit in self._met.items() if key[0] in self._rules}
 
     def on_event(self, event: Event) -> None:
-        if event.kind is not WarmEvent.COMPLETE or event.snapshot is None:
+        # A cycle that ended with failed checks still answered the other regions.
+        finished = event.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)
+        if not finished or event.snapshot is None:
             return
         fresh = self.update(snapshot_checks(event.snapshot))
         if fresh:

@@ -9,10 +9,8 @@ it does not wrap (requests timeouts, protobuf parse errors), never reach the war
 from __future__ import annotations
 
 import contextlib
-import random
 import re
 import threading
-import time
 import warnings
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,9 +18,6 @@ from urllib.parse import urlsplit
 from trayapp.sources.base import RegionQuotas, SourceError, is_loopback_host
 
 ADC_HINT = 'run "gcloud auth application-default login", or pass --endpoint to use the emulator'
-# Statuses worth another attempt inside one fetch; 403 rate limits are not among them, since
-# Compute's per-minute limit does not lift within a short backoff.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RATE_REASONS = frozenset(
     {
         "ratelimitexceeded",
@@ -47,25 +42,34 @@ def is_loopback_url(url: str) -> bool:
 
 class ComputeSource:
     """Region quotas from the Compute API (or the emulator, given an ``http://`` loopback
-    endpoint, with anonymous credentials). Safe to call from several threads at once."""
+    endpoint, with anonymous credentials). Safe to call from several threads at once.
+
+    One fetch is one HTTP request: the warmer owns retries, so it can keep every region within
+    its budget of attempts per cycle, whatever fails."""
 
     def __init__(
-        self, endpoint: str | None = None, timeout_s: float = 10.0, retries: int = 2
+        self,
+        endpoint: str | None = None,
+        timeout_s: float = 10.0,
+        *,
+        credentials: Any = None,
     ) -> None:
-        if timeout_s <= 0 or retries < 0:
-            raise ValueError("timeout_s must be positive and retries not negative")
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
         endpoint = endpoint.rstrip("/") if endpoint else None
-        self.anonymous = (
+        loopback_http = (
             bool(endpoint) and endpoint.startswith("http://") and is_loopback_url(endpoint)
         )
-        if endpoint and endpoint.startswith("http://") and not self.anonymous:
+        if endpoint and endpoint.startswith("http://") and not loopback_http:
             raise ValueError(
                 f"refusing plain http to {endpoint}: credentials would travel unencrypted "
                 "(use https://, or a loopback http:// URL for the emulator)"
             )
+        # a loopback http endpoint gets none unless given some (to test the token refresh)
+        self.credentials = credentials
+        self.anonymous = loopback_http and credentials is None
         self.endpoint = endpoint
         self.timeout_s = float(timeout_s)
-        self.retries = retries
         self._client: Any = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -89,15 +93,14 @@ class ComputeSource:
                 "pip install google-cloud-compute",
             ) from exc
         options = {"api_endpoint": self.endpoint} if self.endpoint else None
-        credentials = AnonymousCredentials() if self.anonymous else None
+        credentials = AnonymousCredentials() if self.anonymous else self.credentials
         try:
             return compute_v1.RegionsClient(credentials=credentials, client_options=options)
         except Exception as exc:
             raise classify(exc, "client set-up", self.timeout_s) from exc
 
     def fetch(self, project: str, region: str) -> RegionQuotas:
-        """All quotas of one region: bounded retries of 429/5xx and dropped connections, each
-        attempt limited to ``timeout_s``, the whole fetch to about ``timeout_s * (retries+1)``."""
+        """All quotas of one region, in one request limited to ``timeout_s`` per read."""
         where = f"{project}/{region}"
         if self._closed.is_set():
             raise SourceError("unavailable", f"{where}: the Compute source is closed")
@@ -106,29 +109,15 @@ class ComputeSource:
         client = self._client
         if client is None:  # closed meanwhile
             raise SourceError("unavailable", f"{where}: the Compute source is closed")
-        deadline = time.monotonic() + self.timeout_s * (self.retries + 1)
-        attempt = 0
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                answer = client.get(
-                    project=project,
-                    region=region,
-                    timeout=min(self.timeout_s, remaining),
-                    retry=None,
-                )
-                break
-            except Exception as exc:
-                error = classify(exc, where, self.timeout_s)
-                pause = min(2.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0)
-                attempt += 1
-                if (
-                    attempt > self.retries
-                    or not _retryable(exc)
-                    or time.monotonic() + pause + 0.05 >= deadline
-                    or self._closed.wait(pause)
-                ):
-                    raise error from exc
+        try:
+            answer = client.get(project=project, region=region, timeout=self.timeout_s, retry=None)
+        except Exception as exc:
+            error = classify(exc, where, self.timeout_s)
+            if error.kind == "auth":  # mended credentials are read afresh at the next prepare()
+                with self._lock:
+                    if self._client is client:
+                        self._client = None
+            raise error from exc
         if len(answer.quotas) == 0:
             code = answer.quota_status_warning.code or "no quotas field"
             raise SourceError("bad_response", f"{where}: quota data unavailable ({code})")
@@ -142,15 +131,6 @@ class ComputeSource:
         if client is not None:
             with contextlib.suppress(Exception):
                 client.transport.close()
-
-
-def _retryable(exc: BaseException) -> bool:
-    import requests
-    from google.api_core import exceptions as api
-
-    if isinstance(exc, api.GoogleAPICallError):
-        return exc.code in RETRY_STATUSES
-    return isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout)
 
 
 def _one_line(text: object, limit: int = _MAX_DETAIL) -> str:
@@ -206,6 +186,14 @@ def classify(exc: BaseException, where: str, timeout_s: float) -> SourceError:
         )
     if isinstance(exc, auth.DefaultCredentialsError):
         return SourceError("auth", f"no usable Google Cloud credentials: {ADC_HINT}")
+    if isinstance(exc, auth.TransportError) or (
+        isinstance(exc, auth.GoogleAuthError) and exc.retryable
+    ):  # the network failed while the token refreshed (a laptop waking before its Wi-Fi)
+        return SourceError(
+            "unavailable",
+            f"{where}: could not refresh the login token ({type(exc).__name__}: "
+            f"{_connection_reason(exc)}); retrying",
+        )
     if isinstance(exc, auth.GoogleAuthError):
         code = _OAUTH_CODES.search(str(exc))
         detail = f" ({code.group(1)})" if code else ""
@@ -238,7 +226,7 @@ _KIND_WORDS = {
     "auth": "not authenticated",
     "permission": "permission denied",
     "rate_limited": "rate limited",
-    "not_found": "not found",
+    "not_found": "no such region or project",
     "timeout": "request timed out",
     "bad_response": "request rejected",
     "unavailable": "service unavailable",

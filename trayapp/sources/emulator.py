@@ -28,6 +28,7 @@ from trayapp.plan import DEFAULT_C3_REGIONS
 from trayapp.sources.base import is_loopback_host
 from trayapp.sources.emulator_faults import (
     SPEC_HELP,
+    TRICKLE_GAP_S,
     Fault,
     FaultSet,
     Latency,
@@ -366,7 +367,24 @@ class Emulator:
         if fault is not None and fault.action == "broken_body":
             raw = raw[: len(raw) // 2]
         record(status, fault)  # before the answer: a client that has it finds it logged
+        if fault is not None and fault.action == "trickle":
+            self._trickle(handler, status, raw)
+            return
         handler.send_json(status, raw)
+
+    def _trickle(self, handler: _Handler, status: int, raw: bytes) -> None:
+        """The whole answer, a byte at a time: every read gets data, the answer never ends."""
+        handler.close_connection = True
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json; charset=UTF-8")
+        handler.send_header("Content-Length", str(len(raw)))
+        handler.end_headers()
+        handler.wfile.flush()
+        for i in range(len(raw)):
+            if self._stopping.wait(TRICKLE_GAP_S):
+                return
+            handler.wfile.write(raw[i : i + 1])
+            handler.wfile.flush()
 
     def _answer(
         self, project: str, region: str | None, query: dict[str, list[str]], fault: Fault | None

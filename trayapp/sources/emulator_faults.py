@@ -107,7 +107,8 @@ class Latency:
         return f"Latency({self.profile!r}, ms={self.ms}, scale={self.scale})"
 
 
-ACTIONS = ("http", "hang", "broken_body", "no_quotas")
+ACTIONS = ("http", "hang", "trickle", "broken_body", "no_quotas")
+TRICKLE_GAP_S = 0.05  # between the bytes of a trickled answer: no single read ever times out
 # status -> (reason, message) as Compute words them; {p} and {r} are filled in.
 DEFAULT_ERRORS: Mapping[int, tuple[str, str]] = {
     400: ("invalid", "Invalid value for field 'region': '{r}'."),
@@ -185,7 +186,7 @@ def error_body(status: int, reason: str, message: str) -> dict[str, object]:
 
 
 SPEC_HELP = (
-    "WHAT[:REASON][@TARGET][#COUNT]; WHAT is an HTTP status 400-599, hang, "
+    "WHAT[:REASON][@TARGET][#COUNT]; WHAT is an HTTP status 400-599, hang, trickle, "
     "broken_body or no_quotas; REASON goes in error.errors[0].reason (e.g. rateLimitExceeded); "
     "TARGET is REGION, PROJECT/REGION, PROJECT/* or * (default: every request); #COUNT makes "
     "the fault hit only the next COUNT matching requests. Examples: "
@@ -207,10 +208,10 @@ def parse_fault(spec: str, known_regions: Iterable[str] | None = None) -> Fault:
         )
     what, reason, target, count = match.group("what", "reason", "target", "count")
     what = what.replace("-", "_")
-    if not what.isdigit() and what not in ("hang", "broken_body", "no_quotas"):
+    if not what.isdigit() and what not in ACTIONS[1:]:
         raise ValueError(
-            f"bad fault spec {spec!r}: {what!r} is not an HTTP status, hang, broken_body "
-            "or no_quotas"
+            f"bad fault spec {spec!r}: {what!r} is not an HTTP status, hang, trickle, "
+            "broken_body or no_quotas"
         )
     project, region = None, None
     if target and target != "*":

@@ -87,6 +87,17 @@ def short_answer(lines: tuple[QuotaLine, ...]) -> str:
     return " · ".join(parts)
 
 
+def _duration(seconds: Any) -> str:
+    try:
+        value = max(0.0, float(seconds))
+    except (TypeError, ValueError):
+        return ""
+    if value < 100:
+        return f"{value:.0f} s"
+    minutes, secs = divmod(round(value), 60)
+    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
 class DisplayModel:
     """Events -> :class:`Display`. Pure, so the tray's texts are testable without a screen."""
 
@@ -125,9 +136,10 @@ class DisplayModel:
 
     def _take_answers(self, event: Event) -> None:
         """The Quotas lines, rebuilt when a cycle completes (or first from the seeded cache)."""
+        finished = event.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)
         if event.snapshot is None and event.kind is WarmEvent.COMPLETE:
             self._updated = event.at  # no document: the cycle's end is the data's age
-        if event.snapshot is None or (self._quotas and event.kind is not WarmEvent.COMPLETE):
+        if event.snapshot is None or (self._quotas and not finished):
             return
         try:
             self._quotas = quota_lines(event.snapshot)
@@ -168,12 +180,25 @@ class DisplayModel:
             self._done = event.progress.done
             self._error = None
             text = f"{Level.COMPLETE.icon} {self._done}/{self.total} warm"
-            failures = event.data.get("failed") or 0
-            if failures:
-                text += f" · {failures} failed"
             self._base = Display(Level.COMPLETE.value, text)
             self._complete = True
             self._failed = 0
+        elif kind is WarmEvent.INCOMPLETE:  # never ✅: the failure and when it is retried
+            self._stale = False
+            self._done = event.progress.done
+            self._failed = 0
+            reasons = event.data.get("reasons") or ["unknown error"]
+            text = f"{ERROR_ICON} {event.data.get('failed')}/{self.total} failed"
+            text += f" · {redact(str(reasons[0]), 120)}"
+            retry = _duration(event.data.get("retry_in_s"))
+            text += f" · retry in {retry}" if retry else " · not retried"
+            self._error = None
+            self._base = Display(Level.ERROR.value, text)
+        elif kind is WarmEvent.RETRY:
+            self._done = event.progress.done
+            self._base = Display(
+                self._base.key, f"{REWARM_ICON} Retrying failed checks… {self._done}/{self.total}"
+            )
         elif kind is WarmEvent.ERROR:
             self._error = redact(event.message or "warming stopped", 120) or "warming stopped"
         elif kind is WarmEvent.PAUSED:

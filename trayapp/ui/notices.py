@@ -99,11 +99,13 @@ class NotificationPolicy:
 
     Rules:
     * "complete" after the first cycle since start-up and after a forced re-warm; a periodic
-      re-warm completes silently unless its cycle had trouble (failed checks, slow batches);
+      re-warm completes silently unless its cycle had trouble (failed or slow batches);
     * "too slow" for a batch at level SLOW, at most once per cycle and once per
       ``slow_interval_s``;
-    * an error that stops warming once per distinct error while it lasts; when a batch or a
-      cycle succeeds again, one "back to normal".
+    * a cycle that ends with failed checks: one "💥 Quota warming incomplete" (or "failed",
+      when nothing succeeded) with the first reason, never a ✅ notice for it; the same reason
+      again (a retry that fails alike) is not news; when a cycle completes again, one
+      "back to normal".
     """
 
     def __init__(
@@ -121,7 +123,7 @@ class NotificationPolicy:
         self._failed_batches = 0
         self._slow_noticed_cycle: int | None = None
         self._last_slow_notice: float | None = None
-        self._error: tuple[str, str] | None = None
+        self._error: str | None = None
 
     @property
     def error_active(self) -> bool:
@@ -142,8 +144,8 @@ class NotificationPolicy:
             return self._batch(event)
         elif kind is WarmEvent.COMPLETE:
             return self._complete(event)
-        elif kind is WarmEvent.ERROR:
-            return self._failure(event)
+        elif kind is WarmEvent.INCOMPLETE:
+            return self._incomplete(event)
         elif kind is WarmEvent.CONFIG_REJECTED:  # warming goes on with the old settings
             message = redact(event.message) or "config not reloaded"
             return [Notice("error", "⚠️ Config not reloaded", message, "warn")]
@@ -155,21 +157,19 @@ class NotificationPolicy:
         self._failed_batches = 0
 
     def _batch(self, event: Event) -> list[Notice]:
-        notices: list[Notice] = []
-        if _failures(event) == 0:
-            notices.extend(self._recovered(None))
-        if event.kind is WarmEvent.BATCH_SLOW and event.level is Level.SLOW:
-            self._slow_batches += 1
-            now = self._clock()
-            recent = (
-                self._last_slow_notice is not None
-                and now - self._last_slow_notice < self.slow_interval_s
-            )
-            if self._slow_noticed_cycle != event.cycle and not recent:
-                self._slow_noticed_cycle = event.cycle
-                self._last_slow_notice = now
-                notices.append(self._too_slow(event))
-        return notices
+        if event.kind is not WarmEvent.BATCH_SLOW or event.level is not Level.SLOW:
+            return []
+        self._slow_batches += 1
+        now = self._clock()
+        recent = (
+            self._last_slow_notice is not None
+            and now - self._last_slow_notice < self.slow_interval_s
+        )
+        if self._slow_noticed_cycle == event.cycle or recent:
+            return []
+        self._slow_noticed_cycle = event.cycle
+        self._last_slow_notice = now
+        return [self._too_slow(event)]
 
     def _too_slow(self, event: Event) -> Notice:
         took = f"{event.elapsed_ms} ms" if event.elapsed_ms is not None else "over the limit"
@@ -180,11 +180,10 @@ class NotificationPolicy:
         return Notice("too_slow", f"{Level.SLOW.icon} Quota API too slow", message, "slow")
 
     def _complete(self, event: Event) -> list[Notice]:
-        failures = _failures(event)
         reason = self._cycle_reason
-        trouble = failures > 0 or self._failed_batches > 0 or self._slow_batches > 0
-        # The next COMPLETE without a REWARM in between would be a new cycle of the same kind.
         slow, failed = self._slow_batches, self._failed_batches
+        trouble = failed > 0 or slow > 0
+        # The next COMPLETE without a REWARM in between would be a new cycle of the same kind.
         self._new_cycle("periodic")
         progress = event.progress
         summary = f"{progress.done}/{progress.total} checks warm"
@@ -192,15 +191,13 @@ class NotificationPolicy:
         if took:
             summary += f" in {took}"
         details = []
-        if failures:
-            details.append(f"{failures} failed")
-        elif failed:
+        if failed:
             details.append(f"{failed} failed batch{'es' if failed != 1 else ''}, retried")
         if slow:
             details.append(f"{slow} slow batch{'es' if slow != 1 else ''}")
         if details:
             summary += " · " + ", ".join(details)
-        if failures == 0 and self._error is not None:
+        if self._error is not None:
             return self._recovered(summary)
         if reason in {"startup", "forced"} or trouble:
             title = {
@@ -208,28 +205,28 @@ class NotificationPolicy:
                 "forced": "Re-warm done",
                 "periodic": "Re-warm done with trouble",
             }[reason]
-            state = "warn" if failures else "complete"  # the icon matches the title
             message = "\n".join([summary + ".", *best_free_lines(event)])
-            return [Notice("complete", f"{Level.COMPLETE.icon} {title}", message, state)]
+            return [Notice("complete", f"{Level.COMPLETE.icon} {title}", message, "complete")]
         return []
 
-    def _failure(self, event: Event) -> list[Notice]:
-        error_kind = event.error_kind or "error"
-        message = redact(event.message or "warming stopped") or "warming stopped"
-        key = (error_kind, message)
-        if key == self._error:
+    def _incomplete(self, event: Event) -> list[Notice]:
+        self._new_cycle("periodic")
+        failed = _failures(event)
+        total = int(event.data.get("checks") or event.progress.total)
+        reasons = event.data.get("reasons") or ()
+        reason = redact(str(reasons[0])) if reasons else "unknown error"
+        if reason == self._error:  # a retry that failed alike is not news
             return []
-        self._error = key
-        what = {"auth": "credentials", "permission": "permission"}.get(error_kind, error_kind)
-        return [Notice("error", f"💥 Warming stopped: {what}", message, "error")]
+        self._error = reason
+        word = "failed" if failed >= total else "incomplete"
+        message = f"{failed} of {total} checks failed: {reason.rstrip('.')}."
+        retry = _duration(event.data.get("retry_in_s"))
+        message += f" Retrying in {retry}." if retry else " Not retried: check the config."
+        return [Notice("error", f"{Level.ERROR.icon} Quota warming {word}", message, "error")]
 
-    def _recovered(self, summary: str | None) -> list[Notice]:
-        if self._error is None:
-            return []
+    def _recovered(self, summary: str) -> list[Notice]:
         self._error = None
-        message = "Quota checks succeed again."
-        if summary:
-            message = f"Quota checks succeed again: {summary}."
+        message = f"Quota checks succeed again: {summary}."
         return [Notice("recovered", f"{Level.COMPLETE.icon} Back to normal", message, "complete")]
 
 

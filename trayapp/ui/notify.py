@@ -253,6 +253,11 @@ class Notifier:
         """Whether notifications are shown (the tray menu toggles this)."""
         return self._enabled
 
+    def apply(self, settings: Any) -> None:
+        """Settings re-read on SIGHUP: the on/off switch and the wording."""
+        self.set_enabled(bool(getattr(settings, "notifications", True)))
+        self.policy.tone = str(getattr(settings, "toast_tone", "plain"))
+
     def set_enabled(self, enabled: bool) -> None:
         """Turn notifications on or off; the rules keep tracking state either way."""
         self._enabled = bool(enabled)
