@@ -529,3 +529,13 @@ def test_body_is_escaped_for_freedesktop_markup(monkeypatch: pytest.MonkeyPatch)
     assert notify.body_markup("<b>403</b> & 'x'") == "&lt;b&gt;403&lt;/b&gt; &amp; 'x'"
     monkeypatch.setattr(notify.sys, "platform", "win32")
     assert notify.body_markup("<b>") == "<b>"
+
+
+def test_a_reload_keeps_the_notifications_wording_of_the_new_config() -> None:
+    from trayapp.config import from_mapping
+
+    notifier = Notifier.from_settings(from_mapping({}), send=Recorder())
+    notifier.apply(from_mapping({"notifications": {"tone": "spicy"}}))
+    assert notifier.policy.tone == "spicy"
+    notifier.apply(from_mapping({"tone": "spicy"}))  # the log's tone says nothing about toasts
+    assert notifier.policy.tone == "plain"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from trayapp.cache import parse_time
+from trayapp.cache import is_fresh, parse_time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -159,14 +159,6 @@ def _number(value: float) -> str:
 
 
 # --- a project at a glance ------------------------------------------------------------------
-
-FRESH_STATUSES = ("ok", "absent")
-
-
-def is_fresh(check: dict[str, Any], max_age_s: float, now: float) -> bool:
-    """Answered (a value or not reported) within ``max_age_s``."""
-    age = age_s(check, now)
-    return check.get("status") in FRESH_STATUSES and age is not None and age <= max_age_s
 
 
 def project_state(checks: Sequence[dict[str, Any]], max_age_s: float, now: float) -> str:
