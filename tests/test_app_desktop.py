@@ -602,6 +602,50 @@ def test_slow_api_notifies_once_and_a_missing_daemon_costs_no_time(
     assert "desktop notifications cannot be delivered" not in loud.stderr()
 
 
+# Regions the emulator does not know: every request is a 404, so every check of the cycle fails.
+FAILING_CONFIG = """
+[gpu]
+metrics = ["NVIDIA_L4_GPUS"]
+regions = ["mars-north1"]
+
+[c3]
+regions = ["mars-north1", "mars-south1"]
+"""
+
+
+def test_a_cycle_where_every_check_fails_shows_an_error_never_complete(
+    desktop: Desktop,  # noqa: F811
+    backend: str,
+    tmp_path: Path,
+) -> None:
+    app = DemoApp(desktop, tmp_path, "--speed", "10", backend=backend, config=FAILING_CONFIG)
+    try:
+        app.icon()
+        watch = IconWatch(desktop)
+        watch.until(
+            lambda: (
+                app.alive() and app.lines("CACHE_WARM_INCOMPLETE") and watch.seen[-1:] == ["error"]
+            ),
+            START_TIMEOUT_S,
+            "the failed cycle to show the error icon",
+        )
+        assert "complete" not in watch.seen, watch.seen
+        status = app.status()
+        assert (status["level"], status["failed"]) == ("error", 3)
+        assert status["not_found"] == ["demo-project/mars-north1", "demo-project/mars-south1"]
+        shown = app.cli("status")
+        assert "level: error" in shown.stdout and "failed: 3 checks" in shown.stdout
+        wait_notifications(desktop, 1)
+        [(summary, body, _)] = desktop.dunst_history()
+        assert summary == "💥 Quota warming failed" and "3 of 3 checks failed" in body
+        assert not app.lines("CACHE_WARM_COMPLETE")
+        assert app.cli("quit").returncode == 0
+        assert app.wait_exit() == 0, app.describe()
+    finally:
+        app.close()
+    assert "Traceback" not in app.stderr(), app.stderr()
+
+
 def test_no_tray_host_runs_headless(
     desktop_without_tray: Desktop,  # noqa: F811
     backend: str,

@@ -184,3 +184,36 @@ def test_importing_the_reader_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_readers_give_a_value_the_cycle_slack_the_writer_states():
+    """At each periodic re-warm a value is up to one re-warm period plus the time the cycle
+    takes to come round to it: still fresh, by the age the writer publishes."""
+    now = cache.parse_time("2026-11-24T10:30:20.000+00:00")
+    doc = {
+        "schema_version": 1,
+        "written_at": "2026-11-24T10:30:20.000+00:00",
+        "warmer": {"pid": 1, "level": "complete", "max_age_s": 2100.0},
+        "projects": {
+            "p": {
+                "cycle": {"id": 2, "started_at": "x", "completed_at": None, "done": 0, "total": 1},
+                "checks": [
+                    {
+                        "kind": "gpu",
+                        "region": "us-central1",
+                        "metric": "NVIDIA_T4_GPUS",
+                        "status": "ok",
+                        "limit": 8.0,
+                        "usage": 0.0,
+                        "fetched_at": "2026-11-24T10:00:10.000+00:00",  # 1810 s old
+                        "error": None,
+                    }
+                ],
+            }
+        },
+    }
+    snap = cache.Snapshot(doc)
+    assert snap.max_age_s == 2100.0 and snap.is_complete("p", now=now)
+    assert not snap.is_complete("p", max_age_s=1800, now=now)  # an explicit age still rules
+    del doc["warmer"]["max_age_s"]
+    assert snap.max_age_s == cache.DEFAULT_MAX_AGE_S and not snap.is_complete("p", now=now)

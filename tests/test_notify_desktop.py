@@ -96,6 +96,12 @@ def test_too_slow_only_once_per_cycle(
     assert all(app == "quota-tray" for _, _, app in history)
 
 
+def failed_cycle(reason: str) -> Event:
+    """A cycle that ended with every check failed: one notice per distinct reason."""
+    data = {"failed": 38, "checks": 38, "reasons": [reason], "retry_in_s": 60.0}
+    return Event(WarmEvent.INCOMPLETE, 1, P0, data=data)
+
+
 def test_without_a_daemon_on_event_stays_fast_and_warns_once(
     desktop_without_notifications: Desktop,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -110,14 +116,7 @@ def test_without_a_daemon_on_event_stays_fast_and_warns_once(
         with caplog.at_level(logging.WARNING, logger="trayapp.ui.notify"):
             started = time.perf_counter()
             for i in range(100):
-                notifier.on_event(
-                    Event(
-                        WarmEvent.INCOMPLETE,
-                        1,
-                        P_ALL,
-                        data={"failed": 38, "checks": 38, "reasons": [f"no credentials {i}"]},
-                    )
-                )
+                notifier.on_event(failed_cycle(f"no credentials {i}"))
             elapsed = time.perf_counter() - started
             assert notifier.wait_idle(60)
     finally:
@@ -144,9 +143,7 @@ def test_hung_daemon_never_delays_the_caller(
             started = time.perf_counter()
             notifier.on_event(Event(WarmEvent.START, 1, P0))
             for i in range(50):
-                notifier.on_event(
-                    Event(WarmEvent.ERROR, 1, P0, message=f"denied {i}", error_kind="permission")
-                )
+                notifier.on_event(failed_cycle(f"denied {i}"))
             notifier.on_event(complete(1))
             elapsed = time.perf_counter() - started
             assert notifier.wait_idle(30)

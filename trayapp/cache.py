@@ -78,6 +78,15 @@ class Snapshot:
     def projects(self) -> list[str]:
         return list(self.doc["projects"])
 
+    @property
+    def max_age_s(self) -> float:
+        """How old a value may be and still be fresh: what the writer says (its re-warm period
+        plus the time a cycle takes to come round), else DEFAULT_MAX_AGE_S."""
+        value = self.doc["warmer"].get("max_age_s")
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return float(value)
+        return DEFAULT_MAX_AGE_S
+
     def cycle(self, project: str) -> dict[str, Any]:
         return self.doc["projects"][project]["cycle"]
 
@@ -98,10 +107,11 @@ class Snapshot:
         return None
 
     def coverage(
-        self, project: str, max_age_s: float = DEFAULT_MAX_AGE_S, now: float | None = None
+        self, project: str, max_age_s: float | None = None, now: float | None = None
     ) -> dict[str, float]:
         """Share of fresh checks per kind ("gpu", "c3"), 0.0 to 1.0."""
         now = time.time() if now is None else now
+        max_age_s = self.max_age_s if max_age_s is None else max_age_s
         fresh: dict[str, int] = {}
         total: dict[str, int] = {}
         for check in self.doc["projects"][project]["checks"]:
@@ -114,7 +124,7 @@ class Snapshot:
     def is_warm(
         self,
         project: str | None = None,
-        max_age_s: float = DEFAULT_MAX_AGE_S,
+        max_age_s: float | None = None,
         now: float | None = None,
     ) -> bool:
         """At least 80% of GPU and of C3 checks fresh (every project when none is named)."""
@@ -123,14 +133,14 @@ class Snapshot:
     def is_complete(
         self,
         project: str | None = None,
-        max_age_s: float = DEFAULT_MAX_AGE_S,
+        max_age_s: float | None = None,
         now: float | None = None,
     ) -> bool:
         """Every check fresh (of every project when none is named)."""
         return self._fresh_share_at_least(1.0, project, max_age_s, now)
 
     def _fresh_share_at_least(
-        self, share: float, project: str | None, max_age_s: float, now: float | None
+        self, share: float, project: str | None, max_age_s: float | None, now: float | None
     ) -> bool:
         names = [project] if project is not None else self.projects
         return bool(names) and all(
@@ -320,10 +330,11 @@ class ReadStats:
         project: str,
         region: str,
         metric: str,
-        max_age_s: float = DEFAULT_MAX_AGE_S,
+        max_age_s: float | None = None,
     ) -> dict[str, Any] | None:
         """A fresh check entry, or None; counts the hit or miss."""
         check = snapshot.get(project, region, metric)
-        hit = check is not None and is_fresh(check, max_age_s, time.time())
+        age = snapshot.max_age_s if max_age_s is None else max_age_s
+        hit = check is not None and is_fresh(check, age, time.time())
         self.record(hit)
         return check if hit else None

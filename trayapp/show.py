@@ -48,8 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser, number: Any) -> None:
         "--max-age",
         type=number,
         metavar="S",
-        default=cache.DEFAULT_MAX_AGE_S,
-        help=f"answers older than S seconds are stale (default {cache.DEFAULT_MAX_AGE_S:g})",
+        help="seconds a value stays fresh (default: what the warmer wrote, else "
+        f"{cache.DEFAULT_MAX_AGE_S:g})",
     )
     parser.add_argument("--demo", action="store_true", help="the demo's cache")
 
@@ -80,6 +80,7 @@ def show(args: argparse.Namespace) -> int:
         return EXIT_NO_CACHE
     projects = [args.project] if args.project else snap.projects
     now = time.time()
+    max_age = args.max_age or snap.max_age_s
     chosen = {
         p: answers.select(
             snap.checks(p), metrics=args.metric, regions=args.region, min_free=args.min_free
@@ -88,12 +89,12 @@ def show(args: argparse.Namespace) -> int:
     }
     matched = any(chosen.values())
     if args.json:
-        out = {p: _project_json(snap, p, chosen[p], args.max_age, now) for p in projects}
+        out = {p: _project_json(snap, p, chosen[p], max_age, now) for p in projects}
         print(json.dumps({"written_at": snap.written_at, "projects": out}, indent=2))
     else:
         for project in projects:
             if chosen[project]:
-                _print_project(snap, project, chosen[project], args.max_age, now)
+                _print_project(snap, project, chosen[project], max_age, now)
     if not matched:
         print(f"quota-tray: no check matches {_filters(args)}", file=sys.stderr)
         return EXIT_NO_MATCH

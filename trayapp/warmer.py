@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import Counter, deque
 from concurrent.futures import Future
 from typing import Any
 
@@ -24,6 +23,7 @@ from trayapp.events import Event, EventBus, Progress, WarmEvent
 from trayapp.levels import Level, Thresholds
 from trayapp.metrics import Metrics
 from trayapp.plan import Plan, QuotaCheck
+from trayapp.rounds import Round
 from trayapp.schedule import Clock, RetryBackoff, TickSchedule, default_clock
 from trayapp.sources.base import FATAL_KINDS, QuotaSource, SourceError
 from trayapp.state import WarmState
@@ -71,14 +71,8 @@ class Warmer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._batch: threading.Thread | None = None
-        self._gpu: deque[QuotaCheck] = deque()
-        self._c3: deque[QuotaCheck] = deque()
-        self._round = 0  # a cycle or a retry of its failed checks; late answers of old ones drop
-        self._round_clock = 0.0
+        self._round = Round(0, 0.0, (), (), max_attempts)  # a cycle, or a retry of its failures
         self._cycle_wall = 0.0  # wall time the cycle began
-        self._attempts: Counter[Region] = Counter()
-        self._fetches: dict[Region, Future[Any]] = {}
-        self._round_calls = 0
         self._reported: set[str] = set()
         self._missing: dict[Region, str] = {}  # regions that answered 404: not asked again
         self._retry = RetryBackoff(retry_first_s)
@@ -193,7 +187,7 @@ class Warmer:
         try:  # import the library and build the client before any batch is timed
             self.source.prepare()
         except SourceError as exc:
-            self._finish(Batch([], self._round, fatal=exc))
+            self._finish(Batch([], self._round.number, fatal=exc))
         schedule = TickSchedule(self.interval_s, self.clock())
         while not self._stop.wait(schedule.delay(self.clock())):
             self._tick()
@@ -228,7 +222,7 @@ class Warmer:
                 if retry is None:
                     return self._skip(now, self._idle_reason(now))
                 events.append((WarmEvent.RETRY, retry))
-            batch = Batch(self._pick(), self._round)
+            batch = Batch(self._round.pick(self.state.done), self._round.number)
             if not batch.checks:
                 return None
             self._batch = threading.Thread(
@@ -299,24 +293,8 @@ class Warmer:
     def _new_round(
         self, now: float, gpu: tuple[QuotaCheck, ...], c3: tuple[QuotaCheck, ...]
     ) -> None:
-        self._round += 1
-        self._round_clock = now
-        self._gpu, self._c3 = deque(gpu), deque(c3)
-        self._attempts.clear()
-        self._fetches.clear()
-        self._round_calls = 0
+        self._round = Round(self._round.number + 1, now, gpu, c3, self.max_attempts)
         self._backoff_until = 0.0
-
-    def _pick(self) -> list[QuotaCheck]:
-        """The next open GPU check and the next open C3 check (answered ones are filled)."""
-        picked: list[QuotaCheck] = []
-        for queue in (self._gpu, self._c3):
-            while queue:
-                check = queue.popleft()
-                if check not in self.state.done:
-                    picked.append(check)
-                    break
-        return picked
 
     # -- batch thread ----------------------------------------------------------------------------
     def _run_batch(self, batch: Batch) -> None:
@@ -328,7 +306,7 @@ class Warmer:
             return
         started = time.perf_counter()
         deadline = started + self.fetch_deadline_s
-        pending = [(key, self._fetch(key, batch.round)) for key in batch.regions]
+        pending = [(key, self._fetch(key)) for key in batch.regions]
         for key, future in pending:
             try:
                 future.result(timeout=max(0.0, deadline - time.perf_counter()))
@@ -350,11 +328,11 @@ class Warmer:
         batch.elapsed_ms = round((time.perf_counter() - started) * 1000)
         self._finish(batch)
 
-    def _fetch(self, key: Region, round_: int) -> Future[Any]:
+    def _fetch(self, key: Region) -> Future[Any]:
         future: Future[Any] = Future()
         with self._lock:
-            self._fetches[key] = future
-            self._round_calls += 1
+            round_ = self._round
+            round_.started_fetch(key, future)
         threading.Thread(
             target=self._do_fetch,
             args=(key, future, round_),
@@ -363,25 +341,24 @@ class Warmer:
         ).start()
         return future
 
-    def _do_fetch(self, key: Region, future: Future[Any], round_: int) -> None:
+    def _do_fetch(self, key: Region, future: Future[Any], round_: Round) -> None:
         try:
             quotas = self.source.fetch(*key)
         except BaseException as exc:  # handed to the batch, which reports it
             future.set_exception(exc)
             return
         with self._lock:  # the answer fills every open check of its region, now
-            if self._fetches.get(key) is future and round_ == self._round and not self._stopping:
+            if round_ is self._round and round_.current(key, future) and not self._stopping:
                 self.state.apply_region(*key, quotas, now_iso())
         future.set_result(quotas)
 
     def _abandon(self, key: Region, future: Future[Any]) -> None:
         with self._lock:
-            if self._fetches.get(key) is future:
-                del self._fetches[key]  # a late answer is dropped; a retry fetches again
+            self._round.abandon(key, future)  # a late answer is dropped; a retry asks again
 
     def _finish(self, batch: Batch) -> None:
         with self._lock:
-            if self._stopping or batch.round != self._round:
+            if self._stopping or batch.round != self._round.number:
                 return
             errors = self._apply_failures(batch)
             level = self.thresholds.level(batch.elapsed_ms) if batch.timed else None
@@ -409,8 +386,8 @@ class Warmer:
         now = self.clock()
         data: dict[str, Any] = {
             "failed": len(failed),
-            "api_calls": self._round_calls,
-            "duration_s": round(now - self._round_clock, 1),
+            "api_calls": self._round.calls,
+            "duration_s": round(now - self._round.started, 1),
             "checks": len(self.plan),
         }
         if not failed:
@@ -441,15 +418,11 @@ class Warmer:
             if exc.kind == "not_found":  # a region that does not exist is not asked again
                 self._missing[key] = exc.message
                 final = True
-            else:
-                self._attempts[key] += 1
-                final = self._attempts[key] >= self.max_attempts
+            else:  # every check of the region shares the next attempt, later on
+                mine = [c for c in batch.checks if (c.project, c.region) == key]
+                final = self._round.failed_attempt(key, mine)
             for check in open_checks:
                 self.state.apply_error(check, exc.message, final=final)
-            if not final:  # every check of the region shares the next attempt, later on
-                for check in batch.checks:
-                    if (check.project, check.region) == key:
-                        (self._gpu if check.kind == "gpu" else self._c3).append(check)
             if exc.kind == "rate_limited":
                 self._backoff_until = self.clock() + self.backoff_ticks * self.interval_s
         return errors
