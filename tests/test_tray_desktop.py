@@ -654,6 +654,18 @@ def test_gtk_quotas_submenu_copies_the_best_region(desktop: Desktop, tmp_path: P
 
         items = open_menu(tray, slot)
         assert list(items)[1] == "✅ 38/38 warm · updated just now"
+        tray.cmd(cmd="advance", seconds=4 * 60)  # no event: the tray looks again by itself
+        wait_for(
+            lambda: tray.state()["title"] == "✅ 38/38 warm · updated 4 min ago",
+            10,
+            "the tooltip to say how old the data is",
+        )
+        live = wait_for(
+            lambda: (m := tray.cmd(cmd="menu"))["items"][1]["label"].endswith("4 min ago") and m,
+            10,
+            "the open menu's status line to age too",
+        )
+        items = {item["label"]: item for item in live["items"] if item["label"]}
         click_item(tray, items["Quotas"])
         sub = wait_for(lambda: submenu(tray), 10, "the Quotas submenu to open")
         labels = [i["label"] for i in sub]

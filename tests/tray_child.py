@@ -7,6 +7,7 @@ appended to the file named by ``--calls``, one name per line.
     python tests/tray_child.py --calls FILE --total 38
     {"cmd": "event", "kind": "BATCH_WARM", "done": 15, "elapsed_ms": 812, "level": "fire"}
     {"cmd": "state"}
+    {"cmd": "advance", "seconds": 240}   # the tray's wall clock moves on
     {"cmd": "menu"}      # GTK: the open menu's items with their places on the screen
     {"cmd": "chart", "history": FILE, "out": FILE.png}   # draw the stats chart here
     {"cmd": "stop"}
@@ -20,6 +21,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +151,7 @@ def main() -> int:
             sys.stdout.flush()
 
     controller = RecordingController(args.calls)
+    skew = [0.0]  # {"cmd": "advance", "seconds": S} moves the tray's wall clock on
     notifier = FakeNotifier()
     tray = TrayApp(
         controller,
@@ -159,6 +162,8 @@ def main() -> int:
         cache_dir=args.calls.parent,
         opener=lambda path: controller._record(f"open {path.name}"),
         show_stats=lambda: controller._record("show stats"),
+        clock=lambda: time.time() + skew[0],
+        age_every_s=0.2,
     )
 
     def state() -> dict[str, Any]:
@@ -185,6 +190,9 @@ def main() -> int:
                 if name == "event":
                     tray.on_event(make_event(command, args.total))
                     reply({"ok": True, **state()})
+                elif name == "advance":
+                    skew[0] += float(command["seconds"])
+                    reply({"ok": True})
                 elif name == "state":
                     reply({"ok": True, **state()})
                 elif name == "menu":

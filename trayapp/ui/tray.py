@@ -18,6 +18,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -100,7 +101,8 @@ class TrayApp:
     (keep it quick: ``run()`` returns right after, and the real shutdown belongs there).
     ``opener`` opens a path (default: xdg-open / open / os.startfile); it runs in a
     short-lived thread. ``copier`` puts a region name on the clipboard when a Quotas line is
-    clicked (default: GTK's clipboard, on the tray thread). The backend comes from
+    clicked (default: GTK's clipboard, on the tray thread). ``clock`` (wall time) ages the
+    data in the tooltip, looked at every ``age_every_s``. The backend comes from
     :func:`choose_backend` (``PYSTRAY_BACKEND`` overrides it); ``xorg_background`` is what the
     xorg backend shows behind the icon.
     """
@@ -117,6 +119,8 @@ class TrayApp:
         opener: Callable[[Path], None] | None = None,
         show_stats: Callable[[], None] | None = None,
         copier: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        age_every_s: float = 15.0,
         name: str = APP_NAME,
         xorg_background: tuple[int, int, int] = DEFAULT_XORG_BACKGROUND,
     ) -> None:
@@ -129,7 +133,9 @@ class TrayApp:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._opener = opener or _open_in_desktop
         self.show_stats = show_stats  # slow (SQLite, Pillow): always run off the tray thread
-        self.model = DisplayModel(total, paused=bool(getattr(controller, "paused", False)))
+        paused = bool(getattr(controller, "paused", False))
+        self.model = DisplayModel(total, paused=paused, clock=clock)
+        self.age_every_s = age_every_s  # how often "updated 4 min ago" is looked at again
         self.push_counts = {"icon": 0, "title": 0, "menu": 0}
         self.copied: list[str] = []  # what the Quotas lines put on the clipboard
         self._copier = copier
@@ -236,10 +242,10 @@ class TrayApp:
         if self._stop_requested:
             icon.stop()
 
-    def _tick(self, every_s: float = 15.0) -> None:
+    def _tick(self) -> None:
         """ "updated 4 min ago" ages with no event to tell: look again now and then (the icon
         is touched only when the text changed, about once a minute)."""
-        while not self._ticker.wait(every_s):
+        while not self._ticker.wait(self.age_every_s):
             self._push()
 
     def stop(self) -> None:
