@@ -142,6 +142,8 @@ class TrayApp:
         self._ticker = threading.Event()  # set when the icon goes away
 
         pystray, self.backend = load_pystray()
+        if self._copier is None and self.backend in ("gtk", "appindicator"):
+            self._copier = gtk_copy  # elsewhere (Windows, macOS) the lines are text only
         self._pystray = pystray
         images = load_icons(scale=2)  # read from disk now, never on the tray thread
         if self.backend == "xorg":
@@ -288,21 +290,24 @@ class TrayApp:
         if not lines:
             return [item("No answers yet", None, enabled=False)]
         items = [
-            item(line.text, self._copy_action(line), enabled=line.region is not None)
+            item(
+                line.text,
+                self._copy_action(line),
+                enabled=line.region is not None and self._copier is not None,
+            )
             for line in lines
         ]
-        return [
-            *items,
-            pystray.Menu.SEPARATOR,
-            item("Click a line to copy its best region", None, enabled=False),
-        ]
+        if self._copier is None:
+            return items
+        hint = item("Click a line to copy its best region", None, enabled=False)
+        return [*items, pystray.Menu.SEPARATOR, hint]
 
     def _copy_action(self, line: QuotaLine) -> Callable[[], None]:
         def copy() -> None:
-            if line.region is None:
+            if line.region is None or self._copier is None:
                 return
             try:
-                (self._copier or gtk_copy)(line.region)
+                self._copier(line.region)
             except Exception:
                 log.exception("cannot copy %s to the clipboard", line.region)
                 return
