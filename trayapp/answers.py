@@ -218,6 +218,15 @@ def summary_line(metric: str, checks: Iterable[dict[str, Any]], top: int = 2) ->
     return f"{name} · no answer yet"
 
 
+def document_checks(doc: Any) -> list[dict[str, Any]]:
+    """Every check entry of a cache document (as events carry it), each with its ``project``."""
+    return [
+        {"project": name, **check}
+        for name, body in doc.get("projects", {}).items()
+        for check in body.get("checks", ())
+    ]
+
+
 def metrics_in_order(checks: Iterable[dict[str, Any]], kind: str | None = None) -> list[str]:
     """The metrics of ``checks`` (of one kind, if given), in the order first seen."""
     return list(dict.fromkeys(c["metric"] for c in checks if kind is None or c["kind"] == kind))

@@ -11,7 +11,7 @@ Standard library only; no threads: the observer hands alerts to whoever listens.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,15 +70,6 @@ def hits(rules: Sequence[WatchRule], checks: Iterable[dict[str, Any]]) -> list[H
     return found
 
 
-def snapshot_checks(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The check entries of a cache document, each with its ``project``."""
-    return [
-        {"project": name, **check}
-        for name, body in doc.get("projects", {}).items()
-        for check in body.get("checks", ())
-    ]
-
-
 class WatchAlerts:
     """The observer: on each COMPLETE, works out which regions newly meet a rule and tells
     ``listeners`` (each called with the new hits, grouped by rule, never empty)."""
@@ -104,7 +95,7 @@ class WatchAlerts:
         finished = event.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)
         if not finished or event.snapshot is None:
             return
-        fresh = self.update(snapshot_checks(event.snapshot))
+        fresh = self.update(answers.document_checks(event.snapshot))
         if fresh:
             for listener in list(self.listeners):
                 listener(fresh)
@@ -155,4 +146,4 @@ def alert_text(group: Sequence[Hit]) -> tuple[str, str]:
 
 
 def _number(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+    return answers.format_bound(value, exact=True)

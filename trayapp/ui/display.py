@@ -62,11 +62,7 @@ class Display:
 
 def quota_lines(doc: Mapping[str, Any]) -> tuple[QuotaLine, ...]:
     """One line per GPU type, then C3, with their best regions, from a cache document."""
-    checks = [
-        {"project": name, **check}
-        for name, body in doc.get("projects", {}).items()
-        for check in body.get("checks", ())
-    ]
+    checks = answers.document_checks(doc)
     lines = []
     for kind in ("gpu", "c3"):
         for metric in answers.metrics_in_order(checks, kind):
@@ -144,8 +140,7 @@ class DisplayModel:
         try:
             self._quotas = quota_lines(event.snapshot)
             self._answer = short_answer(self._quotas)
-            checks = [c for body in event.snapshot["projects"].values() for c in body["checks"]]
-            self._updated = answers.updated_at(checks)
+            self._updated = answers.updated_at(answers.document_checks(event.snapshot))
         except (KeyError, TypeError, AttributeError) as exc:  # a document we do not know
             log.warning("cannot read the answers of an event: %s", exc)
 

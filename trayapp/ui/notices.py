@@ -238,11 +238,7 @@ def best_free_lines(event: Event) -> list[str]:
     the cache document the event carries."""
     if not event.snapshot:
         return []
-    checks = [
-        {"project": name, **check}
-        for name, body in event.snapshot.get("projects", {}).items()
-        for check in body.get("checks", ())
-    ]
+    checks = answers.document_checks(event.snapshot)
     return [
         redact(answers.best_sentence(metric, checks), 80)
         for metric in answers.metrics_in_order(checks, "gpu")
