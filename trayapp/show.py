@@ -92,9 +92,11 @@ def show(args: argparse.Namespace) -> int:
         out = {p: _project_json(snap, p, chosen[p], max_age, now) for p in projects}
         print(json.dumps({"written_at": snap.written_at, "projects": out}, indent=2))
     else:
-        for project in projects:
-            if chosen[project]:
-                _print_project(snap, project, chosen[project], max_age, now)
+        shown = [p for p in projects if chosen[p]]
+        for number, project in enumerate(shown):
+            if number:
+                print()  # a blank line between projects
+            _print_project(snap, project, chosen[project], max_age, now)
     if not matched:
         print(f"quota-tray: no check matches {_filters(args)}", file=sys.stderr)
         return EXIT_NO_MATCH
