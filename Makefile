@@ -15,6 +15,8 @@ install: $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[tui]'
 
 demo: install
+	@echo "quota-tray is installed in $(VENV): run $(BIN)/quota-tray (show, status, ...)," \
+	    "or install it on your PATH with: pipx install ."
 	$(BIN)/quota-tray demo
 
 # Debian packages for the desktop tests (Xvfb, tray host, D-Bus, notification daemon, and the

@@ -80,7 +80,7 @@ _DUNSTRC = """[global]
     frame_width = 2
     frame_color = "#8899aa"
     font = DejaVu Sans 11
-    markup = no
+    markup = full
     format = "<b>%s</b>\\n%b"
     icon_position = left
     min_icon_size = 48
@@ -411,6 +411,36 @@ class Desktop:
             if geo.height > 1:
                 found.append(geo)
         return found
+
+    def selection_text(self, selection: str = "CLIPBOARD", timeout: float = 5.0) -> str | None:
+        """What a paste would insert: the owner of ``selection`` asked for UTF8_STRING, as
+        any X client asks (None when nobody owns it)."""
+        from Xlib import X
+
+        conn = self.x
+        atom = conn.intern_atom(selection)
+        if int(getattr(conn.get_selection_owner(atom), "id", 0) or 0) == 0:
+            return None
+        screen = conn.screen()
+        window = screen.root.create_window(0, 0, 1, 1, 0, screen.root_depth)
+        target, prop = conn.intern_atom("UTF8_STRING"), conn.intern_atom("QUOTA_TRAY_PASTE")
+        try:
+            window.convert_selection(atom, target, prop, X.CurrentTime)
+            conn.flush()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                while conn.pending_events():
+                    event = conn.next_event()
+                    if event.type == X.SelectionNotify and event.requestor.id == window.id:
+                        if event.property == X.NONE:
+                            return None
+                        data = window.get_full_property(prop, X.AnyPropertyType)
+                        return bytes(data.value).decode() if data else None
+                time.sleep(0.02)
+            raise AssertionError(f"no answer from the {selection} owner in {timeout:g} s")
+        finally:
+            window.destroy()
+            conn.flush()
 
     def click(self, x: int, y: int, button: int = 1) -> None:
         """Move the pointer to (x, y) and click ``button`` (1 left, 3 right)."""

@@ -74,3 +74,64 @@ def test_ago():
     assert answers.ago(None) == "never"
     assert answers.ago(30) == "30 s ago"
     assert answers.ago(240) == "4 min ago"
+
+
+def fresh_check(region, metric, status="ok", limit=8.0, usage=2.0, age=60.0, now=1e9):  # noqa: PLR0917
+    from datetime import UTC, datetime
+
+    entry = check(region, metric, status, limit, usage)
+    entry["fetched_at"] = (
+        None
+        if status in ("pending", "error")
+        else datetime.fromtimestamp(now - age, UTC).isoformat(timespec="milliseconds")
+    )
+    return entry
+
+
+def test_project_state():
+    now, max_age = 1e9, 1800.0
+    ok, absent = fresh_check("a", "M", now=now), fresh_check("b", "M", "absent", 0.0, 0.0, now=now)
+    error = fresh_check("c", "M", "error", None, None, now=now)
+    pending = fresh_check("d", "M", "pending", None, None, now=now)
+    old = fresh_check("e", "M", age=4000.0, now=now)
+    assert answers.project_state([ok, absent], max_age, now) == "complete"
+    assert answers.project_state([ok, error], max_age, now) == "incomplete"
+    assert answers.project_state([ok, pending], max_age, now) == "incomplete"
+    assert answers.project_state([error, old], max_age, now) == "failed"
+    assert answers.project_state([error, pending], max_age, now) == "failed"
+    assert answers.project_state([ok, old], max_age, now) == "stale"
+    assert answers.updated_at([old, ok, error]) == now - 60.0
+    assert answers.updated_at([error]) is None
+
+
+def test_summary_and_notification_lines():
+    rows = [
+        check("us-east1", "NVIDIA_H100_GPUS", limit=4.0, usage=0.0),
+        check("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0),
+        check("europe-west4", "NVIDIA_H100_GPUS", limit=16.0, usage=None),
+        check("us-west1", "NVIDIA_H200_GPUS", "absent", 0.0, 0.0),
+        check("us-west1", "NVIDIA_L4_GPUS", limit=2.0, usage=2.0),
+        check("us-west1", "NVIDIA_T4_GPUS", "pending", None, None),
+    ]
+    assert answers.summary_line("NVIDIA_H100_GPUS", rows) == (
+        "H100 · ≤ 16 free europe-west4 · 8 us-west1"  # most first; ≤ says usage is unknown
+    )
+    assert answers.summary_line("NVIDIA_H200_GPUS", rows) == "H200 · not reported"
+    assert answers.summary_line("NVIDIA_L4_GPUS", rows) == "L4 · 0 free"
+    assert answers.summary_line("NVIDIA_T4_GPUS", rows) == "T4 · no answer yet"
+    assert answers.best_sentence("NVIDIA_H100_GPUS", rows) == "H100: ≤ 16 free in europe-west4"
+    assert answers.best_sentence("NVIDIA_H200_GPUS", rows) == "H200: not reported"
+    assert answers.best_sentence("NVIDIA_L4_GPUS", rows) == "L4: none free"
+    assert answers.metrics_in_order(rows) == [
+        "NVIDIA_H100_GPUS",
+        "NVIDIA_H200_GPUS",
+        "NVIDIA_L4_GPUS",
+        "NVIDIA_T4_GPUS",
+    ]
+
+
+def test_text_from_the_cache_is_cleaned_and_capped():
+    assert answers.clean("a\x1b[2J\nb\tc") == "a [2J b c"
+    assert answers.clean("x" * 500, 10) == "x" * 9 + "…"
+    assert answers.coarse_ago(59) == "just now"
+    assert answers.coarse_ago(61) == "1 min ago"

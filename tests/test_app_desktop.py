@@ -350,7 +350,11 @@ def click_menu_item(app: DemoApp, group: int, index: int, count: int) -> None:
 
 def open_menu_windows(desk: Desktop) -> list[Geometry]:
     """Popup windows big enough to be the menu (GTK also maps a 10x10 one off screen)."""
-    return [g for g in desk.popup_windows() if g.x >= 0 and g.y >= 0 and g.height > 100]
+    return [
+        g
+        for g in desk.popup_windows()
+        if g.x >= 0 and g.y >= 0 and g.height > 100 and g.wm_class[:1] != ("Dunst",)
+    ]
 
 
 # --- fixtures -------------------------------------------------------------------------------------
@@ -666,3 +670,87 @@ def test_no_tray_host_runs_headless(
         " (no panel with a notification area is running); running headless"
     ]
     assert desk.docked_icons() == [] and desk.tray_panel() is None
+
+
+# The answer in the running app: the Quotas submenu and a watch alert, on the GTK backend.
+ANSWER_REGIONS = ["us-central1", "us-west1", "europe-west4", "us-east4"]
+ANSWER_CONFIG = f"""
+[gpu]
+metrics = ["NVIDIA_T4_GPUS", "NVIDIA_L4_GPUS", "NVIDIA_A100_GPUS", "NVIDIA_H100_GPUS",
+  "NVIDIA_H200_GPUS"]
+regions = {json.dumps(ANSWER_REGIONS)}
+
+[c3]
+regions = {json.dumps(ANSWER_REGIONS)}
+
+[[watch]]
+metric = "H100"
+min_free = 16
+"""
+
+
+def test_gtk_quotas_submenu_and_a_watch_alert(desktop: Desktop, tmp_path: Path) -> None:  # noqa: F811
+    """After the first cycle: a "complete" notice naming the best region per GPU type, one
+    watch alert, `status --json` listing the rule, and a Quotas submenu whose lines match the
+    cache file and copy a region to the clipboard."""
+    require_gtk()
+    from trayapp import answers, cache
+    from trayapp.ui.display import quota_lines
+    from trayapp.watch import WatchRule, hits
+
+    app = DemoApp(
+        desktop, tmp_path, "--speed", "10", "--interval", "2", backend="gtk", config=ANSWER_CONFIG
+    )
+    try:
+        app.icon()
+        app.wait_log("CACHE_WARM_COMPLETE")
+        path = Path(app.env["XDG_CACHE_HOME"]) / "quota-tray" / "demo" / cache.FILENAME
+        snap = cache.load(path)
+        [hit] = hits([WatchRule("NVIDIA_H100_GPUS", 16.0)], snap.checks())
+        wait_notifications(desktop, 2)
+        desktop.run("dunstctl", "close-all")  # into the history, read below
+        status = json.loads(app.cli("status", "--json").stdout)
+        assert [w["region"] for w in status["watch_met"][0]["met_in"]] == [hit.region]
+
+        menu = open_menu(app)
+        sections = wait_for(
+            lambda: len(found := menu_sections(desktop, menu)) == 4 and found,
+            5,
+            "the menu to be drawn with its three separators",
+        )
+        top, bottom = sections[0]  # Rewarm now, the status line, Quotas
+        row = (bottom - top) / 3
+        desktop.click(menu.x + menu.width // 3, round(top + row * 2.5))
+        sub = wait_for(
+            lambda: [g for g in open_menu_windows(desktop) if g.x != menu.x],
+            10,
+            "the Quotas submenu to open",
+        )[0]
+        lines = quota_lines(snap.doc)
+        assert len(lines) == 6  # five GPU types and C3
+        shot_box = (sub.x - 10, 0, SCREEN[0], max(menu.y + menu.height, sub.y + sub.height) + 10)
+        desktop.save_doc_screenshot("menu-quotas.png", shot_box)
+        index = [line.text.split(" · ")[0] for line in lines].index("H100")
+        line_height = (sub.height - 2) / (len(lines) + 1.4)  # the lines, a separator, the hint
+        desktop.click(sub.x + sub.width // 3, round(sub.y + line_height * (index + 0.5)))
+        wait_for(lambda: not open_menu_windows(desktop), 10, "the menu to close")
+        assert lines[index].region == hit.region
+        wait_for(
+            lambda: desktop.selection_text("CLIPBOARD") == hit.region,
+            10,
+            "the H100 line to copy its best region",
+        )
+
+        history = desktop.dunst_history()
+        titles = [summary for summary, _, _ in history]
+        assert titles == [f"🎯 16 × H100 free in {hit.region}", "✅ Quota cache warm"]
+        complete_body = next(body for summary, body, _ in history if summary.startswith("✅"))
+        checks = snap.checks()
+        assert complete_body.splitlines()[1:] == [
+            answers.best_sentence(m, checks) for m in answers.metrics_in_order(checks, "gpu")
+        ]
+        assert app.cli("quit").returncode == 0
+        assert app.wait_exit() == 0, app.describe()
+    finally:
+        app.close()
+    assert "Traceback" not in app.stderr(), app.stderr()

@@ -65,8 +65,9 @@ def test_run_once_warms_writes_and_shows(env, emulator):
 
     shown = qt(env, "show")
     assert shown.returncode == 0
-    assert "p: complete, cycle 1 38/38" in shown.stdout
-    assert "NVIDIA_H200_GPUS" in shown.stdout
+    assert shown.stdout.startswith("p: complete · updated ")
+    assert " · cycle 1 38/38\n" in shown.stdout
+    assert "H200" in shown.stdout
     as_json = json.loads(qt(env, "show", "--json", "--project", "p").stdout)
     assert as_json["projects"]["p"]["complete"] is True
     assert len(as_json["projects"]["p"]["checks"]) == 38
@@ -322,3 +323,46 @@ def test_sighup_reloads_the_config_and_keeps_a_bad_one_out(env, emulator, tmp_pa
     finally:
         qt(env, "quit")
         proc.wait(10)
+
+
+@pytest.mark.parametrize("args", [["show"], ["status"], ["--help"], ["show", "--help"]])
+def test_quick_commands_import_only_what_they_need(env, args):
+    """`show`, `status` and `--help` start about as fast as the interpreter: they never load
+    the warmer, the tray, the history, the emulator or a third-party library but platformdirs
+    (figures in benchmarks/run.py)."""
+    code = (
+        "import sys\n"
+        "from trayapp.cli import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    loaded = set(done.stderr.splitlines()[-1].split())
+    heavy = {
+        "trayapp.app",
+        "trayapp.warmer",
+        "trayapp.history",
+        "trayapp.stats",
+        "trayapp.autostart",
+        "trayapp.sources.emulator",
+        "trayapp.ui.plot",
+        "http.server",
+        "sqlite3",
+        "google",
+        "PIL",
+        "pystray",
+        "plyer",
+    }
+    assert loaded & heavy == set()
+    if args[0] != "status":
+        assert "trayapp.config" not in loaded and "tomllib" not in loaded

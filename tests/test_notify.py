@@ -465,3 +465,77 @@ def test_the_real_warmers_events_reach_the_tray_text_and_the_notices():
     assert model.display.text.startswith("💥 1/3 failed · r2 is gone")
     assert [n.kind for n in notices] == ["error"]
     assert "1 of 3 checks failed: r2 is gone." in notices[-1].message
+
+
+# --- the answer in the notification, plain by default -------------------------------------------
+
+
+def gpu(region: str, metric: str, status: str = "ok", limit: Any = 8.0, usage: Any = 0.0) -> dict:
+    return {
+        "kind": "gpu",
+        "region": region,
+        "metric": metric,
+        "status": status,
+        "limit": limit,
+        "usage": usage,
+        "fetched_at": "2026-11-24T10:00:00.000+00:00",
+        "error": None,
+    }
+
+
+def test_complete_names_the_region_with_the_most_free_per_gpu_type() -> None:
+    checks = [
+        gpu("us-central1", "NVIDIA_H100_GPUS", limit=8.0, usage=6.0),
+        gpu("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0),
+        gpu("us-west1", "NVIDIA_T4_GPUS", limit=8.0, usage=None),  # family quota: usage unknown
+        gpu("us-west1", "NVIDIA_H200_GPUS", "absent", 0.0, 0.0),
+        gpu("us-west1", "NVIDIA_L4_GPUS", limit=4.0, usage=4.0),
+        {**gpu("us-west1", "C3_CPUS", limit=100.0), "kind": "c3"},
+    ]
+    event = Event(
+        WarmEvent.COMPLETE,
+        1,
+        progress(TOTAL),
+        level=Level.COMPLETE,
+        data={"failed": 0, "duration_s": 53},
+        snapshot={"projects": {"p": {"cycle": {}, "checks": checks}}},
+    )
+    [notice] = NotificationPolicy().decide(event)
+    assert notice.message.splitlines() == [
+        "38/38 checks warm in 53 s.",
+        "H100: 8 free in us-west1",
+        "T4: ≤ 8 free in us-west1",
+        "H200: not reported",
+        "L4: none free",
+    ]
+
+
+def test_plain_is_the_default_and_spicy_opts_in() -> None:
+    from trayapp.config import Settings, from_mapping
+
+    [calm] = NotificationPolicy().decide(batch(1, 2, Level.SLOW, 3404))
+    assert calm.message == "Cache warming slow: 3404 ms (GPU 2/20, C3 0/18)."
+    assert Notifier.from_settings(Settings()).policy.tone == "plain"  # though the log is spicy
+    spicy = from_mapping({"notifications": {"tone": "spicy"}})
+    assert Notifier.from_settings(spicy).policy.tone == "spicy"
+    never = from_mapping({"tone": "plain", "notifications": {"tone": "spicy"}})
+    assert Notifier.from_settings(never).policy.tone == "plain"  # plain means plain everywhere
+
+
+def test_body_is_escaped_for_freedesktop_markup(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trayapp.ui import notify
+
+    monkeypatch.setattr(notify.sys, "platform", "linux")
+    assert notify.body_markup("<b>403</b> & 'x'") == "&lt;b&gt;403&lt;/b&gt; &amp; 'x'"
+    monkeypatch.setattr(notify.sys, "platform", "win32")
+    assert notify.body_markup("<b>") == "<b>"
+
+
+def test_a_reload_keeps_the_notifications_wording_of_the_new_config() -> None:
+    from trayapp.config import from_mapping
+
+    notifier = Notifier.from_settings(from_mapping({}), send=Recorder())
+    notifier.apply(from_mapping({"notifications": {"tone": "spicy"}}))
+    assert notifier.policy.tone == "spicy"
+    notifier.apply(from_mapping({"tone": "spicy"}))  # the log's tone says nothing about toasts
+    assert notifier.policy.tone == "plain"

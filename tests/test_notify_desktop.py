@@ -154,3 +154,76 @@ def test_hung_daemon_never_delays_the_caller(
     warnings = [r for r in caplog.records if "cannot be delivered" in r.getMessage()]
     assert len(warnings) == 1
     assert "did not answer" in warnings[0].getMessage()
+
+
+def answered(region: str, metric: str, limit: float, usage: float | None) -> dict:
+    from trayapp.cache import now_iso
+
+    return {
+        "kind": "gpu",
+        "region": region,
+        "metric": metric,
+        "status": "ok",
+        "limit": limit,
+        "usage": usage,
+        "fetched_at": now_iso(),
+        "error": None,
+    }
+
+
+def test_the_answer_and_a_watch_alert_reach_dunst(
+    desktop: Desktop,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    notifier: Notifier,
+) -> None:
+    """The complete notice names the best region per GPU type; a watch rule met for the first
+    time is one bubble naming the region; text that looks like markup shows as text."""
+    from trayapp.ui.notices import watch_notice
+    from trayapp.watch import WatchAlerts, WatchRule, hits
+
+    desktop.activate(monkeypatch)
+    checks = [
+        answered("us-west1", "NVIDIA_H100_GPUS", 16.0, 8.0),
+        answered("europe-west4", "NVIDIA_H100_GPUS", 8.0, 4.0),
+        answered("us-central1", "NVIDIA_T4_GPUS", 8.0, None),
+    ]
+    snapshot = {"projects": {"my-project": {"cycle": {}, "checks": checks}}}
+    alerts = WatchAlerts([WatchRule("NVIDIA_H100_GPUS", 8.0)])
+    alerts.listeners.append(lambda groups: notifier.post(*map(watch_notice, groups)))
+    done = Event(
+        WarmEvent.COMPLETE,
+        1,
+        P_ALL,
+        level=Level.COMPLETE,
+        data={"failed": 0, "duration_s": 53},
+        snapshot=snapshot,
+    )
+    notifier.on_event(Event(WarmEvent.START, 1, P0))
+    alerts.on_event(done)  # the watch alert first, alone on screen for its picture
+    assert notifier.wait_idle(10)
+    bubble = desktop.wait_for(desktop.notification_bubbles, 10, "the watch alert on screen")[0]
+    desktop.save_doc_screenshot("watch-alert.png", bubble.box)
+    notifier.on_event(done)
+    alerts.on_event(done)  # still met: no second alert
+    [hit] = hits(
+        [WatchRule("NVIDIA_H100_GPUS", 1.0)],
+        [answered("<b>x</b> & y", "NVIDIA_H100_GPUS", 2.0, 0.0)],
+    )
+    notifier.post(watch_notice([hit]))
+    assert notifier.wait_idle(10)
+    assert notifier.sent == 3, notifier.unavailable_reason
+    history = desktop.dunst_history()
+    assert history[:2] == [
+        (
+            "🎯 8 × H100 free in us-west1",
+            "8 free in us-west1\nWatching for 8 × H100.",
+            "quota-tray",
+        ),
+        (
+            "✅ Quota cache warm",
+            "38/38 checks warm in 53 s.\nH100: 8 free in us-west1\nT4: ≤ 8 free in us-central1",
+            "quota-tray",
+        ),
+    ]
+    # dunst got the markup escaped, so it shows the characters and never parses a tag
+    assert history[2][1].startswith("2 free in &lt;b&gt;x&lt;/b&gt; &amp; y")

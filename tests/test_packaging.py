@@ -103,3 +103,23 @@ def test_the_built_app_says_where_the_terminal_view_is(bundle, tmp_path):
         == "quota-tray: the terminal view needs Textual: pip install 'quota-tray[tui]'\n"
     )
     assert not list(bundle.parent.rglob("textual"))
+
+
+@pytest.mark.slow
+def test_the_built_app_knows_the_quota_metric_names(bundle, tmp_path):
+    """The Compute quota metric list ships as data: a typo is caught by the bundle too."""
+    config = tmp_path / "config.toml"
+    config.write_text('projects = ["p"]\n[gpu]\nmetrics = ["NVIDA_T4_GPUS"]\n')
+    env = isolated_env(tmp_path)
+    env = {k: v for k, v in env.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    result = subprocess.run(
+        [str(bundle), "run", "--headless", "--once", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().endswith("did you mean NVIDIA_T4_GPUS?")

@@ -66,9 +66,103 @@ def test_tooltip_texts() -> None:
     shown = model.apply(
         Event(WarmEvent.COMPLETE, 1, progress(38), data={"duration_s": 41.3, "failed": 0})
     )
-    assert (shown.key, shown.text) == ("complete", "✅ 38/38 warm · 41 s")
+    assert (shown.key, shown.text) == ("complete", "✅ 38/38 warm · updated just now")
     shown = model.apply(Event(WarmEvent.REWARM, 2, progress(0), data={"reason": "periodic"}))
     assert (shown.key, shown.text) == ("complete", "🔄 Re-warming… 0/38")
+
+
+def doc_with(checks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"projects": {"p": {"cycle": {}, "checks": checks}}}
+
+
+def gpu_check(region: str, metric: str, status: str = "ok", **values: Any) -> dict[str, Any]:
+    return {
+        "kind": "c3" if metric == "C3_CPUS" else "gpu",
+        "region": region,
+        "metric": metric,
+        "status": status,
+        "limit": values.get("limit", 8.0),
+        "usage": values.get("usage", 0.0),
+        "fetched_at": values.get("at", "2026-11-24T10:00:00.000+00:00"),
+        "error": None,
+    }
+
+
+ANSWERED = [
+    gpu_check("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0),
+    gpu_check("europe-west4", "NVIDIA_H100_GPUS", limit=8.0, usage=None),
+    gpu_check("us-central1", "NVIDIA_H100_GPUS", limit=8.0, usage=8.0),
+    gpu_check("us-west1", "NVIDIA_H200_GPUS", "absent", limit=0.0, usage=0.0),
+    gpu_check("us-west1", "NVIDIA_L4_GPUS", limit=4.0, usage=4.0),
+    gpu_check("us-east5", "C3_CPUS", limit=200.0, usage=24.0),
+]
+
+
+def fresh(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The checks as answered just now."""
+    from trayapp.cache import now_iso
+
+    return [{**c, "fetched_at": now_iso()} for c in checks]
+
+
+def test_quota_lines_and_the_data_age() -> None:
+    from trayapp.cache import parse_time
+    from trayapp.ui.display import QuotaLine
+
+    now = [parse_time("2026-11-24T10:00:30.000+00:00")]
+    model = DisplayModel(TOTAL, clock=lambda: now[0])
+    done = Event(
+        WarmEvent.COMPLETE,
+        1,
+        progress(38),
+        data={"duration_s": 41.3, "failed": 0},
+        snapshot=doc_with(ANSWERED),
+    )
+    shown = model.apply(done)
+    assert shown.text == "✅ 38/38 warm · updated just now"  # not the cycle's duration
+    assert shown.quotas == (
+        QuotaLine("H100 · 8 free us-west1 · ≤ 8 europe-west4", "us-west1"),
+        QuotaLine("H200 · not reported", None),
+        QuotaLine("L4 · 0 free", None),
+        QuotaLine("C3 · 176 free us-east5", "us-east5"),
+    )
+    assert shown.answer == "H100 8 free us-west1 · C3 176 free us-east5"
+    now[0] += 4 * 60
+    assert model.display.text == "✅ 38/38 warm · updated 4 min ago"
+    # batches of the next cycle keep the lines until it completes
+    later = [*ANSWERED[:-1], gpu_check("us-east5", "C3_CPUS", limit=200.0, usage=200.0)]
+    model.apply(Event(WarmEvent.REWARM, 2, progress(0), data={"reason": "periodic"}))
+    shown = model.apply(
+        Event(
+            WarmEvent.BATCH_WARM,
+            2,
+            progress(2),
+            elapsed_ms=640,
+            level=Level.FIRE,
+            snapshot=doc_with(later),
+        )
+    )
+    assert shown.quotas[-1].text == "C3 · 176 free us-east5"
+    assert "updated" not in shown.text
+    shown = model.apply(
+        Event(WarmEvent.COMPLETE, 2, progress(38), data={"failed": 0}, snapshot=doc_with(later))
+    )
+    assert shown.quotas[-1] == QuotaLine("C3 · 0 free", None)
+
+
+def test_the_first_document_fills_the_lines_before_a_cycle_completes() -> None:
+    model = DisplayModel(TOTAL)
+    shown = model.apply(
+        Event(
+            WarmEvent.BATCH_WARM,
+            1,
+            progress(2),
+            elapsed_ms=640,
+            level=Level.FIRE,
+            snapshot=doc_with(ANSWERED),
+        )
+    )
+    assert shown.quotas[0].text.startswith("H100 · 8 free us-west1")  # last run's answers
 
 
 def test_a_late_rewarm_says_stale_until_the_cycle_completes() -> None:
@@ -394,7 +488,7 @@ def test_icon_pixels_follow_the_events(
         if state == "fire" and backend == "gtk":
             desktop.save_doc_screenshot("tray.png", desktop.tray_panel().box)
     assert texts["fire"] == "🔥 Warming… 15/38 · 812 ms"
-    assert texts["complete"] == "✅ 38/38 warm · 41 s"
+    assert texts["complete"] == "✅ 38/38 warm · updated just now"
     assert texts["error"] == "💥 credentials expired"
     assert texts["paused"] == "⏸️ Paused · 38/38"
     assert tray.state()["push_counts"]["icon"] == len(steps)
@@ -486,6 +580,7 @@ def test_gtk_menu_items_work(desktop: Desktop, tmp_path: Path) -> None:  # noqa:
         assert labels[0] == "<b>Rewarm now</b>"  # the default item comes first, in bold
         assert labels[1:] == [
             "🔥 Warming… 15/38 · 812 ms",
+            "Quotas",
             "Pause",
             "Notifications",
             "Show stats",
@@ -539,6 +634,117 @@ def test_gtk_menu_items_work(desktop: Desktop, tmp_path: Path) -> None:  # noqa:
         wait_for(lambda: not desktop.docked_icons(), 10, "the icon to leave the tray")
     finally:
         tray.close()
+
+
+@pytest.mark.desktop
+def test_gtk_quotas_submenu_copies_the_best_region(desktop: Desktop, tmp_path: Path) -> None:  # noqa: F811
+    require_gtk()
+    tray = TrayProcess(desktop, "gtk", tmp_path)
+    try:
+        slot = tray.icon()
+        items = open_menu(tray, slot)
+        click_item(tray, items["Quotas"])  # before any answer: says so
+        sub = wait_for(lambda: submenu(tray), 10, "the Quotas submenu to open")
+        assert [(i["label"], i["sensitive"]) for i in sub] == [("No answers yet", False)]
+        # a cycle completes while the menu is open: the next opening shows its answers
+        answered = doc_with(fresh(ANSWERED))
+        tray.event(kind="COMPLETE", done=38, data={"failed": 0}, snapshot=answered)
+        desktop.key("Escape", "Escape")
+        wait_for(lambda: tray.cmd(cmd="menu").get("visible") is False, 10, "the menu to close")
+
+        items = open_menu(tray, slot)
+        assert list(items)[1] == "✅ 38/38 warm · updated just now"
+        tray.cmd(cmd="advance", seconds=4 * 60)  # no event: the tray looks again by itself
+        wait_for(
+            lambda: tray.state()["title"] == "✅ 38/38 warm · updated 4 min ago",
+            10,
+            "the tooltip to say how old the data is",
+        )
+        live = wait_for(
+            lambda: (m := tray.cmd(cmd="menu"))["items"][1]["label"].endswith("4 min ago") and m,
+            10,
+            "the open menu's status line to age too",
+        )
+        items = {item["label"]: item for item in live["items"] if item["label"]}
+        click_item(tray, items["Quotas"])
+        sub = wait_for(lambda: submenu(tray), 10, "the Quotas submenu to open")
+        labels = [i["label"] for i in sub]
+        assert labels == [
+            "H100 · 8 free us-west1 · ≤ 8 europe-west4",
+            "H200 · not reported",
+            "L4 · 0 free",
+            "C3 · 176 free us-east5",
+            "",  # the separator
+            "Click a line to copy its best region",
+        ]
+        assert [i["sensitive"] for i in sub] == [True, False, False, True, True, False]
+        click_item(tray, sub[0])
+        wait_for(lambda: tray.state()["copied"] == ["us-west1"], 10, "the region to be copied")
+        assert desktop.selection_text("CLIPBOARD") == "us-west1"  # what Ctrl+V pastes
+        assert desktop.selection_text("PRIMARY") == "us-west1"  # and a middle click
+    finally:
+        tray.close()
+
+
+def submenu(tray: TrayProcess) -> list[dict[str, Any]] | None:
+    """The open submenu's items (None while none is open)."""
+    reply = tray.cmd(cmd="menu")
+    for item in reply.get("items") or ():
+        if item.get("submenu"):
+            return item["submenu"]
+    return None
+
+
+@pytest.mark.desktop
+def test_xorg_tooltip_carries_the_short_answer(desktop: Desktop, tmp_path: Path) -> None:  # noqa: F811
+    child = TrayProcess(desktop, "xorg", tmp_path)
+    try:
+        child.icon()
+        child.event(
+            kind="COMPLETE", done=38, data={"failed": 0}, snapshot=doc_with(fresh(ANSWERED))
+        )
+        wait_for(
+            lambda: (
+                desktop.docked_icons()[0].name == "[ok] 38/38 warm - updated just now"
+                " - H100 8 free us-west1 - C3 176 free us-east5"
+            ),
+            10,
+            "the icon window's WM_NAME to carry the answer",
+        )
+    finally:
+        child.close()
+
+
+@pytest.mark.desktop
+def test_the_stats_chart_drawn_inside_the_gtk_tray_is_the_chart_drawn_alone(
+    desktop: Desktop,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Once GTK has drawn text in the process, Pillow's raqm layout measured words wrong
+    (the chart's labels came out as single letters); the chart must not care where it is
+    drawn."""
+    require_gtk()
+    from PIL import Image, ImageChops
+    from test_history import known_history
+
+    from trayapp import history
+    from trayapp.ui import plot
+
+    hist = tmp_path / "history.sqlite3"
+    known_history(hist)
+    alone = plot.draw_chart(history.series(hist, None), tmp_path / "alone.png")
+    tray = TrayProcess(desktop, "gtk", tmp_path)
+    try:
+        slot = tray.icon()
+        open_menu(tray, slot)  # GTK lays out and draws the menu's text
+        desktop.key("Escape")
+        wait_for(lambda: tray.cmd(cmd="menu").get("visible") is False, 10, "the menu to close")
+        tray.cmd(cmd="chart", history=str(hist), out=str(tmp_path / "in-tray.png"), timeout=60)
+    finally:
+        tray.close()
+    with Image.open(alone) as a, Image.open(tmp_path / "in-tray.png") as b:
+        assert a.size == b.size
+        assert ImageChops.difference(a.convert("RGB"), b.convert("RGB")).getbbox() is None
 
 
 def require_appindicator() -> None:

@@ -7,7 +7,9 @@ appended to the file named by ``--calls``, one name per line.
     python tests/tray_child.py --calls FILE --total 38
     {"cmd": "event", "kind": "BATCH_WARM", "done": 15, "elapsed_ms": 812, "level": "fire"}
     {"cmd": "state"}
+    {"cmd": "advance", "seconds": 240}   # the tray's wall clock moves on
     {"cmd": "menu"}      # GTK: the open menu's items with their places on the screen
+    {"cmd": "chart", "history": FILE, "out": FILE.png}   # draw the stats chart here
     {"cmd": "stop"}
 """
 
@@ -19,6 +21,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +84,32 @@ def make_event(spec: dict[str, Any], total: int) -> Event:
         message=spec.get("message", ""),
         error_kind=spec.get("error_kind"),
         data=spec.get("data", {}),
+        snapshot=spec.get("snapshot"),
     )
+
+
+def _items_of(menu: Any) -> list[dict[str, Any]]:
+    """A GTK menu's items in root-window coordinates, with any open submenu's items."""
+    toplevel = menu.get_toplevel()
+    _, ox, oy = toplevel.get_window().get_origin()
+    items = []
+    for child in menu.get_children():
+        x, y = child.translate_coordinates(toplevel, 0, 0)
+        alloc = child.get_allocation()
+        label = child.get_label() if hasattr(child, "get_label") else None
+        entry = {
+            "label": label,
+            "x": ox + x,
+            "y": oy + y,
+            "width": alloc.width,
+            "height": alloc.height,
+            "sensitive": child.get_sensitive(),
+        }
+        submenu = child.get_submenu() if hasattr(child, "get_submenu") else None
+        if submenu is not None and submenu.get_visible():
+            entry["submenu"] = _items_of(submenu)
+        items.append(entry)
+    return items
 
 
 def menu_items(tray: TrayApp, timeout: float = 5.0) -> dict[str, Any]:
@@ -97,24 +125,7 @@ def menu_items(tray: TrayApp, timeout: float = 5.0) -> dict[str, Any]:
             if handle is None or not handle.get_visible():
                 result["visible"] = False
                 return False
-            toplevel = handle.get_toplevel()
-            _, ox, oy = toplevel.get_window().get_origin()
-            items = []
-            for child in handle.get_children():
-                x, y = child.translate_coordinates(toplevel, 0, 0)
-                alloc = child.get_allocation()
-                label = child.get_label() if hasattr(child, "get_label") else None
-                items.append(
-                    {
-                        "label": label,
-                        "x": ox + x,
-                        "y": oy + y,
-                        "width": alloc.width,
-                        "height": alloc.height,
-                        "sensitive": child.get_sensitive(),
-                    }
-                )
-            result.update(visible=True, items=items)
+            result.update(visible=True, items=_items_of(handle))
         finally:
             done.set()
         return False
@@ -140,6 +151,7 @@ def main() -> int:
             sys.stdout.flush()
 
     controller = RecordingController(args.calls)
+    skew = [0.0]  # {"cmd": "advance", "seconds": S} moves the tray's wall clock on
     notifier = FakeNotifier()
     tray = TrayApp(
         controller,
@@ -150,6 +162,8 @@ def main() -> int:
         cache_dir=args.calls.parent,
         opener=lambda path: controller._record(f"open {path.name}"),
         show_stats=lambda: controller._record("show stats"),
+        clock=lambda: time.time() + skew[0],
+        age_every_s=0.2,
     )
 
     def state() -> dict[str, Any]:
@@ -163,6 +177,7 @@ def main() -> int:
             "push_counts": dict(tray.push_counts),
             "notifications": notifier.enabled,
             "paused": controller.paused,
+            "copied": list(tray.copied),
         }
 
     def serve() -> None:
@@ -175,10 +190,20 @@ def main() -> int:
                 if name == "event":
                     tray.on_event(make_event(command, args.total))
                     reply({"ok": True, **state()})
+                elif name == "advance":
+                    skew[0] += float(command["seconds"])
+                    reply({"ok": True})
                 elif name == "state":
                     reply({"ok": True, **state()})
                 elif name == "menu":
                     reply({"ok": True, **menu_items(tray)})
+                elif name == "chart":  # as "Show stats" draws it, in this GTK process
+                    from trayapp import history
+                    from trayapp.ui import plot
+
+                    series = history.series(command["history"], None)
+                    plot.draw_chart(series, command["out"])
+                    reply({"ok": True})
                 elif name == "stop":
                     reply({"ok": True})
                     tray.stop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from trayapp.cache import parse_time
+from trayapp.cache import is_fresh, parse_time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,8 +64,14 @@ def status_text(check: dict[str, Any]) -> str:
     if status == "absent":
         return NOT_REPORTED
     if status == "error":
-        return f"error: {check.get('error') or 'unknown'}"
-    return str(status)
+        return f"error: {clean(check.get('error') or 'unknown')}"
+    return clean(str(status))
+
+
+def clean(text: Any, limit: int = 120) -> str:
+    """Text from the cache file as one printable line of at most ``limit`` characters."""
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def age_s(check: dict[str, Any], now: float | None = None) -> float | None:
@@ -150,3 +156,99 @@ def format_free(check: dict[str, Any]) -> str:
 
 def _number(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+# --- a project at a glance ------------------------------------------------------------------
+
+
+def project_state(checks: Sequence[dict[str, Any]], max_age_s: float, now: float) -> str:
+    """``complete`` (every check fresh), ``failed`` (none fresh, some in error),
+    ``incomplete`` (some in error or never fetched) or ``stale`` (all answered, some too old)."""
+    fresh = sum(is_fresh(c, max_age_s, now) for c in checks)
+    if checks and fresh == len(checks):
+        return "complete"
+    errors = sum(c.get("status") == "error" for c in checks)
+    if fresh == 0 and errors:
+        return "failed"
+    if errors or any(c.get("status") == "pending" for c in checks):
+        return "incomplete"
+    return "stale" if checks else "incomplete"
+
+
+def updated_at(checks: Iterable[dict[str, Any]]) -> float | None:
+    """When the newest answer among ``checks`` arrived (epoch seconds), None if none did."""
+    newest = None
+    for check in checks:
+        fetched = check.get("fetched_at")
+        if not isinstance(fetched, str):
+            continue
+        try:
+            at = parse_time(fetched)
+        except ValueError:
+            continue
+        newest = at if newest is None else max(newest, at)
+    return newest
+
+
+def coarse_ago(seconds: float | None) -> str:
+    """Like :func:`ago`, but ``just now`` under a minute: text that changes once a minute."""
+    if seconds is not None and seconds < 60:
+        return "just now"
+    return ago(seconds)
+
+
+def format_bound(value: float, exact: bool) -> str:
+    """``8`` or ``≤ 8`` (only the limit is known)."""
+    return _number(value) if exact else f"≤ {_number(value)}"
+
+
+def summary_line(metric: str, checks: Iterable[dict[str, Any]], top: int = 2) -> str:
+    """``H100 · 8 free us-west1 · 8 europe-west4``; ``H100 · not reported``; ``H100 · 0 free``."""
+    rows = [c for c in checks if c["metric"] == metric]
+    name = short_name(metric)
+    best = best_regions(rows, top).get(metric, [])
+    if best:
+        parts = [f"{format_bound(best[0][1], best[0][2])} free {best[0][0]}"]
+        parts += [f"{format_bound(free, exact)} {region}" for region, free, exact in best[1:]]
+        return f"{name} · " + " · ".join(parts)
+    if reported_anywhere(rows, metric):
+        return f"{name} · 0 free"
+    if any(c.get("status") == "absent" for c in rows):
+        return f"{name} · {NOT_REPORTED}"
+    return f"{name} · no answer yet"
+
+
+def document_checks(doc: Any) -> list[dict[str, Any]]:
+    """Every check entry of a cache document (as events carry it), each with its ``project``."""
+    return [
+        {"project": name, **check}
+        for name, body in doc.get("projects", {}).items()
+        for check in body.get("checks", ())
+    ]
+
+
+def metrics_in_order(checks: Iterable[dict[str, Any]], kind: str | None = None) -> list[str]:
+    """The metrics of ``checks`` (of one kind, if given), in the order first seen."""
+    return list(dict.fromkeys(c["metric"] for c in checks if kind is None or c["kind"] == kind))
+
+
+def best_sentence(metric: str, checks: Iterable[dict[str, Any]]) -> str:
+    """``H100: 8 free in us-west1`` (the region with the most), for a notification."""
+    rows = [c for c in checks if c["metric"] == metric]
+    name = short_name(metric)
+    best = best_regions(rows, 1).get(metric, [])
+    if best:
+        region, value, exact = best[0]
+        where = region if "project" not in rows[0] else _where(rows, region)
+        return f"{name}: {format_bound(value, exact)} free in {where}"
+    if reported_anywhere(rows, metric):
+        return f"{name}: none free"
+    return f"{name}: {NOT_REPORTED}" if rows else f"{name}: no answer"
+
+
+def _where(rows: list[dict[str, Any]], region: str) -> str:
+    projects = {c["project"] for c in rows}
+    if len(projects) < 2:
+        return region
+    owners = [c["project"] for c in rows if c["region"] == region and free_bound(c)]
+    return f"{region} ({owners[0]})" if owners else region

@@ -20,6 +20,7 @@ from trayapp.logsink import FileLog
 from trayapp.sources.base import QuotaSource
 from trayapp.state import WarmState
 from trayapp.warmer import Warmer
+from trayapp.watch import WatchAlerts
 
 log = logging.getLogger("trayapp")
 
@@ -35,7 +36,7 @@ class Files:
         """The user's files; the demo keeps its own beside them, so it never clobbers them."""
         sub = Path("demo") if demo else Path()
         return cls(
-            cache=paths.cache_dir() / sub / cache.FILENAME,
+            cache=paths.cache_file(demo),
             log=paths.log_dir() / sub / "cache_warm.log",
             history=paths.state_dir() / sub / "history.sqlite3",
         )
@@ -80,6 +81,8 @@ class Runtime:
         self.bus.subscribe(self.filelog)
         self.watch = CycleWatch()
         self.bus.subscribe(self.watch)
+        self.alerts = WatchAlerts(settings.watch)  # [[watch]] rules, checked per cycle
+        self.bus.subscribe(self.alerts)
         self.history = HistoryRecorder(files.history, ",".join(settings.projects)).start()
         self.bus.subscribe(self.history)
         self.warmer = Warmer(
@@ -128,6 +131,7 @@ class Runtime:
         self.warmer.source.timeout_s = new.timeout_s
         self.filelog.tone = new.tone
         self.history.project_label = ",".join(new.projects)
+        self.alerts.set_rules(new.watch)
         self.settings = new
         for apply in self.on_reload:
             apply(new)
@@ -217,6 +221,7 @@ def run(runtime: Runtime, *, headless: bool, once: bool) -> int:
 
 def run_tray(runtime: Runtime) -> int:
     """The icon on the main thread; the warmer, notifier and history on threads of their own."""
+    from trayapp.ui.notices import watch_notice
     from trayapp.ui.notify import Notifier
     from trayapp.ui.tray import TrayApp
 
@@ -233,6 +238,9 @@ def run_tray(runtime: Runtime) -> int:
     runtime.subscribe(tray)
     runtime.subscribe(notifier)
     runtime.on_reload.append(notifier.apply)
+    runtime.alerts.listeners.append(
+        lambda groups: notifier.post(*(watch_notice(group) for group in groups))
+    )
     notifier.start()
     restore = on_signals(runtime)
     threading.Thread(

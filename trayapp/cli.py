@@ -6,19 +6,16 @@ Exit codes: 0 success, 1 runtime failure, 2 bad usage or config, 3 nothing to sh
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from trayapp import __version__, cache, paths
-from trayapp.config import ConfigError, Settings, check_endpoint
-from trayapp.config import load as load_config
-from trayapp.levels import Thresholds
+from trayapp import __version__
+
+if TYPE_CHECKING:  # the subcommands import what they need when they run
+    from trayapp.config import Settings
 
 DEMO_PROJECT = "demo-project"
 
@@ -54,49 +51,75 @@ def _warm_options(p: argparse.ArgumentParser, *, endpoint: bool) -> None:
     p.add_argument("--timeout", type=_number, metavar="S", help="per-request timeout")
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMANDS = {
+    "run": "warm the cache, with a tray icon",
+    "demo": "the same against the built-in emulator",
+    "show": "print the cache (no network): FREE per region, with filters",
+    "tui": "the terminal view of the cache (needs the extra 'tui')",
+    "status": "state of the running instance",
+    "rewarm": "start a re-warm now",
+    "pause": "pause warming",
+    "resume": "resume warming",
+    "quit": "stop the running instance",
+    "stats": "batch timing statistics",
+    "autostart": "start at login",
+    "emulator": "run the Compute API emulator",
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with the options of ``command`` only (none for the top-level help), so a
+    command never imports the modules that define the others' options."""
     parser = _Parser(prog="quota-tray", description="Keeps GPU and C3 quota answers warm.")
     parser.add_argument("--version", action="version", version=f"quota-tray {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    _warm_options(sub.add_parser("run", help="warm the cache, with a tray icon"), endpoint=True)
-    demo = sub.add_parser("demo", help="the same against the built-in emulator")
-    _warm_options(demo, endpoint=False)
-    demo.add_argument(
-        "--speed",
-        type=_number,
-        default=1.0,
-        metavar="N",
-        help="run N times faster: latency, interval and thresholds scaled",
-    )
-    show = sub.add_parser("show", help="print the cache (no network)")
-    show.add_argument("--project", metavar="ID")
-    show.add_argument("--json", action="store_true")
-    show.add_argument(
-        "--max-age",
-        type=_number,
-        metavar="S",
-        help="seconds a value stays fresh (default: what the warmer wrote, else 1800)",
-    )
-    show.add_argument("--demo", action="store_true", help="the demo's cache")
-    tui = sub.add_parser("tui", help="the terminal view of the cache (needs the extra 'tui')")
-    tui.add_argument("--project", metavar="ID", help="only this project")
-    tui.add_argument("--demo", action="store_true", help="the demo's cache")
-    status = sub.add_parser("status", help="state of the running instance")
-    status.add_argument("--json", action="store_true")
-    for command, text in (
-        ("rewarm", "start a re-warm now"),
-        ("pause", "pause warming"),
-        ("resume", "resume warming"),
-        ("quit", "stop the running instance"),
-    ):
-        sub.add_parser(command, help=text)
-    from trayapp import autostart, stats
-    from trayapp.sources import emulator
-
-    stats.add_stats_arguments(sub.add_parser("stats", help="batch timing statistics"))
-    autostart.add_autostart_arguments(sub.add_parser("autostart", help="start at login"))
-    emulator.add_arguments(sub.add_parser("emulator", help="run the Compute API emulator"))
+    for name, text in COMMANDS.items():
+        p = sub.add_parser(name, help=text, description=text)
+        if command == name:
+            _add_options(name, p)
     return parser
+
+
+def _add_options(name: str, p: argparse.ArgumentParser) -> None:
+    if name == "run":
+        _warm_options(p, endpoint=True)
+    elif name == "demo":
+        _warm_options(p, endpoint=False)
+        p.add_argument(
+            "--speed",
+            type=_number,
+            default=1.0,
+            metavar="N",
+            help="run N times faster: latency, interval and thresholds scaled",
+        )
+    elif name == "show":
+        from trayapp.show import add_arguments
+
+        add_arguments(p, _number)
+    elif name == "tui":
+        p.add_argument("--project", metavar="ID", help="only this project")
+        p.add_argument("--demo", action="store_true", help="the demo's cache")
+    elif name == "status":
+        p.add_argument("--json", action="store_true", help="machine-readable answer")
+    elif name == "stats":
+        from trayapp import stats
+
+        stats.add_stats_arguments(p)
+    elif name == "autostart":
+        from trayapp import autostart
+
+        autostart.add_autostart_arguments(p)
+    elif name == "emulator":
+        from trayapp.sources import emulator
+
+        emulator.add_arguments(p)
+
+
+def _one_line_errors() -> tuple[type[Exception], ...]:
+    """Errors that are one line and exit 2 (evaluated only when something was raised)."""
+    from trayapp.config import ConfigError
+
+    return (UsageError, ConfigError, ValueError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,9 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "run")
     try:
-        args = build_parser().parse_args(argv)
+        chosen = argv[0] if argv[0] in COMMANDS else None
+        args = build_parser(chosen).parse_args(argv)
         command = args.command or "run"
         if command == "show":
+            from trayapp.show import show
+
             return show(args)
         if command == "tui":
             return tui(args)
@@ -127,17 +153,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return emulator.run_from_args(args)
         return warm(args, demo=command == "demo")
-    except (UsageError, ConfigError, ValueError) as exc:
-        print(f"quota-tray: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `quota-tray show | head`: quiet, like other tools
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        if not isinstance(exc, _one_line_errors()):
+            raise
+        print(f"quota-tray: {exc}", file=sys.stderr)
+        return 2
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    from trayapp import paths
+    from trayapp.config import check_endpoint
+    from trayapp.config import load as load_config
+
     config_path = args.config or paths.config_file()
     settings = load_config(config_path, required=args.config is not None)
     endpoint = getattr(args, "endpoint", None)
@@ -152,6 +184,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def warm(args: argparse.Namespace, *, demo: bool) -> int:
     """``run`` and ``demo``: one instance per user, reachable over the control channel."""
+    import contextlib
+    import time
+
     from trayapp import app, control, instance
     from trayapp.sources.compute import ComputeSource
 
@@ -200,6 +235,8 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
 
 def _demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str | None) -> Settings:
     """The demo project against the emulator, with time scaled by ``--speed``."""
+    from trayapp.levels import Thresholds
+
     speed, t = args.speed, settings.thresholds
     return settings.with_overrides(
         projects=args.project or [DEMO_PROJECT],
@@ -226,79 +263,3 @@ def tui(args: argparse.Namespace) -> int:
     app = QuotaApp(Files.default(demo=args.demo).cache, [args.project] if args.project else None)
     app.run()
     return app.return_code or 0
-
-
-def show(args: argparse.Namespace) -> int:
-    from trayapp.app import Files
-
-    path = Files.default(demo=args.demo).cache
-    try:
-        snap = cache.load(path)
-    except cache.CacheError as exc:
-        print(f"quota-tray: {exc}", file=sys.stderr)
-        return 3
-    projects = [args.project] if args.project else snap.projects
-    if args.project and args.project not in snap.projects:
-        print(f"quota-tray: project {args.project!r} is not in {path}", file=sys.stderr)
-        return 3
-    now = time.time()
-    max_age = args.max_age or snap.max_age_s
-    if args.json:
-        out = {p: _project_json(snap, p, max_age, now) for p in projects}
-        print(json.dumps({"written_at": snap.written_at, "projects": out}, indent=2))
-        return 0
-    for project in projects:
-        _print_table(snap, project, max_age, now)
-    return 0
-
-
-def _project_json(snap: cache.Snapshot, project: str, max_age: float, now: float) -> Any:
-    return {
-        "warm": snap.is_warm(project, max_age, now),
-        "complete": snap.is_complete(project, max_age, now),
-        "cycle": snap.cycle(project),
-        "checks": [{**c, "fresh": cache.is_fresh(c, max_age, now)} for c in snap.checks(project)],
-    }
-
-
-def _age(check: dict[str, Any], now: float) -> str:
-    try:
-        seconds = max(0, int(now - cache.parse_time(check["fetched_at"] or "")))
-    except ValueError:
-        return "-"
-    return (
-        f"{seconds}s"
-        if seconds < 120
-        else f"{seconds // 60}m"
-        if seconds < 7200
-        else f"{seconds // 3600}h"
-    )
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
-
-
-def _print_table(snap: cache.Snapshot, project: str, max_age: float, now: float) -> None:
-    cycle = snap.cycle(project)
-    state = (
-        "complete"
-        if snap.is_complete(project, max_age, now)
-        else "warm"
-        if snap.is_warm(project, max_age, now)
-        else "cold"
-    )
-    print(f"{project}: {state}, cycle {cycle['id']} {cycle['done']}/{cycle['total']}")
-    rows = [("REGION", "METRIC", "LIMIT", "USAGE", "AGE", "STATUS")]
-    for c in snap.checks(project):
-        status = (
-            c["status"]
-            if cache.is_fresh(c, max_age, now) or c["status"] not in ("ok", "absent")
-            else f"{c['status']} (stale)"
-        )
-        rows.append(
-            (c["region"], c["metric"], _num(c["limit"]), _num(c["usage"]), _age(c, now), status)
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

@@ -10,6 +10,7 @@ from typing import Any
 
 from trayapp import plan
 from trayapp.levels import TONES, Thresholds
+from trayapp.watch import WatchRule
 
 DEFAULT_ENDPOINT = "https://compute.googleapis.com"
 
@@ -32,6 +33,13 @@ class Settings:
     c3_metric: str = plan.DEFAULT_C3_METRIC
     c3_regions: tuple[str, ...] = plan.DEFAULT_C3_REGIONS
     notifications: bool = True
+    notification_tone: str = "plain"  # toasts stay plain unless asked; the log follows ``tone``
+    watch: tuple[WatchRule, ...] = ()
+
+    @property
+    def toast_tone(self) -> str:
+        """The notifications' tone: ``tone = "plain"`` keeps profanity out everywhere."""
+        return "plain" if self.tone == "plain" else self.notification_tone
 
     def plan(self) -> plan.Plan:
         return plan.build_plan(
@@ -97,6 +105,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         "gpu",
         "c3",
         "notifications",
+        "watch",
     }
     for key in data:
         if key not in known:
@@ -123,7 +132,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
     if "gpu" in data:
         table = _table("gpu", data["gpu"], {"metrics", "regions"})
         if "metrics" in table:
-            values["gpu_metrics"] = _names("gpu.metrics", table["metrics"])
+            values["gpu_metrics"] = _gpu_metrics(table["metrics"])
         if "regions" in table:
             values["gpu_regions"] = _names("gpu.regions", table["regions"])
     if "c3" in data:
@@ -133,12 +142,81 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         if "regions" in table:
             values["c3_regions"] = _names("c3.regions", table["regions"])
     if "notifications" in data:
-        table = _table("notifications", data["notifications"], {"enabled"})
+        table = _table("notifications", data["notifications"], {"enabled", "tone"})
         if "enabled" in table:
             if not isinstance(table["enabled"], bool):
                 raise ConfigError("notifications.enabled must be true or false")
             values["notifications"] = table["enabled"]
-    return Settings(**values)
+        if "tone" in table:
+            if table["tone"] not in TONES:
+                raise ConfigError(
+                    f"notifications.tone must be one of {', '.join(TONES)}, not {table['tone']!r}"
+                )
+            values["notification_tone"] = table["tone"]
+    settings = Settings(**values)
+    if "watch" in data:
+        settings = replace(settings, watch=_watch_rules(data["watch"], settings))
+    return settings
+
+
+def _gpu_metrics(value: Any) -> tuple[str, ...]:
+    """Names of GPU quota metrics; a typo is an error naming the closest known metric."""
+    from trayapp.metric_names import gpu_metric_problem
+
+    names = _names("gpu.metrics", value)
+    for name in names:
+        problem = gpu_metric_problem(name)
+        if problem:
+            raise ConfigError(f"gpu.metrics: {problem}")
+    return names
+
+
+def _watch_rules(value: Any, settings: Settings) -> tuple[WatchRule, ...]:
+    """``[[watch]]`` tables: a warmed metric (full or short name), ``min_free`` > 0, and
+    optionally regions that are warmed for that metric."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError("watch must be [[watch]] tables")
+    rules = []
+    for number, table in enumerate(value, 1):
+        key = f"watch #{number}"
+        for sub in table:
+            if sub not in ("metric", "min_free", "regions"):
+                raise ConfigError(f"unknown key {sub} in {key}")
+        if "metric" not in table or "min_free" not in table:
+            raise ConfigError(f"{key} needs metric and min_free")
+        metric, regions = _watched_metric(key, _string(f"{key} metric", table["metric"]), settings)
+        min_free = _positive(f"{key} min_free", table["min_free"])
+        chosen: tuple[str, ...] = ()
+        if table.get("regions"):
+            chosen = tuple(r.lower() for r in _names(f"{key} regions", table["regions"]))
+            for region in chosen:
+                if region not in regions:
+                    import difflib
+
+                    near = difflib.get_close_matches(region, regions, n=1, cutoff=0.5)
+                    hint = f"; did you mean {near[0]}?" if near else ""
+                    raise ConfigError(f"{key}: region {region!r} is not warmed for {metric}{hint}")
+        elif "regions" in table and not isinstance(table["regions"], list):
+            raise ConfigError(f"{key} regions must be a list of strings")
+        rules.append(WatchRule(metric, min_free, chosen))
+    return tuple(dict.fromkeys(rules))
+
+
+def _watched_metric(key: str, name: str, settings: Settings) -> tuple[str, tuple[str, ...]]:
+    """The full name of a warmed metric given by full or short name, with its regions."""
+    from trayapp import answers
+    from trayapp.metric_names import closest
+
+    warmed = dict.fromkeys(settings.gpu_metrics, settings.gpu_regions)
+    warmed.setdefault(settings.c3_metric, settings.c3_regions)
+    for metric, regions in warmed.items():
+        if answers.metric_matches(metric, name):
+            return metric, regions
+    guess = closest(name, tuple(warmed))
+    hint = f"; did you mean {guess}?" if guess else ""
+    raise ConfigError(f"{key}: metric {name!r} is not warmed (see [gpu] metrics){hint}")
 
 
 def load(path: Path, *, required: bool = False) -> Settings:

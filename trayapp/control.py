@@ -462,6 +462,7 @@ def status_payload(runtime: Any, started_monotonic: float) -> dict[str, Any]:
         "pid": os.getpid(),
         "uptime_s": round(time.monotonic() - started_monotonic, 1),
         "cache_path": str(runtime.files.cache),
+        "watch_met": runtime.alerts.met_now() if hasattr(runtime, "alerts") else [],
     }
 
 
@@ -552,7 +553,20 @@ def format_status(status: Mapping[str, Any]) -> str:
     lines.append("warming: paused" if status.get("paused") else "warming: active")
     if status.get("cache_path"):
         lines.append(f"cache: {status['cache_path']}")
+    for rule in status.get("watch_met") or ():
+        if isinstance(rule, Mapping):
+            lines.append(f"watch met: {_watch_line(rule)}")
     return "\n".join(lines)
+
+
+def _watch_line(rule: Mapping[str, Any]) -> str:
+    """``≥ 8 NVIDIA_H100_GPUS: us-west1 (8), europe-west4 (≤ 16)``."""
+    places = ", ".join(
+        f"{w.get('region')} ({'' if w.get('exact') else '≤ '}{w.get('free'):g})"
+        for w in rule.get("met_in") or ()
+        if isinstance(w, Mapping) and isinstance(w.get("free"), int | float)
+    )
+    return f"≥ {rule.get('min_free'):g} {rule.get('metric')}: {places}"
 
 
 def _duration(status: Mapping[str, Any]) -> str:

@@ -311,7 +311,7 @@ class Warmer:
             try:
                 future.result(timeout=max(0.0, deadline - time.perf_counter()))
             except SourceError as exc:
-                batch.failures[key] = exc
+                batch.failures[key] = exc.with_traceback(None)  # no frame kept: no cycle
             except Exception as other:
                 where = f"{key[0]}/{key[1]}"
                 if not future.done():  # past the deadline: the region timed out, move on

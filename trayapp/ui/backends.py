@@ -430,6 +430,7 @@ def _gtk_menu_mixin() -> type:
                     child.set_label(descriptor.text)
                 child.set_sensitive(descriptor.enabled)
                 stale = descriptor.checked is not None and descriptor.checked != child.get_active()
+                stale = stale or _submenu_changed(descriptor, child)
                 if stale and not self._rebuild_on_hide:
                     # Setting it would activate the item: rebuild once the menu closes.
                     self._rebuild_on_hide = True
@@ -437,6 +438,26 @@ def _gtk_menu_mixin() -> type:
             return True
 
     return LiveMenu
+
+
+def _submenu_changed(descriptor: Any, child: Any) -> bool:
+    """Whether an open menu's submenu shows other lines than its descriptor now has."""
+    if not descriptor.submenu:
+        return False
+    shown = child.get_submenu()
+    if shown is None:
+        return True
+    wanted = [item.text for item in descriptor.submenu]
+    return [c.get_label() for c in shown.get_children()] != wanted
+
+
+def gtk_copy(text: str) -> None:
+    """Put ``text`` on the clipboard and the primary selection (Ctrl+V and middle click);
+    call it on the GTK thread, as menu actions are."""
+    from gi.repository import Gdk, Gtk
+
+    for selection in (Gdk.SELECTION_CLIPBOARD, Gdk.SELECTION_PRIMARY):
+        Gtk.Clipboard.get(selection).set_text(text, -1)
 
 
 def gtk_icon_class(base: type) -> type:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from trayapp import answers
 from trayapp.events import Event, WarmEvent
 from trayapp.levels import Level
 from trayapp.ui.notices import redact
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +36,51 @@ _TEXT_FOR_XORG = {
 }
 
 
+_BATCHES = (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW, WarmEvent.BATCH_FAIL)
+
 # --- what is shown ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class QuotaLine:
+    """A line of the Quotas menu; ``region`` is what clicking it copies (None: nothing)."""
+
+    text: str
+    region: str | None = None
+
+
+@dataclass(frozen=True)
 class Display:
-    """What the tray shows: the icon's state key and the tooltip / status text."""
+    """What the tray shows: the icon's state key, the tooltip / status text, the short answer
+    (for a tray without a menu) and the Quotas menu's lines."""
 
     key: str
     text: str
+    answer: str = ""
+    quotas: tuple[QuotaLine, ...] = ()
+
+
+def quota_lines(doc: Mapping[str, Any]) -> tuple[QuotaLine, ...]:
+    """One line per GPU type, then C3, with their best regions, from a cache document."""
+    checks = answers.document_checks(doc)
+    lines = []
+    for kind in ("gpu", "c3"):
+        for metric in answers.metrics_in_order(checks, kind):
+            best = answers.best_regions([c for c in checks if c["metric"] == metric], 1)
+            region = best[metric][0][0] if best.get(metric) else None
+            text = answers.clean(answers.summary_line(metric, checks), 100)
+            lines.append(QuotaLine(text, answers.clean(region, 60) if region else None))
+    return tuple(lines)
+
+
+def short_answer(lines: tuple[QuotaLine, ...]) -> str:
+    """``H100 8 free us-west1 · T4 21 free us-central1``: each line's best region only."""
+    parts = []
+    for line in lines:
+        name, _, rest = line.text.partition(" · ")
+        if line.region is not None:
+            parts.append(f"{name} {rest.split(' · ')[0]}")
+    return " · ".join(parts)
 
 
 def _duration(seconds: Any) -> str:
@@ -61,9 +97,16 @@ def _duration(seconds: Any) -> str:
 class DisplayModel:
     """Events -> :class:`Display`. Pure, so the tray's texts are testable without a screen."""
 
-    def __init__(self, total: int, *, paused: bool = False) -> None:
+    def __init__(
+        self, total: int, *, paused: bool = False, clock: Callable[[], float] = time.time
+    ) -> None:
         self.total = total
         self.paused = paused
+        self._clock = clock
+        self._updated: float | None = None  # when the newest answer arrived
+        self._complete = False  # the base text is the complete one, which shows the data age
+        self._quotas: tuple[QuotaLine, ...] = ()
+        self._answer = ""
         self._done = 0
         self._level = Level.FIRE
         self._elapsed_ms: int | None = None
@@ -74,12 +117,32 @@ class DisplayModel:
 
     @property
     def display(self) -> Display:
-        """What to show now."""
+        """What to show now (the data's age is worked out now, at minute resolution)."""
         if self.paused:
-            return Display("paused", f"{PAUSED_ICON} Paused · {self._done}/{self.total}")
+            return self._with_answer("paused", f"{PAUSED_ICON} Paused · {self._done}/{self.total}")
         if self._error is not None:
-            return Display("error", f"{ERROR_ICON} {self._error}")
-        return self._base
+            return self._with_answer("error", f"{ERROR_ICON} {self._error}")
+        text = self._base.text
+        if self._complete and self._updated is not None:
+            text += f" · updated {answers.coarse_ago(self._clock() - self._updated)}"
+        return self._with_answer(self._base.key, text)
+
+    def _with_answer(self, key: str, text: str) -> Display:
+        return Display(key, text, self._answer, self._quotas)
+
+    def _take_answers(self, event: Event) -> None:
+        """The Quotas lines, rebuilt when a cycle completes (or first from the seeded cache)."""
+        finished = event.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)
+        if event.snapshot is None and event.kind is WarmEvent.COMPLETE:
+            self._updated = event.at  # no document: the cycle's end is the data's age
+        if event.snapshot is None or (self._quotas and not finished):
+            return
+        try:
+            self._quotas = quota_lines(event.snapshot)
+            self._answer = short_answer(self._quotas)
+            self._updated = answers.updated_at(answers.document_checks(event.snapshot))
+        except (KeyError, TypeError, AttributeError) as exc:  # a document we do not know
+            log.warning("cannot read the answers of an event: %s", exc)
 
     def set_paused(self, paused: bool) -> Display:
         """Follow the controller's paused flag."""
@@ -91,6 +154,9 @@ class DisplayModel:
         kind = event.kind
         if event.progress.total > 0:
             self.total = event.progress.total
+        self._take_answers(event)
+        if kind in (WarmEvent.START, WarmEvent.REWARM, *_BATCHES):
+            self._complete = False
         if kind in (WarmEvent.START, WarmEvent.REWARM):
             self._done = event.progress.done
             self._failed = 0
@@ -109,10 +175,8 @@ class DisplayModel:
             self._done = event.progress.done
             self._error = None
             text = f"{Level.COMPLETE.icon} {self._done}/{self.total} warm"
-            took = _duration(event.data.get("duration_s"))
-            if took:
-                text += f" · {took}"
             self._base = Display(Level.COMPLETE.value, text)
+            self._complete = True
             self._failed = 0
         elif kind is WarmEvent.INCOMPLETE:  # never ✅: the failure and when it is retried
             self._stale = False

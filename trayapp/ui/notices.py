@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from trayapp import answers
 from trayapp.events import Event, WarmEvent
 from trayapp.levels import Level, phrase
 
@@ -66,7 +67,7 @@ def redact(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
 class Notice:
     """One notification to show: ``state`` names the icon (see ``trayapp.ui.icons``)."""
 
-    kind: str  # "complete" | "too_slow" | "error" | "recovered"
+    kind: str  # "complete" | "too_slow" | "error" | "recovered" | "watch"
     title: str
     message: str
     state: str
@@ -110,7 +111,7 @@ class NotificationPolicy:
     def __init__(
         self,
         *,
-        tone: str = "spicy",
+        tone: str = "plain",
         slow_interval_s: float = SLOW_NOTICE_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -171,16 +172,12 @@ class NotificationPolicy:
         return [self._too_slow(event)]
 
     def _too_slow(self, event: Event) -> Notice:
-        words = phrase(Level.SLOW, self.tone)
-        if self.tone == "plain":
-            words = words.capitalize() + "."
-        took = f"Batch took {event.elapsed_ms} ms" if event.elapsed_ms is not None else "Slow"
-        return Notice(
-            "too_slow",
-            f"{Level.SLOW.icon} Quota API too slow",
-            f"{words} {took} ({event.progress}).",
-            "slow",
-        )
+        took = f"{event.elapsed_ms} ms" if event.elapsed_ms is not None else "over the limit"
+        if self.tone == "plain":  # the original design's toast: "Cache warming slow: 3404ms"
+            message = f"Cache warming slow: {took} ({event.progress})."
+        else:
+            message = f"{phrase(Level.SLOW, self.tone)} Batch took {took} ({event.progress})."
+        return Notice("too_slow", f"{Level.SLOW.icon} Quota API too slow", message, "slow")
 
     def _complete(self, event: Event) -> list[Notice]:
         reason = self._cycle_reason
@@ -208,7 +205,8 @@ class NotificationPolicy:
                 "forced": "Re-warm done",
                 "periodic": "Re-warm done with trouble",
             }[reason]
-            return [Notice("complete", f"{Level.COMPLETE.icon} {title}", summary + ".", "complete")]
+            message = "\n".join([summary + ".", *best_free_lines(event)])
+            return [Notice("complete", f"{Level.COMPLETE.icon} {title}", message, "complete")]
         return []
 
     def _incomplete(self, event: Event) -> list[Notice]:
@@ -230,3 +228,28 @@ class NotificationPolicy:
         self._error = None
         message = f"Quota checks succeed again: {summary}."
         return [Notice("recovered", f"{Level.COMPLETE.icon} Back to normal", message, "complete")]
+
+
+# --- the answer, in a notification ------------------------------------------------------------
+
+
+def best_free_lines(event: Event) -> list[str]:
+    """Per GPU type, the region with the most free (``H100: 8 free in us-west1``), read from
+    the cache document the event carries."""
+    if not event.snapshot:
+        return []
+    checks = answers.document_checks(event.snapshot)
+    return [
+        redact(answers.best_sentence(metric, checks), 80)
+        for metric in answers.metrics_in_order(checks, "gpu")
+    ]
+
+
+def watch_notice(group: list) -> Notice:
+    """One notification for a watch rule's newly met regions (``🎯 8 × H100 free in us-west1``);
+    ``group`` holds :class:`trayapp.watch.Hit` of one rule."""
+    from trayapp.watch import alert_text
+
+    title, body = alert_text(group)
+    lines = [redact(line, 120) for line in body.splitlines()[:8]]
+    return Notice("watch", redact(title, 120), "\n".join(lines), "complete")

@@ -147,7 +147,7 @@ def plyer_send(notice: Notice, icon: str, timeout_s: float) -> None:
         backend = getattr(notification, "_notify", None)
     kwargs = {
         "title": notice.title,
-        "message": notice.message,
+        "message": body_markup(notice.message),
         "app_name": APP_NAME,
         "app_icon": icon,
         "timeout": max(1, round(timeout_s)),
@@ -163,6 +163,15 @@ def plyer_send(notice: Notice, icon: str, timeout_s: float) -> None:
         toast=False,
         hints={},
     )
+
+
+def body_markup(text: str) -> str:
+    """``text`` escaped for the freedesktop body markup, where servers (GNOME, KDE, dunst)
+    read ``<``, ``>`` and ``&`` as markup: an error message quoting ``<html>`` must show as
+    text. Elsewhere (Windows, macOS) the body is plain text and stays as it is."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return text
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _icon_for(state: str) -> str:
@@ -192,7 +201,7 @@ class Notifier:
         self,
         *,
         enabled: bool = True,
-        tone: str = "spicy",
+        tone: str = "plain",
         display_timeout_s: float = 10.0,
         send_timeout_s: float = 5.0,
         max_age_s: float = 60.0,
@@ -230,10 +239,10 @@ class Notifier:
 
     @classmethod
     def from_settings(cls, settings: Any, **kwargs: Any) -> Notifier:
-        """A notifier configured from ``Settings`` (``notifications`` on/off and ``tone``)."""
+        """A notifier configured from ``Settings`` (``notifications`` on/off, plain or spicy)."""
         return cls(
             enabled=bool(getattr(settings, "notifications", True)),
-            tone=str(getattr(settings, "tone", "spicy")),
+            tone=str(getattr(settings, "toast_tone", "plain")),
             **kwargs,
         )
 
@@ -247,7 +256,7 @@ class Notifier:
     def apply(self, settings: Any) -> None:
         """Settings re-read on SIGHUP: the on/off switch and the wording."""
         self.set_enabled(bool(getattr(settings, "notifications", True)))
-        self.policy.tone = str(getattr(settings, "tone", "spicy"))
+        self.policy.tone = str(getattr(settings, "toast_tone", "plain"))
 
     def set_enabled(self, enabled: bool) -> None:
         """Turn notifications on or off; the rules keep tracking state either way."""
@@ -263,6 +272,10 @@ class Notifier:
         """Decide and enqueue; returns at once whatever the notification service does."""
         with self._policy_lock:
             notices = self.policy.decide(event)
+        self.post(*notices)
+
+    def post(self, *notices: Notice) -> None:
+        """Enqueue notices decided elsewhere (watch alerts); returns at once."""
         if not notices or not self._enabled:
             return
         now = self._clock()

@@ -40,6 +40,9 @@ _STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, DAY, 2 
 
 
 def _font(size: int, bold: bool = False) -> Any:
+    """A TrueType font with Pillow's basic layout. The raqm layout (HarfBuzz) mis-measures
+    once GTK has drawn text in the process, which cut every label of "Show stats" in the tray
+    to one letter; the chart's Latin labels need no shaping."""
     from PIL import ImageFont
 
     names = (
@@ -49,7 +52,7 @@ def _font(size: int, bold: bool = False) -> Any:
     )
     for name in names:
         try:
-            return ImageFont.truetype(name, size * _S)
+            return ImageFont.truetype(name, size * _S, layout_engine=ImageFont.Layout.BASIC)
         except OSError:
             continue
     return ImageFont.load_default(size * _S)

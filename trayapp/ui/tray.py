@@ -18,6 +18,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 from trayapp.ui.backends import (
     appindicator_icon_class,
+    gtk_copy,
     gtk_icon_class,
     load_pystray,
     tray_unavailable_reason,
@@ -42,6 +44,7 @@ from trayapp.ui.display import (
     DEFAULT_XORG_BACKGROUND,
     Display,
     DisplayModel,
+    QuotaLine,
     latin1_title,
 )
 
@@ -97,8 +100,11 @@ class TrayApp:
     the Notifications item; ``on_quit`` is called from the tray thread when Quit is chosen
     (keep it quick: ``run()`` returns right after, and the real shutdown belongs there).
     ``opener`` opens a path (default: xdg-open / open / os.startfile); it runs in a
-    short-lived thread. The backend comes from :func:`choose_backend` (``PYSTRAY_BACKEND``
-    overrides it); ``xorg_background`` is what the xorg backend shows behind the icon.
+    short-lived thread. ``copier`` puts a region name on the clipboard when a Quotas line is
+    clicked (default: GTK's clipboard, on the tray thread). ``clock`` (wall time) ages the
+    data in the tooltip, looked at every ``age_every_s``. The backend comes from
+    :func:`choose_backend` (``PYSTRAY_BACKEND`` overrides it); ``xorg_background`` is what the
+    xorg backend shows behind the icon.
     """
 
     def __init__(
@@ -112,6 +118,9 @@ class TrayApp:
         cache_dir: Path | None = None,
         opener: Callable[[Path], None] | None = None,
         show_stats: Callable[[], None] | None = None,
+        copier: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        age_every_s: float = 15.0,
         name: str = APP_NAME,
         xorg_background: tuple[int, int, int] = DEFAULT_XORG_BACKGROUND,
     ) -> None:
@@ -124,10 +133,17 @@ class TrayApp:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._opener = opener or _open_in_desktop
         self.show_stats = show_stats  # slow (SQLite, Pillow): always run off the tray thread
-        self.model = DisplayModel(total, paused=bool(getattr(controller, "paused", False)))
+        paused = bool(getattr(controller, "paused", False))
+        self.model = DisplayModel(total, paused=paused, clock=clock)
+        self.age_every_s = age_every_s  # how often "updated 4 min ago" is looked at again
         self.push_counts = {"icon": 0, "title": 0, "menu": 0}
+        self.copied: list[str] = []  # what the Quotas lines put on the clipboard
+        self._copier = copier
+        self._ticker = threading.Event()  # set when the icon goes away
 
         pystray, self.backend = load_pystray()
+        if self._copier is None and self.backend in ("gtk", "appindicator"):
+            self._copier = gtk_copy  # elsewhere (Windows, macOS) the lines are text only
         self._pystray = pystray
         images = load_icons(scale=2)  # read from disk now, never on the tray thread
         if self.backend == "xorg":
@@ -158,7 +174,7 @@ class TrayApp:
         self.icon = icon_class(
             name,
             icon=self.images[self._shown.key],
-            title=self._title(self._shown.text),
+            title=self._title(self._shown),
             menu=self._menu(pystray),
         )
 
@@ -176,8 +192,11 @@ class TrayApp:
         with self._state_lock:
             return self._live
 
-    def _title(self, text: str) -> str:
-        return latin1_title(text) if self.backend == "xorg" else text
+    def _title(self, shown: Display) -> str:
+        # The xorg backend has no menu: its tooltip carries the short answer as well.
+        if self.backend == "xorg":
+            return latin1_title(f"{shown.text} · {shown.answer}" if shown.answer else shown.text)
+        return shown.text
 
     def on_event(self, event: Event) -> None:
         """Update what is shown; touches the icon only when image or text changed."""
@@ -199,9 +218,10 @@ class TrayApp:
             if wanted.key != shown.key:
                 self.icon.icon = self.images[wanted.key]
                 self.push_counts["icon"] += 1
-            if wanted.text != shown.text:
-                self.icon.title = self._title(wanted.text)
+            if self._title(wanted) != self._title(shown):
+                self.icon.title = self._title(wanted)
                 self.push_counts["title"] += 1
+            if wanted.text != shown.text or wanted.quotas != shown.quotas:
                 self.icon.update_menu()
                 self.push_counts["menu"] += 1
 
@@ -220,12 +240,20 @@ class TrayApp:
         with self._state_lock:
             self._live = True
         self._push()  # whatever arrived before the loop ran
+        threading.Thread(target=self._tick, name="tray-age", daemon=True).start()
         if self._stop_requested:
             icon.stop()
+
+    def _tick(self) -> None:
+        """ "updated 4 min ago" ages with no event to tell: look again now and then (the icon
+        is touched only when the text changed, about once a minute)."""
+        while not self._ticker.wait(self.age_every_s):
+            self._push()
 
     def stop(self) -> None:
         """End ``run()``; callable from any thread, before or during ``run()``."""
         self._stop_requested = True
+        self._ticker.set()
         if getattr(self.icon, "_running", False):
             self.icon.stop()
         self._actions.put(None)
@@ -237,6 +265,7 @@ class TrayApp:
         return menu(
             item("Rewarm now", self._rewarm_now, default=True),
             item(lambda _: self.display.text, None, enabled=False),
+            item("Quotas", menu(lambda: self._quota_items(pystray))),
             menu.SEPARATOR,
             item(lambda _: "Resume" if self.model.paused else "Pause", self._pause_or_resume),
             item(
@@ -252,6 +281,39 @@ class TrayApp:
             menu.SEPARATOR,
             item("Quit", self._quit),
         )
+
+    def _quota_items(self, pystray: ModuleType) -> list[Any]:
+        """One line per GPU type (then C3) with its best regions; a click copies the best
+        region's name, the word a person types next (``--zone us-west1-b``)."""
+        item = pystray.MenuItem
+        lines = self.display.quotas
+        if not lines:
+            return [item("No answers yet", None, enabled=False)]
+        items = [
+            item(
+                line.text,
+                self._copy_action(line),
+                enabled=line.region is not None and self._copier is not None,
+            )
+            for line in lines
+        ]
+        if self._copier is None:
+            return items
+        hint = item("Click a line to copy its best region", None, enabled=False)
+        return [*items, pystray.Menu.SEPARATOR, hint]
+
+    def _copy_action(self, line: QuotaLine) -> Callable[[], None]:
+        def copy() -> None:
+            if line.region is None or self._copier is None:
+                return
+            try:
+                self._copier(line.region)
+            except Exception:
+                log.exception("cannot copy %s to the clipboard", line.region)
+                return
+            self.copied.append(line.region)
+
+        return copy
 
     def _rewarm_now(self) -> None:
         self._in_background(self.controller.force_rewarm)

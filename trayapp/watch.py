@@ -1,0 +1,149 @@
+"""Watch rules: "tell me when 8 H100 are free", said once when a region starts to meet it.
+
+A rule is met in a region when the latest answer there has at least ``min_free`` free (or, for
+a family quota whose usage is unknown, a limit that high: the alert then says "up to").
+Rules are evaluated when a cycle ends (complete, or incomplete with some checks failed), so the
+first cycle announces every region that meets a rule, and a region is announced again only
+after a cycle in which it did not.
+Standard library only; no threads: the observer hands alerts to whoever listens.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from trayapp import answers
+from trayapp.events import Event, WarmEvent
+
+
+@dataclass(frozen=True)
+class WatchRule:
+    """``[[watch]]`` in config.toml; ``metric`` is the full name, ``regions`` empty = all."""
+
+    metric: str
+    min_free: float
+    regions: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        where = f" in {', '.join(self.regions)}" if self.regions else ""
+        return f"{_number(self.min_free)} × {answers.short_name(self.metric)}{where}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"metric": self.metric, "min_free": self.min_free, "regions": list(self.regions)}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A region meeting a rule: ``free`` exactly, or at most (``exact`` False)."""
+
+    rule: WatchRule
+    project: str
+    region: str
+    free: float
+    exact: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "region": self.region,
+            "free": self.free,
+            "exact": self.exact,
+        }
+
+
+def hits(rules: Sequence[WatchRule], checks: Iterable[dict[str, Any]]) -> list[Hit]:
+    """Every (rule, project, region) met by ``checks`` (entries carrying their ``project``),
+    most free first within a rule."""
+    rows = list(checks)
+    found: list[Hit] = []
+    for rule in rules:
+        matched = answers.select(
+            rows, metrics=[rule.metric], regions=rule.regions, min_free=rule.min_free
+        )
+        for check in matched:
+            bound = answers.free_bound(check)
+            if bound is not None:
+                found.append(Hit(rule, check.get("project", ""), check["region"], *bound))
+    return found
+
+
+class WatchAlerts:
+    """The observer: on each COMPLETE, works out which regions newly meet a rule and tells
+    ``listeners`` (each called with the new hits, grouped by rule, never empty)."""
+
+    def __init__(self, rules: Sequence[WatchRule] = ()) -> None:
+        self._lock = threading.Lock()
+        self._rules = tuple(rules)
+        self._met: dict[tuple[WatchRule, str, str], Hit] = {}
+        self.listeners: list[Callable[[list[list[Hit]]], None]] = []
+
+    @property
+    def rules(self) -> tuple[WatchRule, ...]:
+        return self._rules
+
+    def set_rules(self, rules: Sequence[WatchRule]) -> None:
+        """A reloaded config: rules that stay keep their state; new ones start unmet."""
+        with self._lock:
+            self._rules = tuple(rules)
+            self._met = {key: hit for key, hit in self._met.items() if key[0] in self._rules}
+
+    def on_event(self, event: Event) -> None:
+        # A cycle that ended with failed checks still answered the other regions.
+        finished = event.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)
+        if not finished or event.snapshot is None:
+            return
+        fresh = self.update(answers.document_checks(event.snapshot))
+        if fresh:
+            for listener in list(self.listeners):
+                listener(fresh)
+
+    def update(self, checks: Iterable[dict[str, Any]]) -> list[list[Hit]]:
+        """Take in a complete cycle's answers; returns the newly met hits grouped by rule."""
+        with self._lock:
+            now = {(h.rule, h.project, h.region): h for h in hits(self._rules, checks)}
+            new = [h for key, h in now.items() if key not in self._met]
+            self._met = now
+            rules = self._rules
+        return [grouped for rule in rules if (grouped := [h for h in new if h.rule == rule])]
+
+    def met_now(self) -> list[dict[str, Any]]:
+        """The rules met now, each with where (for `quota-tray status --json`)."""
+        with self._lock:
+            met = list(self._met.values())
+            rules = self._rules
+        out = []
+        for rule in rules:
+            where = [h.as_json() for h in met if h.rule == rule]
+            if where:
+                out.append({**rule.as_json(), "met_in": where})
+        return out
+
+
+def alert_text(group: Sequence[Hit]) -> tuple[str, str]:
+    """(title, body) of the notification for one rule's newly met regions."""
+    rule, first = group[0].rule, group[0]
+    name = answers.short_name(rule.metric)
+    projects = {h.project for h in group}
+
+    def place(hit: Hit) -> str:
+        return f"{hit.region} ({hit.project})" if len(projects) > 1 else hit.region
+
+    def amount(hit: Hit) -> str:
+        return _number(hit.free) if hit.exact else f"up to {_number(hit.free)}"
+
+    if len(group) == 1:
+        title = f"🎯 {amount(first)} × {name} free in {place(first)}"
+    else:
+        title = f"🎯 {name}: {_number(rule.min_free)} or more free in {len(group)} regions"
+    lines = [f"{amount(h)} free in {place(h)}" for h in group]
+    if not all(h.exact for h in group):
+        lines.append("(usage unknown: the limit is an upper bound)")
+    lines.append(f"Watching for {rule.describe()}.")
+    return title, "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    return answers.format_bound(value, exact=True)
