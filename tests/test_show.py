@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -99,7 +100,9 @@ def test_free_column_not_reported_and_error_reasons(env):
     out = qt(env, "show")
     assert out.returncode == 0, out.stderr
     header = out.stdout.splitlines()[0]
-    assert header == "p: incomplete (1 in error) · updated 4 min ago · cycle 3 7/7"
+    assert re.fullmatch(
+        r"p: incomplete \(1 in error\) · updated [45] min ago · cycle 3 7/7", header
+    )
     rows = {(r[0], r[1]): r[2:] for r in table(out.stdout)}
     assert rows["us-central1", "H100"] == ["8", "6", "2", "4m", "ok"]
     assert rows["us-west1", "H100"][:3] == ["16", "8", "8"]
