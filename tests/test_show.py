@@ -75,15 +75,21 @@ def write(env, projects: dict[str, list[dict]]) -> Path:
 
 
 H100 = "NVIDIA_H100_GPUS"
-ROWS = [
-    entry("us-central1", H100, limit=8.0, usage=6.0),
-    entry("us-west1", H100, limit=16.0, usage=8.0),
-    entry("europe-west4", H100, limit=8.0, usage=None),  # the family quota: usage unknown
-    entry("us-east1", H100, "absent", 0.0, 0.0),
-    entry("us-east5", H100, "error", None, None, error="HTTP 404 Not Found: no\x1b[2J such region"),
-    entry("us-central1", "NVIDIA_T4_GPUS", limit=4.0, usage=0.0),
-    entry("us-central1", "C3_CPUS", limit=200.0, usage=24.0, kind="c3"),
-]
+
+
+def sample() -> list[dict]:
+    """Made when a test runs: the ages are relative to now, not to when the module loaded."""
+    return [
+        entry("us-central1", H100, limit=8.0, usage=6.0),
+        entry("us-west1", H100, limit=16.0, usage=8.0),
+        entry("europe-west4", H100, limit=8.0, usage=None),  # the family quota: usage unknown
+        entry("us-east1", H100, "absent", 0.0, 0.0),
+        entry(
+            "us-east5", H100, "error", None, None, error="HTTP 404 Not Found: no\x1b[2J such region"
+        ),
+        entry("us-central1", "NVIDIA_T4_GPUS", limit=4.0, usage=0.0),
+        entry("us-central1", "C3_CPUS", limit=200.0, usage=24.0, kind="c3"),
+    ]
 
 
 def table(stdout: str) -> list[list[str]]:
@@ -96,7 +102,7 @@ def table(stdout: str) -> list[list[str]]:
 
 
 def test_free_column_not_reported_and_error_reasons(env):
-    write(env, {"p": ROWS})
+    write(env, {"p": sample()})
     out = qt(env, "show")
     assert out.returncode == 0, out.stderr
     header = out.stdout.splitlines()[0]
@@ -115,7 +121,7 @@ def test_free_column_not_reported_and_error_reasons(env):
 
 
 def test_filters_short_names_any_case_and_most_free_first(env):
-    write(env, {"p": ROWS})
+    write(env, {"p": sample()})
     out = qt(env, "show", "--metric", "h100", "--min-free", "2")
     assert out.returncode == 0, out.stderr
     assert [(r[0], r[4]) for r in table(out.stdout)] == [
@@ -131,7 +137,7 @@ def test_filters_short_names_any_case_and_most_free_first(env):
 
 
 def test_a_filter_that_matches_nothing_exits_1(env):
-    write(env, {"p": ROWS})
+    write(env, {"p": sample()})
     out = qt(env, "show", "--metric", "H100", "--min-free", "100")
     assert (out.returncode, out.stdout) == (1, "")
     assert out.stderr == "quota-tray: no check matches --metric H100 --min-free 100\n"
@@ -141,7 +147,7 @@ def test_a_filter_that_matches_nothing_exits_1(env):
 
 
 def test_json_adds_free_state_and_age(env):
-    write(env, {"p": ROWS})
+    write(env, {"p": sample()})
     out = qt(env, "show", "--json", "--metric", "H100")
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout)["projects"]["p"]
