@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from trayapp.cache import is_fresh, parse_time
+from trayapp.text import clean_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -70,8 +71,7 @@ def status_text(check: dict[str, Any]) -> str:
 
 def clean(text: Any, limit: int = 120) -> str:
     """Text from the cache file as one printable line of at most ``limit`` characters."""
-    line = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return clean_line(text, limit)
 
 
 def age_s(check: dict[str, Any], now: float | None = None) -> float | None:

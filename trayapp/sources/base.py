@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from trayapp.text import clean_line
+
 # metric name -> (limit, usage), as one region reported them.
 RegionQuotas = dict[str, tuple[float, float]]
 
@@ -41,7 +43,7 @@ class SourceError(Exception):
     def __init__(self, kind: str, message: str) -> None:
         if kind not in ERROR_KINDS:
             raise ValueError(f"unknown error kind {kind!r}")
-        first_line = (message.strip().splitlines() or [""])[0]
+        first_line = clean_line((message.strip().splitlines() or [""])[0])
         super().__init__(first_line)
         self.kind = kind
         self.message = first_line

@@ -12,11 +12,11 @@ import math
 import os
 import sys
 import time
-import unicodedata
 from dataclasses import dataclass
 
 from trayapp import answers, cache
 from trayapp.levels import Level, phrase
+from trayapp.text import clean_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,9 +39,7 @@ MAX_TEXT = 80  # cells and the status reason: cache text is outside text
 
 def clean(text: object, cap: int = MAX_TEXT) -> str:
     """One line of printable text of at most ``cap`` characters."""
-    kept = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in str(text))
-    line = " ".join(kept.split())
-    return line if len(line) <= cap else line[: cap - 1] + "…"
+    return clean_line(text, cap)
 
 
 @dataclass(frozen=True)

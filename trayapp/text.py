@@ -1,0 +1,22 @@
+"""Text from outside (API messages, cache files, config, control input) made inert.
+
+Standard library only. Control characters (terminal escapes, BEL, newlines) and format
+characters (right-to-left overrides, zero-width marks) become spaces, runs of space collapse,
+and the line is capped: one rule for every surface (log, terminal, cache, notifications).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+MAX_LINE = 300  # what a reason may cost any surface, once it has entered the program
+
+
+def clean_line(text: object, limit: int = MAX_LINE) -> str:
+    """``text`` as one printable line of at most ``limit`` characters (``…`` marks a cut)."""
+    raw = str(text)
+    if len(raw) > 4 * limit:  # never walk a megabyte to keep a few hundred characters
+        raw = raw[: 4 * limit]
+    kept = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in raw)
+    line = " ".join(kept.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
