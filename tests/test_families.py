@@ -68,3 +68,9 @@ def test_quota_info_name() -> None:
         "projects/p/locations/global/services/compute.googleapis.com/quotaInfos/"
         "GPUS-PER-GPU-FAMILY-per-project-region"
     )
+
+
+def test_region_only_beats_family_only() -> None:
+    entries = [({"gpu_family": "NVIDIA_H100"}, 2.0), ({"region": "europe-west4"}, 3.0), ({}, 1.0)]
+    assert resolve(entries, "europe-west4", "NVIDIA_H100") == 3.0
+    assert resolve(entries[::-1], "europe-west4", "NVIDIA_H100") == 3.0
