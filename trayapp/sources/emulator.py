@@ -25,10 +25,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from trayapp.sources import emulator_quotas as quotas
 from trayapp.sources.base import is_loopback_host
-from trayapp.sources.emulator_data import (  # re-exported: tests and the demo use them
+from trayapp.sources.emulator_data import (
     FAULT_TARGETS,
     KNOWN_REGIONS,
     _region_json,
+    expected_quotas,
 )
 from trayapp.sources.emulator_faults import (
     SPEC_HELP,
@@ -39,6 +40,8 @@ from trayapp.sources.emulator_faults import (
     error_body,
     parse_fault,
 )
+
+__all__ = ["KNOWN_REGIONS", "Emulator", "RequestRecord", "expected_quotas"]
 
 
 @dataclass(frozen=True)
