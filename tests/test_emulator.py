@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from trayapp.levels import Level, Thresholds
 from trayapp.plan import DEFAULT_C3_REGIONS, DEFAULT_GPU_METRICS, DEFAULT_GPU_REGIONS, build_plan
 from trayapp.sources.emulator import KNOWN_REGIONS, Emulator, expected_quotas
-from trayapp.sources.emulator_quotas import FAMILY_ONLY_METRICS
 from trayapp.sources.emulator_faults import DEMO_LATENCY_MS, Fault, Latency, parse_fault
+from trayapp.sources.emulator_quotas import FAMILY_ONLY_METRICS
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION_PATH = "/compute/v1/projects/{}/regions/{}"
