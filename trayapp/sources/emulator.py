@@ -18,7 +18,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -125,6 +125,8 @@ class Emulator:
         latency: Latency | float | None = None,
         faults: Iterable[Fault | str] = (),
         allow_remote: bool = False,
+        *,
+        captured: Mapping[str, dict[str, object]] | None = None,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -132,6 +134,8 @@ class Emulator:
                 "(pass allow_remote=True / --allow-remote to expose it)"
             )
         self.host, self.port = host, port
+        # region name -> a Region body captured from the live API, served verbatim instead
+        self.captured = dict(captured) if captured is not None else None
         self.latency = latency if isinstance(latency, Latency) else Latency(ms=latency or 0)
         self.faults = FaultSet(
             parse_fault(f, FAULT_TARGETS) if isinstance(f, str) else f for f in faults
@@ -231,6 +235,9 @@ class Emulator:
         with self._conn_lock:
             (self._connections.add if add else self._connections.discard)(conn)
 
+    def _regions(self) -> Iterable[str]:
+        return KNOWN_REGIONS if self.captured is None else self.captured
+
     def _serve(self, handler: _Handler) -> None:
         started, wall = time.monotonic(), time.time()
         url = urlsplit(handler.path)
@@ -253,7 +260,7 @@ class Emulator:
             status, body = 404, error_body(404, "notFound", f"The URL {url.path} was not found.")
         elif handler.command != "GET":
             status, body = 405, error_body(405, "methodNotAllowed", "Only GET is served here.")
-        elif not quota_route and region is not None and region not in KNOWN_REGIONS:
+        elif not quota_route and region is not None and region not in self._regions():
             status, body = 404, Fault.http(404).error_body(project, region)
         else:
             fault, release = self.faults.take(project, region)
@@ -304,6 +311,8 @@ class Emulator:
             return fault.status, fault.error_body(project, region)
         with_quotas = fault is None or fault.action != "no_quotas"
         if region is not None:
+            if self.captured is not None:
+                return 200, self.captured[region]
             return 200, _region_json(self.url, project, region, with_quotas)
         names = sorted(KNOWN_REGIONS)
         try:
