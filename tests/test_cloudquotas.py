@@ -189,3 +189,33 @@ def test_plain_http_to_a_remote_quotas_endpoint_is_refused():
         source = CloudQuotasSource("http://127.0.0.1:9")
         source.close()
         source.fetch_families(PROJECT)
+
+
+def test_the_schema_allows_unknown_usage_only_for_family_answers():
+    def doc(**check):
+        base = {"kind": "gpu", "region": "r", "metric": "NVIDIA_H100_GPUS", "status": "ok"}
+        base.update(limit=8.0, fetched_at="2026-11-24T09:59:58.001+00:00", error=None)
+        return {
+            "schema_version": 1,
+            "written_at": "2026-11-24T10:00:00.123+00:00",
+            "warmer": {"pid": 1, "level": None, "last_batch_ms": None, "paused": False},
+            "projects": {
+                "p": {
+                    "cycle": {"id": 1, "started_at": base["fetched_at"], "completed_at": None},
+                    "checks": [{**base, **check}],
+                }
+            },
+        }
+
+    valid = doc(usage=None, source="cloudquotas")
+    valid["projects"]["p"]["cycle"].update(done=1, total=1)
+    jsonschema.validate(valid, SCHEMA)
+    for bad in (
+        doc(usage=2.0, source="cloudquotas"),  # Cloud Quotas never gives usage
+        doc(usage=None, source="compute"),  # regions.get always does
+        doc(usage=None),
+        doc(status="absent", limit=0.0, usage=None, source="cloudquotas"),
+    ):
+        bad["projects"]["p"]["cycle"].update(done=1, total=1)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, SCHEMA)
