@@ -219,3 +219,39 @@ def test_the_schema_allows_unknown_usage_only_for_family_answers():
         bad["projects"]["p"]["cycle"].update(done=1, total=1)
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, SCHEMA)
+
+
+def test_one_family_call_per_project_per_cycle(emulator, tmp_path):
+    bus, rec = EventBus(), Recorder()
+    bus.subscribe(cache.CacheWriter(tmp_path / cache.FILENAME))
+    bus.subscribe(rec)
+    source = GoogleSource(emulator.url, emulator.url, timeout_s=2.0)
+    warmer = Warmer(build_plan(["proj-a", "proj-b"]), source, bus, interval_s=0.03)
+    warmer.start()
+    try:
+        rec.wait_for(lambda evs: any(e.kind is WarmEvent.COMPLETE for e in evs), timeout=60)
+    finally:
+        warmer.stop()
+    calls = family_calls(emulator)
+    assert sorted(r.project for r in calls) == ["proj-a", "proj-b"]
+    snap = cache.load(tmp_path / cache.FILENAME)
+    for project in ("proj-a", "proj-b"):
+        h100 = snap.get(project, "europe-west4", "NVIDIA_H100_GPUS")
+        assert (h100["limit"], h100["source"]) == (24.0, "cloudquotas")
+
+
+def test_the_emulator_serves_only_the_family_quota_info(emulator):
+    import urllib.error
+    import urllib.request
+
+    base = f"{emulator.url}/v1/projects/p/locations/global/services/compute.googleapis.com"
+    with urllib.request.urlopen(f"{base}/quotaInfos/GPUS-PER-GPU-FAMILY-per-project-region") as r:
+        body = json.loads(r.read())
+    assert body["quotaId"] == "GPUS-PER-GPU-FAMILY-per-project-region"
+    assert body["dimensions"] == ["region", "gpu_family"]
+    assert body["dimensionsInfos"][1]["dimensions"] == {"gpu_family": "NVIDIA_H100"}
+    assert "dimensions" not in body["dimensionsInfos"][0]  # the catch-all
+    assert all(isinstance(e["details"]["value"], str) for e in body["dimensionsInfos"])  # int64
+    with pytest.raises(urllib.error.HTTPError) as other:
+        urllib.request.urlopen(f"{base}/quotaInfos/CPUS-per-project-region")
+    assert other.value.code == 404
