@@ -59,7 +59,7 @@ slowish_ms = 2400
 slow_ms = 3300
 
 [gpu]
-metrics = ["NVIDIA_L4_GPUS"]
+metrics = ["NVIDIA_T4_GPUS"]  # offered in each of these regions: no family quota call
 regions = {json.dumps(LEVELS_REGIONS)}
 
 [c3]

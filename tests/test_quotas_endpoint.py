@@ -77,3 +77,15 @@ def test_once_exits_0_with_a_notice_when_cloud_quotas_is_disabled(env, make_emul
     assert "gcloud services enable cloudquotas.googleapis.com --project p" in notice[0]
     # the defaulting rule at work: the family call went to the emulator, not to Google
     assert [r.status for r in emulator.requests() if r.region == QUOTAS_TARGET] == [403]
+
+
+def test_the_demo_shows_h100_and_h200_family_answers(env):
+    out = qt(env, "demo", "--once", "--speed", "20")
+    assert out.returncode == 0, out.stderr
+    shown = qt(env, "show", "--demo", "--metric", "H100", "--metric", "H200")
+    assert shown.returncode == 0, shown.stderr
+    rows = [line.split() for line in shown.stdout.splitlines()[2:]]
+    assert len(rows) == 8
+    for region, metric, limit, usage, *free in rows:
+        assert metric in ("H100", "H200") and usage == "?", (region, metric)
+        assert " ".join(free[:2]) == f"≤ {limit}"
