@@ -24,7 +24,8 @@ from trayapp.warmer import Warmer
 
 PROJECT = "proj-a"
 SCHEMA = json.loads((Path(__file__).parent.parent / "cache" / "schema.json").read_text())
-# What the emulator's family entries resolve to (see emulator_quotas.FAMILY_ENTRIES).
+# What the emulator's family entries resolve to (see emulator_quotas.FAMILY_ENTRIES), with the
+# catch-all entry the fixture's emulator serves (``family_default=0``).
 FAMILY_LIMITS = {
     ("us-central1", "NVIDIA_H100_GPUS"): 16.0,  # region + family
     ("europe-west4", "NVIDIA_H100_GPUS"): 24.0,  # region + family beats region only (4)
@@ -39,7 +40,7 @@ FAMILY_LIMITS = {
 
 @pytest.fixture
 def emulator(make_emulator):
-    return make_emulator(latency=2)
+    return make_emulator(latency=2, family_default=0.0)
 
 
 def family_calls(emulator):
@@ -85,7 +86,7 @@ def run_cycle(emulator, tmp_path, cycles=1, **kw):
 def test_the_client_parses_every_entry_exactly(emulator):
     source = CloudQuotasSource(emulator.url, timeout_s=2.0)
     try:
-        assert source.fetch_families(PROJECT) == expected_families(PROJECT)
+        assert source.fetch_families(PROJECT) == expected_families(PROJECT, 0.0)
     finally:
         source.close()
     [request] = family_calls(emulator)
@@ -112,11 +113,25 @@ def test_family_answers_fill_what_regions_get_does_not_report(emulator, tmp_path
         if metric in reported:
             assert check["source"] == "compute"
             assert (check["limit"], check["usage"]) == reported[metric]
-    assert by_key[("us-central1", "NVIDIA_A100_GPUS")]["source"] == "compute"
-    assert by_key[("us-central1", "NVIDIA_A100_GPUS")]["limit"] != 99.0  # not the family's
+    for region in ("us-central1", "us-east1", "us-west1", "europe-west4"):
+        t4 = by_key[(region, "NVIDIA_T4_GPUS")]  # the family quota says 99 for T4
+        assert (t4["source"], t4["limit"]) == (
+            "compute",
+            expected_quotas(PROJECT, region)["NVIDIA_T4_GPUS"][0],
+        )
     assert len(family_calls(emulator)) == 1  # one call for the whole cycle
     jsonschema.validate(json.loads((tmp_path / cache.FILENAME).read_text()), SCHEMA)
     assert snap.is_complete(PROJECT)
+
+
+def test_without_a_catch_all_a_region_with_no_entry_stays_not_reported(make_emulator, tmp_path):
+    events, _ = run_cycle(make_emulator(latency=2), tmp_path)
+    assert events[-1].kind is WarmEvent.COMPLETE
+    by_key, _ = checks(tmp_path)
+    for region in ("us-east1", "us-west1"):
+        h200 = by_key[(region, "NVIDIA_H200_GPUS")]
+        assert (h200["status"], h200["limit"], h200["error"]) == ("absent", 0.0, None)
+    assert by_key[("europe-west4", "NVIDIA_H200_GPUS")]["limit"] == 4.0
 
 
 def test_no_family_call_when_regions_get_reports_every_metric(emulator, tmp_path):
@@ -250,7 +265,8 @@ def test_the_emulator_serves_only_the_family_quota_info(emulator):
     assert body["quotaId"] == "GPUS-PER-GPU-FAMILY-per-project-region"
     assert body["dimensions"] == ["region", "gpu_family"]
     assert body["dimensionsInfos"][1]["dimensions"] == {"gpu_family": "NVIDIA_H100"}
-    assert "dimensions" not in body["dimensionsInfos"][0]  # the catch-all
+    assert body["dimensionsInfos"][0]["details"] == {"value": "0"}
+    assert "dimensions" not in body["dimensionsInfos"][0]  # the catch-all (family_default)
     assert all(isinstance(e["details"]["value"], str) for e in body["dimensionsInfos"])  # int64
     with pytest.raises(urllib.error.HTTPError) as other:
         urllib.request.urlopen(f"{base}/quotaInfos/CPUS-per-project-region")

@@ -127,6 +127,7 @@ class Emulator:
         allow_remote: bool = False,
         *,
         captured: Mapping[str, dict[str, object]] | None = None,
+        family_default: float | None = None,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -136,6 +137,7 @@ class Emulator:
         self.host, self.port = host, port
         # region name -> a Region body captured from the live API, served verbatim instead
         self.captured = dict(captured) if captured is not None else None
+        self.family_default = family_default  # the GPU family quota's catch-all entry, if any
         self.latency = latency if isinstance(latency, Latency) else Latency(ms=latency or 0)
         self.faults = FaultSet(
             parse_fault(f, FAULT_TARGETS) if isinstance(f, str) else f for f in faults
@@ -306,7 +308,7 @@ class Emulator:
         if quota is not None:
             if fault is not None and fault.action == "http":
                 return fault.status, quotas.fault_body(fault.status, fault.reason, project)
-            return quotas.quota_info(project, *quota.groups()[1:])
+            return quotas.quota_info(project, *quota.groups()[1:], self.family_default)
         if fault is not None and fault.action == "http":
             return fault.status, fault.error_body(project, region)
         with_quotas = fault is None or fault.action != "no_quotas"

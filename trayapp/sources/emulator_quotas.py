@@ -30,12 +30,12 @@ FAMILY_ONLY_METRICS = (
 
 # Deterministic entries with every precedence case over the default GPU regions:
 #   H100: us-central1 16 and europe-west4 24 (region + family), us-east1 / us-west1 8 (family)
-#   H200: us-central1 8 (region + family), europe-west4 4 (region only), elsewhere 0 (catch-all)
-#   A100: 99 everywhere: regions.get reports A100 where it exists, and its answer wins
+#   H200: us-central1 8 (region + family), europe-west4 4 (region only), us-east1 and us-west1
+#         no entry: not reported, unless the emulator serves a catch-all (``family_default``)
+#   T4: 99 (family): regions.get reports T4 in those regions, and its answer wins
 FAMILY_ENTRIES: FamilyQuotas = [
-    ({}, 0.0),
     ({"gpu_family": "NVIDIA_H100"}, 8.0),
-    ({"gpu_family": "NVIDIA_A100"}, 99.0),
+    ({"gpu_family": "NVIDIA_T4"}, 99.0),
     ({"region": "europe-west4"}, 4.0),
     ({"region": "us-central1", "gpu_family": "NVIDIA_H100"}, 16.0),
     ({"region": "us-central1", "gpu_family": "NVIDIA_H200"}, 8.0),
@@ -44,18 +44,22 @@ FAMILY_ENTRIES: FamilyQuotas = [
 ]
 
 
-def expected_families(project: str) -> FamilyQuotas:
-    """The entries the emulator serves for ``project`` (the same for every project)."""
-    return [(dict(d), v) for d, v in FAMILY_ENTRIES]
+def expected_families(project: str, default: float | None = None) -> FamilyQuotas:
+    """The entries the emulator serves for ``project`` (the same for every project), led by
+    the catch-all entry (no dimensions) when ``default`` is given."""
+    entries = [(dict(d), v) for d, v in FAMILY_ENTRIES]
+    return entries if default is None else [({}, float(default)), *entries]
 
 
-def quota_info(project: str, service: str, quota_id: str) -> tuple[int, dict[str, object]]:
+def quota_info(
+    project: str, service: str, quota_id: str, default: float | None = None
+) -> tuple[int, dict[str, object]]:
     """(status, body) for a QuotaInfo request: the family quota, or 404 for any other."""
     if service != SERVICE or quota_id != QUOTA_ID:
         name = f"projects/{project}/locations/global/services/{service}/quotaInfos/{quota_id}"
         return 404, status_body(404, "NOT_FOUND", f"QuotaInfo {name} not found.")
     infos = []
-    for dimensions, value in expected_families(project):
+    for dimensions, value in expected_families(project, default):
         entry: dict[str, object] = {
             "details": {"value": str(int(value))},  # int64: a JSON string in proto3 JSON
             "applicableLocations": [dimensions.get("region", "global")],
