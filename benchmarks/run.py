@@ -154,8 +154,8 @@ def peak_rss_mb(args: list[str], env: dict[str, str]) -> float:
 
 def bench_warm(tmp: Path) -> dict[str, float]:
     from trayapp.events import EventBus, WarmEvent
-    from trayapp.sources.compute import ComputeSource
     from trayapp.sources.emulator import Emulator
+    from trayapp.sources.google import GoogleSource
     from trayapp.warmer import Warmer
 
     latency_ms = 200
@@ -174,7 +174,8 @@ def bench_warm(tmp: Path) -> dict[str, float]:
     with Emulator(latency=latency_ms) as emu:
         bus = EventBus()
         bus.subscribe(Watch())
-        warmer = Warmer(build_plan(["bench"]), ComputeSource(emu.url), bus, interval_s=0.3)
+        source = GoogleSource(emu.url, emu.url)  # both APIs, as the app runs
+        warmer = Warmer(build_plan(["bench"]), source, bus, interval_s=0.3)
         warmer.start()
         deadline = time.monotonic() + 60
         while not done and time.monotonic() < deadline:

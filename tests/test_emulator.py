@@ -24,6 +24,7 @@ from trayapp.levels import Level, Thresholds
 from trayapp.plan import DEFAULT_C3_REGIONS, DEFAULT_GPU_METRICS, DEFAULT_GPU_REGIONS, build_plan
 from trayapp.sources.emulator import KNOWN_REGIONS, Emulator, expected_quotas
 from trayapp.sources.emulator_faults import DEMO_LATENCY_MS, Fault, Latency, parse_fault
+from trayapp.sources.emulator_quotas import FAMILY_ONLY_METRICS
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION_PATH = "/compute/v1/projects/{}/regions/{}"
@@ -65,7 +66,13 @@ def test_region_answer_has_the_shape_of_compute(emulator: Emulator) -> None:
         "DISKS_TOTAL_GB",
         "IN_USE_ADDRESSES",
     } <= metrics
-    assert {"NVIDIA_T4_GPUS", "PREEMPTIBLE_NVIDIA_T4_GPUS", "NVIDIA_H200_GPUS"} <= metrics
+    assert {
+        "NVIDIA_T4_GPUS",
+        "PREEMPTIBLE_NVIDIA_T4_GPUS",
+        "PREEMPTIBLE_NVIDIA_H100_GPUS",
+    } <= metrics
+    # like the live API: no on-demand H100, nothing for H100 Mega or H200 (Cloud Quotas has them)
+    assert not {"NVIDIA_H100_GPUS", "NVIDIA_H200_GPUS", "PREEMPTIBLE_NVIDIA_H200_GPUS"} & metrics
     assert len(metrics) > 30
     for quota in region["quotas"]:
         assert isinstance(quota["limit"], float)
@@ -101,14 +108,17 @@ def test_gpu_metrics_exist_only_where_the_gpu_does() -> None:
     def regions_with(metric: str) -> set[str]:
         return {r for r in KNOWN_REGIONS if metric in expected_quotas("p", r)}
 
-    assert 1 <= len(regions_with("NVIDIA_H200_GPUS")) <= 3
+    assert 1 <= len(regions_with("NVIDIA_A100_80GB_GPUS")) <= 4
     a100 = regions_with("NVIDIA_A100_GPUS")
     assert a100 & set(DEFAULT_GPU_REGIONS)
     assert set(DEFAULT_GPU_REGIONS) - a100
     assert set(DEFAULT_GPU_REGIONS) <= regions_with("NVIDIA_T4_GPUS")
     assert set(DEFAULT_C3_REGIONS) <= regions_with("C3_CPUS")
-    for metric in DEFAULT_GPU_METRICS:  # every default check can come back "ok" somewhere
-        assert regions_with(metric) & set(DEFAULT_GPU_REGIONS), metric
+    for metric in DEFAULT_GPU_METRICS:  # every default check but H100/H200 can be "ok" here
+        if metric in FAMILY_ONLY_METRICS:  # those come from the family quota, as live
+            assert not regions_with(metric), metric
+        else:
+            assert regions_with(metric) & set(DEFAULT_GPU_REGIONS), metric
     with pytest.raises(KeyError):
         expected_quotas("p", "mars-north1")
 

@@ -120,6 +120,8 @@ class Runtime:
         notes = []
         if new.endpoint != self.settings.endpoint:
             notes.append("the endpoint change takes effect at the next start")
+        if new.cloudquotas_endpoint != self.settings.cloudquotas_endpoint:
+            notes.append("the quotas_endpoint change takes effect at the next start")
         self.warmer.reconfigure(
             new.plan(),
             interval_s=new.interval_s,

@@ -11,6 +11,7 @@ from trayapp.plan import QuotaCheck
 from trayapp.sources.base import SourceError
 
 Region = tuple[str, str]  # (project, region)
+FAMILY_CALL = "cloudquotas"  # the "region" of a family call's key: (project, FAMILY_CALL)
 
 
 @dataclass
@@ -23,9 +24,14 @@ class Batch:
     fatal: SourceError | None = None  # the client could not even be built
     failures: dict[Region, SourceError] = field(default_factory=dict)
     elapsed_ms: int = 0
+    family: str | None = None  # a Cloud Quotas family call for this project, and nothing else
+    notice: SourceError | None = None  # a failure a person must mend; warming goes on
 
     @property
     def regions(self) -> list[Region]:
+        """The calls of the batch: (project, region), or (project, FAMILY_CALL)."""
+        if self.family is not None:
+            return [(self.family, FAMILY_CALL)]
         return list(dict.fromkeys((c.project, c.region) for c in self.checks))
 
     @property
@@ -33,6 +39,8 @@ class Batch:
         return bool(self.checks) and self.fatal is None
 
     def failed_checks(self) -> list[QuotaCheck]:
+        if self.family is not None:
+            return list(self.checks) if self.failures else []
         return [c for c in self.checks if (c.project, c.region) in self.failures]
 
     def kind(self, level: Level | None) -> WarmEvent:

@@ -45,6 +45,12 @@ def _warm_options(p: argparse.ArgumentParser, *, endpoint: bool) -> None:
     p.add_argument("--project", action="append", metavar="ID", help="project (repeatable)")
     if endpoint:
         p.add_argument("--endpoint", metavar="URL", help="Compute API base URL")
+        p.add_argument(
+            "--quotas-endpoint",
+            metavar="URL",
+            help="Cloud Quotas API base URL (default: --endpoint when that is a loopback "
+            "http:// URL, else Google's)",
+        )
     p.add_argument("--config", type=Path, metavar="PATH", help="config file")
     p.add_argument("--interval", type=_number, metavar="S", help="seconds between batches")
     p.add_argument("--rewarm", type=_number, metavar="S", help="seconds between re-warms")
@@ -173,12 +179,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
     config_path = args.config or paths.config_file()
     settings = load_config(config_path, required=args.config is not None)
     endpoint = getattr(args, "endpoint", None)
+    quotas_endpoint = getattr(args, "quotas_endpoint", None)
     return settings.with_overrides(
         projects=args.project,
         interval_s=args.interval,
         rewarm_s=args.rewarm,
         timeout_s=args.timeout,
         endpoint=check_endpoint(endpoint) if endpoint else None,
+        quotas_endpoint=(
+            check_endpoint(quotas_endpoint, "--quotas-endpoint") if quotas_endpoint else None
+        ),
     )
 
 
@@ -188,7 +198,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
     import time
 
     from trayapp import app, control, instance
-    from trayapp.sources.compute import ComputeSource
+    from trayapp.sources.google import GoogleSource
 
     first = settings_from(args)  # a bad config is exit 2 before anything else happens
     lock = instance.acquire_or_explain()
@@ -221,7 +231,9 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
             return complete(settings_from(args))
 
         settings = complete(first)
-        source = ComputeSource(settings.endpoint, timeout_s=settings.timeout_s)
+        source = GoogleSource(
+            settings.endpoint, settings.cloudquotas_endpoint, timeout_s=settings.timeout_s
+        )
         runtime = app.Runtime(settings, source, app.Files.default(demo=demo), load_settings)
         server = control.serve(
             control.runtime_handlers(runtime, runtime.quit_requested.set, time.monotonic()),
@@ -241,6 +253,7 @@ def _demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str |
     return settings.with_overrides(
         projects=args.project or [DEMO_PROJECT],
         endpoint=endpoint,
+        quotas_endpoint=endpoint,  # the emulator serves both APIs
         interval_s=settings.interval_s / speed,
         thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed),
     )

@@ -7,12 +7,14 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from trayapp import plan
 from trayapp.levels import TONES, Thresholds
 from trayapp.watch import WatchRule
 
 DEFAULT_ENDPOINT = "https://compute.googleapis.com"
+DEFAULT_QUOTAS_ENDPOINT = "https://cloudquotas.googleapis.com"
 
 
 class ConfigError(Exception):
@@ -26,6 +28,7 @@ class Settings:
     rewarm_s: float = 1800.0
     timeout_s: float = 10.0
     endpoint: str = DEFAULT_ENDPOINT
+    quotas_endpoint: str | None = None  # None: see cloudquotas_endpoint
     tone: str = "spicy"
     thresholds: Thresholds = field(default_factory=Thresholds)
     gpu_metrics: tuple[str, ...] = plan.DEFAULT_GPU_METRICS
@@ -40,6 +43,20 @@ class Settings:
     def toast_tone(self) -> str:
         """The notifications' tone: ``tone = "plain"`` keeps profanity out everywhere."""
         return "plain" if self.tone == "plain" else self.notification_tone
+
+    @property
+    def cloudquotas_endpoint(self) -> str:
+        """The Cloud Quotas URL in effect: as set, else the Compute endpoint when that is a
+        loopback ``http://`` URL (the emulator serves both, so nothing goes to Google), else
+        Google's."""
+        if self.quotas_endpoint:
+            return self.quotas_endpoint
+        from trayapp.sources.base import is_loopback_host
+
+        host = urlsplit(self.endpoint).hostname or ""
+        if self.endpoint.startswith("http://") and is_loopback_host(host):
+            return self.endpoint
+        return DEFAULT_QUOTAS_ENDPOINT
 
     def plan(self) -> plan.Plan:
         return plan.build_plan(
@@ -100,6 +117,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         "rewarm_s",
         "timeout_s",
         "endpoint",
+        "quotas_endpoint",
         "tone",
         "thresholds",
         "gpu",
@@ -118,6 +136,9 @@ def from_mapping(data: dict[str, Any]) -> Settings:
             values[key] = _positive(key, data[key])
     if "endpoint" in data:
         values["endpoint"] = check_endpoint(_string("endpoint", data["endpoint"]))
+    if "quotas_endpoint" in data:
+        url = _string("quotas_endpoint", data["quotas_endpoint"])
+        values["quotas_endpoint"] = check_endpoint(url, "quotas_endpoint")
     if "tone" in data:
         if data["tone"] not in TONES:
             raise ConfigError(f"tone must be one of {', '.join(TONES)}, not {data['tone']!r}")
@@ -247,7 +268,7 @@ def load(path: Path, *, required: bool = False) -> Settings:
         raise ConfigError(f"config {path}: nested too deeply") from None
 
 
-def check_endpoint(url: str) -> str:
+def check_endpoint(url: str, key: str = "endpoint") -> str:
     if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"endpoint must start with http:// or https://, not {url!r}")
+        raise ConfigError(f"{key} must start with http:// or https://, not {url!r}")
     return url.rstrip("/")

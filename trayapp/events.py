@@ -35,6 +35,7 @@ class WarmEvent(enum.Enum):
     PAUSED = "paused"  # pause()/resume(); data: paused
     CONFIG_REJECTED = "config_rejected"  # a reload was refused; warming goes on unchanged
     CONFIG_RELOADED = "config_reloaded"  # a reload was applied; data: notes
+    NOTICE = "notice"  # something to mend that stops nothing (message: what to do), once a run
 
 
 @dataclass(frozen=True)

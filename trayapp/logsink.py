@@ -77,6 +77,8 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
         return f"💥 CACHE_WARM_ERROR: {event.error_kind}: {event.message}"
     if kind is WarmEvent.CONFIG_REJECTED:
         return f"⚠️ CACHE_WARM_CONFIG_REJECTED: {event.message}"
+    if kind is WarmEvent.NOTICE:
+        return f"ℹ️ CACHE_WARM_NOTICE: {event.message}"
     if kind is WarmEvent.CANCELLED:
         return f"🛑 CACHE_WARM_CANCELLED: stopped at {p}"
     if kind is WarmEvent.FINAL_STATS:

@@ -20,6 +20,7 @@ class CheckState:
     usage: float | None = None
     fetched_at: str | None = None
     error: str | None = None
+    source: str | None = None  # "compute" (regions.get) or "cloudquotas" (GPU family quota)
 
 
 @dataclass
@@ -87,7 +88,23 @@ class WarmState:
             state.limit, state.usage = quotas[check.metric]
         else:
             state.status, state.limit, state.usage = "absent", 0.0, 0.0
-        state.fetched_at, state.error = fetched_at, None
+        state.fetched_at, state.error, state.source = fetched_at, None, "compute"
+        self._mark_done(check)
+
+    def apply_family(self, check: QuotaCheck, limit: float, fetched_at: str) -> None:
+        """A GPU family limit for a metric regions.get did not report: usage is unknown."""
+        state = self.checks[check]
+        state.status, state.limit, state.usage = "ok", limit, None
+        state.fetched_at, state.error, state.source = fetched_at, None, "cloudquotas"
+        self._mark_done(check)
+
+    def hold(self, check: QuotaCheck) -> None:
+        """Keep an answered check open while the family quota may still answer it."""
+        self.done.discard(check)
+        self.cycle.completed.pop(check.project, None)
+
+    def release(self, check: QuotaCheck) -> None:
+        """A held check stays as regions.get answered it (not reported)."""
         self._mark_done(check)
 
     def apply_error(self, check: QuotaCheck, message: str, *, final: bool) -> None:
@@ -113,8 +130,14 @@ class WarmState:
             key = (entry["project"], entry["kind"], entry["region"], entry["metric"])
             check = known.get(key)
             if check is not None and entry["status"] in ("ok", "absent"):
+                source = entry.get("source")
                 self.checks[check] = CheckState(
-                    entry["status"], entry["limit"], entry["usage"], entry["fetched_at"], None
+                    entry["status"],
+                    entry["limit"],
+                    entry["usage"],
+                    entry["fetched_at"],
+                    None,
+                    source if source in ("compute", "cloudquotas") else None,
                 )
                 seeded += 1
         return seeded
@@ -153,6 +176,7 @@ class WarmState:
                         "usage": s.usage,
                         "fetched_at": s.fetched_at,
                         "error": s.error,
+                        "source": s.source,
                     }
                     for c in checks
                     for s in (self.checks[c],)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import Future
 from typing import Any
 
 from trayapp.batch import Batch, Region
-from trayapp.cache import Snapshot, now_iso
+from trayapp.batch_runner import BatchRunner
+from trayapp.cache import Snapshot
 from trayapp.events import Event, EventBus, Progress, WarmEvent
+from trayapp.family_step import NOTICE_KINDS, FamilyStep
 from trayapp.levels import Level, Thresholds
 from trayapp.metrics import Metrics
 from trayapp.plan import Plan, QuotaCheck
@@ -32,7 +33,7 @@ __all__ = ["Batch", "Clock", "Warmer", "default_clock"]
 MAX_REASONS = 3
 
 
-class Warmer:
+class Warmer(BatchRunner):
     """One scheduler thread and, at most, one batch thread; controls work from any thread.
 
     Observers hear every event through ``bus``; ``clock`` and ``wall_clock`` are injectable so
@@ -72,6 +73,9 @@ class Warmer:
         self._thread: threading.Thread | None = None
         self._batch: threading.Thread | None = None
         self._round = Round(0, 0.0, (), (), max_attempts)  # a cycle, or a retry of its failures
+        # GPU metrics regions.get does not report: asked of the family quota, if the source can
+        self._families = FamilyStep(max_attempts)
+        self._family_source = callable(getattr(source, "fetch_families", None))
         self._cycle_wall = 0.0  # wall time the cycle began
         self._reported: set[str] = set()
         self._missing: dict[Region, str] = {}  # regions that answered 404: not asked again
@@ -222,7 +226,7 @@ class Warmer:
                 if retry is None:
                     return self._skip(now, self._idle_reason(now))
                 events.append((WarmEvent.RETRY, retry))
-            batch = Batch(self._round.pick(self.state.done), self._round.number)
+            batch = self._next_batch()
             if not batch.checks:
                 return None
             self._batch = threading.Thread(
@@ -232,6 +236,15 @@ class Warmer:
             self._emit(kind, data=data, snapshot=True)
         self._batch.start()
         return None
+
+    def _next_batch(self) -> Batch:
+        """A family call when one is due (a batch of its own), else 1 GPU + 1 C3 check."""
+        project = self._families.due()
+        if project is not None:
+            self._families.started(project)
+            return Batch(self._families.waiting(project), self._round.number, family=project)
+        open_ = self.state.done | self._families.held  # held checks were answered by a region
+        return Batch(self._round.pick(open_), self._round.number)
 
     def _overdue_s(self, now: float) -> float | None:
         """How late the re-warm is, or None when it is not due yet.
@@ -265,6 +278,7 @@ class Warmer:
     def _start_cycle(self, now: float) -> None:
         self.state.new_cycle(now)
         self._cycle_wall = self.wall_clock()
+        self._families.new_cycle()
         self._new_round(now, self.plan.gpu, self.plan.c3)
         self._reported.clear()
         self._retry.reset()
@@ -294,68 +308,8 @@ class Warmer:
         self, now: float, gpu: tuple[QuotaCheck, ...], c3: tuple[QuotaCheck, ...]
     ) -> None:
         self._round = Round(self._round.number + 1, now, gpu, c3, self.max_attempts)
+        self._families.new_round()
         self._backoff_until = 0.0
-
-    # -- batch thread ----------------------------------------------------------------------------
-    def _run_batch(self, batch: Batch) -> None:
-        try:
-            self.source.prepare()  # a no-op once done; retried after a credentials failure
-        except SourceError as exc:
-            batch.fatal = exc
-            self._finish(batch)
-            return
-        started = time.perf_counter()
-        deadline = started + self.fetch_deadline_s
-        pending = [(key, self._fetch(key)) for key in batch.regions]
-        for key, future in pending:
-            try:
-                future.result(timeout=max(0.0, deadline - time.perf_counter()))
-            except SourceError as exc:
-                batch.failures[key] = exc.with_traceback(None)  # no frame kept: no cycle
-            except Exception as other:
-                where = f"{key[0]}/{key[1]}"
-                if not future.done():  # past the deadline: the region timed out, move on
-                    self._abandon(key, future)
-                    batch.failures[key] = SourceError(
-                        "timeout",
-                        f"{where}: timed out, no complete answer within "
-                        f"{self.fetch_deadline_s:g} s",
-                    )
-                else:
-                    batch.failures[key] = SourceError(
-                        "bad_response", f"{where}: unexpected {type(other).__name__}"
-                    )
-        batch.elapsed_ms = round((time.perf_counter() - started) * 1000)
-        self._finish(batch)
-
-    def _fetch(self, key: Region) -> Future[Any]:
-        future: Future[Any] = Future()
-        with self._lock:
-            self._round.started_fetch(key, future)
-            number = self._round.number
-        threading.Thread(  # the round's number, not the round: a failure's traceback keeps
-            target=self._do_fetch,  # this frame alive until collected, and the round with it
-            args=(key, future, number),
-            daemon=True,
-            name=f"quota-fetch-{key[1]}",
-        ).start()
-        return future
-
-    def _do_fetch(self, key: Region, future: Future[Any], number: int) -> None:
-        try:
-            quotas = self.source.fetch(*key)
-        except BaseException as exc:  # handed to the batch, which reports it
-            future.set_exception(exc)
-            return
-        with self._lock:  # the answer fills every open check of its region, now
-            round_ = self._round
-            if round_.number == number and round_.current(key, future) and not self._stopping:
-                self.state.apply_region(*key, quotas, now_iso())
-        future.set_result(quotas)
-
-    def _abandon(self, key: Region, future: Future[Any]) -> None:
-        with self._lock:
-            self._round.abandon(key, future)  # a late answer is dropped; a retry asks again
 
     def _finish(self, batch: Batch) -> None:
         with self._lock:
@@ -369,6 +323,10 @@ class Warmer:
         with self._emit_lock:
             for exc in errors:
                 self._emit(WarmEvent.ERROR, message=exc.message, error_kind=exc.kind, snapshot=True)
+            if batch.notice is not None:
+                self._emit(
+                    WarmEvent.NOTICE, message=batch.notice.message, error_kind=batch.notice.kind
+                )
             if batch.timed:
                 self._emit(
                     batch.kind(level),
@@ -409,6 +367,9 @@ class Warmer:
         if batch.fatal is not None:  # no client at all: nothing of this round can be done
             self._give_up(None, batch.fatal)
             return self._report(batch.fatal)
+        if batch.family is not None:
+            self._family_failure(batch)
+            return []
         errors: list[SourceError] = []
         for key, exc in batch.failures.items():
             open_checks = self.state.region_checks(*key)
@@ -427,6 +388,18 @@ class Warmer:
             if exc.kind == "rate_limited":
                 self._backoff_until = self.clock() + self.backoff_ticks * self.interval_s
         return errors
+
+    def _family_failure(self, batch: Batch) -> None:
+        """A failed family call: a notice (and the batch did not fail) or a retry later."""
+        key = batch.regions[0]
+        exc = batch.failures.get(key)
+        if exc is None:
+            return
+        if exc.kind == "rate_limited":
+            self._backoff_until = self.clock() + self.backoff_ticks * self.interval_s
+        batch.notice = self._families.failed(self.state, key[0], exc)
+        if exc.kind in NOTICE_KINDS:
+            del batch.failures[key]
 
     def _report(self, exc: SourceError) -> list[SourceError]:
         if exc.message in self._reported:

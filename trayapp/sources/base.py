@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from trayapp.sources.families import FamilyQuotas
 from trayapp.text import clean_line
 
 # metric name -> (limit, usage), as one region reported them.
@@ -60,6 +61,10 @@ class QuotaSource(Protocol):
 
     def fetch(self, project: str, region: str) -> RegionQuotas:
         """All quotas of one region, or SourceError."""
+
+    def fetch_families(self, project: str) -> FamilyQuotas:
+        """The project's GPU family quota entries (Cloud Quotas), or SourceError. Asked only
+        when a GPU metric came back not reported by regions.get."""
 
     def close(self) -> None:
         """Release connections; must not block on a hung request."""

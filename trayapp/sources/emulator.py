@@ -1,4 +1,5 @@
-"""A local HTTP emulator of the Compute Engine regions API.
+"""A local HTTP emulator of the Compute Engine regions API (and of Cloud Quotas' GPU family
+QuotaInfo, see ``emulator_quotas``).
 
 Serves ``GET /compute/v1/projects/{p}/regions/{r}`` and the paged region list the way
 compute.googleapis.com does, so the real google-cloud-compute client can be exercised (and the
@@ -10,22 +11,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
-import random
 import re
 import signal
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from trayapp.plan import DEFAULT_C3_REGIONS
+from trayapp.sources import emulator_quotas as quotas
 from trayapp.sources.base import is_loopback_host
+from trayapp.sources.emulator_data import (
+    FAULT_TARGETS,
+    KNOWN_REGIONS,
+    _region_json,
+    expected_quotas,
+)
 from trayapp.sources.emulator_faults import (
     SPEC_HELP,
     TRICKLE_GAP_S,
@@ -36,113 +41,7 @@ from trayapp.sources.emulator_faults import (
     parse_fault,
 )
 
-# The regions the emulator answers for; any other region gets a 404 like a misspelt one.
-KNOWN_REGIONS = (*DEFAULT_C3_REGIONS, "asia-east1", "asia-south1", "europe-north1", "me-west1")
-_ZONES = {"us-central1": "abcf", "us-east1": "bcd", "europe-west1": "bcd"}
-
-# metric -> limit choices. Regions list ~45 metrics, GPU ones only where the GPU exists.
-_LIMITS: dict[str, tuple[float, ...]] = {
-    "CPUS": (24, 72, 96, 200, 500),
-    "PREEMPTIBLE_CPUS": (0, 24, 200),
-    "COMMITTED_CPUS": (0, 0, 32),
-    **dict.fromkeys(("C2_CPUS", "C2D_CPUS", "C3D_CPUS", "N2_CPUS"), (0, 24, 48, 96, 200)),
-    **dict.fromkeys(("N2D_CPUS", "A2_CPUS", "M1_CPUS", "E2_CPUS"), (0, 24, 48, 96)),
-    "C3_CPUS": (0, 8, 24, 44, 88, 176),
-    "DISKS_TOTAL_GB": (4096, 10240, 40960, 102400),
-    "SSD_TOTAL_GB": (500, 2048, 10240),
-    "LOCAL_SSD_TOTAL_GB": (3000, 6000, 9000),
-    "PREEMPTIBLE_LOCAL_SSD_GB": (0, 3000),
-    "IN_USE_ADDRESSES": (8, 16, 69, 100),
-    "STATIC_ADDRESSES": (8, 21, 100),
-    "INSTANCES": (6000,),
-    "INSTANCE_GROUPS": (100,),
-    "INSTANCE_GROUP_MANAGERS": (50,),
-    "REGIONAL_INSTANCE_GROUP_MANAGERS": (50,),
-    "AUTOSCALERS": (50,),
-    "REGIONAL_AUTOSCALERS": (20,),
-    "TARGET_POOLS": (50,),
-    "NETWORK_ENDPOINT_GROUPS": (100,),
-    "RESERVATIONS": (20,),
-}
-_GPUS = ("T4", "L4", "P4", "P100", "V100", "A100", "A100_80GB", "H100", "H100_MEGA", "H200")
-for _gpu in _GPUS:
-    _big = _gpu.startswith(("A100_80", "H"))
-    _LIMITS[f"NVIDIA_{_gpu}_GPUS"] = (0, 0, 8, 16) if _big else (0, 1, 4, 8, 16)
-    _LIMITS[f"PREEMPTIBLE_NVIDIA_{_gpu}_GPUS"] = (0, 4, 16, 64)
-    _LIMITS[f"COMMITTED_NVIDIA_{_gpu}_GPUS"] = (0, 0, 8)
-# GPU model -> the regions that have it; models not listed exist everywhere but in _LACKING.
-_ONLY_IN = {
-    "P4": "us-central1 us-east4 us-west2 europe-west4 asia-southeast1",
-    "P100": "us-central1 us-east1 us-west1 europe-west1 europe-west4",
-    "V100": "us-central1 us-west1 europe-west4 asia-east1",
-    "A100": "us-central1 us-east4 us-west1 us-west3 us-west4 europe-west4 asia-northeast1 "
-    "asia-southeast1 me-west1",
-    "A100_80GB": "us-central1 us-east4 us-east5 europe-west4",
-    "H100": "us-central1 us-east4 us-east5 us-west1 europe-west1 europe-west4 asia-northeast1 "
-    "asia-southeast1",
-    "H100_MEGA": "us-central1 us-east4 europe-west4",
-    "H200": "us-central1 europe-west1",
-}
-_LACKING = {"T4": "us-east5 europe-west9", "L4": "us-west2 southamerica-east1", "C3": "me-west1"}
-
-
-def _present(metric: str, region: str) -> bool:
-    model = re.fullmatch(r"(?:PREEMPTIBLE_|COMMITTED_)?NVIDIA_(\w+)_GPUS|(C3)_CPUS", metric)
-    if model is None:
-        return True
-    name = model.group(1) or model.group(2)
-    if name in _ONLY_IN:
-        return region in _ONLY_IN[name].split()
-    return region not in _LACKING.get(name, "").split()
-
-
-def expected_quotas(project: str, region: str) -> dict[str, tuple[float, float]]:
-    """Every quota the emulator serves for one region: metric -> (limit, usage).
-
-    Deterministic in (project, region, metric); KeyError for a region the emulator does not
-    know (it answers 404 for those).
-    """
-    if region not in KNOWN_REGIONS:
-        raise KeyError(f"the emulator does not know region {region!r}")
-    quotas = {}
-    for metric, choices in _LIMITS.items():
-        if not _present(metric, region):
-            continue
-        rng = random.Random(f"{project}/{region}/{metric}")
-        limit = float(rng.choice(choices))
-        usage = 0.0 if rng.random() < 0.4 else float(rng.randint(0, int(limit)))
-        if metric.endswith("_GB") and 0 < usage < limit:
-            usage -= 0.5  # storage usage is not always whole gigabytes
-        quotas[metric] = (limit, usage)
-    return quotas
-
-
-def _region_json(base: str, project: str, region: str, with_quotas: bool) -> dict[str, object]:
-    number = int.from_bytes(hashlib.blake2b(region.encode(), digest_size=4).digest(), "big")
-    prefix = f"{base}/compute/v1/projects/{project}"
-    body: dict[str, object] = {
-        "kind": "compute#region",
-        "id": str(1000 + number % 9000),
-        "creationTimestamp": "1969-12-31T16:00:00.000-08:00",
-        "name": region,
-        "description": region,
-        "status": "UP",
-        "zones": [f"{prefix}/zones/{region}-{z}" for z in _ZONES.get(region, "abc")],
-        "selfLink": f"{prefix}/regions/{region}",
-        "supportsPzs": False,
-    }
-    if with_quotas:
-        body["quotas"] = [
-            {"metric": m, "limit": lim, "usage": use}
-            for m, (lim, use) in expected_quotas(project, region).items()
-        ]
-    else:
-        body["quotaStatusWarning"] = {
-            "code": "RESULT_INCOMPLETE",
-            "message": "Quota information is temporarily unavailable for this region.",
-            "data": [{"key": "region", "value": region}],
-        }
-    return body
+__all__ = ["KNOWN_REGIONS", "Emulator", "RequestRecord", "expected_quotas"]
 
 
 @dataclass(frozen=True)
@@ -226,6 +125,9 @@ class Emulator:
         latency: Latency | float | None = None,
         faults: Iterable[Fault | str] = (),
         allow_remote: bool = False,
+        *,
+        captured: Mapping[str, dict[str, object]] | None = None,
+        family_default: float | None = None,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -233,9 +135,12 @@ class Emulator:
                 "(pass allow_remote=True / --allow-remote to expose it)"
             )
         self.host, self.port = host, port
+        # region name -> a Region body captured from the live API, served verbatim instead
+        self.captured = dict(captured) if captured is not None else None
+        self.family_default = family_default  # the GPU family quota's catch-all entry, if any
         self.latency = latency if isinstance(latency, Latency) else Latency(ms=latency or 0)
         self.faults = FaultSet(
-            parse_fault(f, KNOWN_REGIONS) if isinstance(f, str) else f for f in faults
+            parse_fault(f, FAULT_TARGETS) if isinstance(f, str) else f for f in faults
         )
         self._log: list[RequestRecord] = []
         self._log_changed = threading.Condition()
@@ -301,7 +206,7 @@ class Emulator:
     def add_fault(self, fault: Fault | str) -> Fault:
         """Inject a fault (a Fault or a spec like ``503@us-east1#2``) for the next requests."""
         return self.faults.add(
-            parse_fault(fault, KNOWN_REGIONS) if isinstance(fault, str) else fault
+            parse_fault(fault, FAULT_TARGETS) if isinstance(fault, str) else fault
         )
 
     def clear_faults(self) -> None:
@@ -332,11 +237,17 @@ class Emulator:
         with self._conn_lock:
             (self._connections.add if add else self._connections.discard)(conn)
 
+    def _regions(self) -> Iterable[str]:
+        return KNOWN_REGIONS if self.captured is None else self.captured
+
     def _serve(self, handler: _Handler) -> None:
         started, wall = time.monotonic(), time.time()
         url = urlsplit(handler.path)
         route = _ROUTE.match(url.path)
         project, region = route.groups() if route else (None, None)
+        quota_route = quotas.ROUTE.match(url.path)
+        if quota_route:  # faults aimed at "cloudquotas" (or at every region) hit it
+            project, region = quota_route.group(1), quotas.QUOTAS_TARGET
 
         def record(status: int | str, fault: Fault | None) -> None:
             action = fault.action if fault else None
@@ -351,7 +262,7 @@ class Emulator:
             status, body = 404, error_body(404, "notFound", f"The URL {url.path} was not found.")
         elif handler.command != "GET":
             status, body = 405, error_body(405, "methodNotAllowed", "Only GET is served here.")
-        elif region is not None and region not in KNOWN_REGIONS:
+        elif not quota_route and region is not None and region not in self._regions():
             status, body = 404, Fault.http(404).error_body(project, region)
         else:
             fault, release = self.faults.take(project, region)
@@ -362,7 +273,7 @@ class Emulator:
             if self._stopping.wait(self.latency.delay_ms(region) / 1000):
                 handler.close_connection = True  # stopping: drop the request unanswered
                 return
-            status, body = self._answer(project, region, parse_qs(url.query), fault)
+            status, body = self._answer(project, region, parse_qs(url.query), fault, quota_route)
         raw = json.dumps(body).encode()
         if fault is not None and fault.action == "broken_body":
             raw = raw[: len(raw) // 2]
@@ -387,12 +298,23 @@ class Emulator:
             handler.wfile.flush()
 
     def _answer(
-        self, project: str, region: str | None, query: dict[str, list[str]], fault: Fault | None
+        self,
+        project: str,
+        region: str | None,
+        query: dict[str, list[str]],
+        fault: Fault | None,
+        quota: re.Match[str] | None = None,
     ) -> tuple[int, dict[str, object]]:
+        if quota is not None:
+            if fault is not None and fault.action == "http":
+                return fault.status, quotas.fault_body(fault.status, fault.reason, project)
+            return quotas.quota_info(project, *quota.groups()[1:], self.family_default)
         if fault is not None and fault.action == "http":
             return fault.status, fault.error_body(project, region)
         with_quotas = fault is None or fault.action != "no_quotas"
         if region is not None:
+            if self.captured is not None:
+                return 200, self.captured[region]
             return 200, _region_json(self.url, project, region, with_quotas)
         names = sorted(KNOWN_REGIONS)
         try:
@@ -454,7 +376,7 @@ def run_from_args(args: argparse.Namespace, stop: threading.Event | None = None)
     default_ms = {"fixed": 0.0, "heavy-tail": 200.0, "demo": 0.0}[args.profile]
     ms = default_ms if args.latency_ms is None else args.latency_ms
     latency = Latency(args.profile, ms, scale=args.scale, seed=args.seed)
-    faults = [parse_fault(spec, KNOWN_REGIONS) for spec in args.fault]
+    faults = [parse_fault(spec, FAULT_TARGETS) for spec in args.fault]
     emulator = Emulator(args.host, args.port, latency, faults, allow_remote=args.allow_remote)
     stop = stop or threading.Event()
     previous = {}

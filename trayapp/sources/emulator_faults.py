@@ -188,12 +188,13 @@ def error_body(status: int, reason: str, message: str) -> dict[str, object]:
 SPEC_HELP = (
     "WHAT[:REASON][@TARGET][#COUNT]; WHAT is an HTTP status 400-599, hang, trickle, "
     "broken_body or no_quotas; REASON goes in error.errors[0].reason (e.g. rateLimitExceeded); "
-    "TARGET is REGION, PROJECT/REGION, PROJECT/* or * (default: every request); #COUNT makes "
+    "TARGET is REGION, cloudquotas (the GPU family QuotaInfo), PROJECT/REGION, PROJECT/* or * "
+    "(default: every request); #COUNT makes "
     "the fault hit only the next COUNT matching requests. Examples: "
     "403:rateLimitExceeded@us-east1, hang@europe-west4, 503@my-project/us-west1#2"
 )
 _SPEC = re.compile(
-    r"^(?P<what>\d{3}|[a-z_-]+)(?::(?P<reason>[A-Za-z]+))?"
+    r"^(?P<what>\d{3}|[a-z_-]+)(?::(?P<reason>[A-Za-z_]+))?"
     r"(?:@(?P<target>[^#@]+))?(?:#(?P<count>\d+))?$"
 )
 

@@ -1,0 +1,37 @@
+"""The source the app runs: region quotas from Compute, GPU family quota from Cloud Quotas.
+
+One object, so the warmer (and a process boundary in front of it) sees one QuotaSource. Built
+from plain values only, so it can be re-created on the far side of a process boundary.
+"""
+
+from __future__ import annotations
+
+from trayapp.sources.base import RegionQuotas
+from trayapp.sources.cloudquotas import CloudQuotasSource
+from trayapp.sources.compute import ComputeSource
+from trayapp.sources.families import FamilyQuotas
+
+
+class GoogleSource:
+    """``fetch`` through google-cloud-compute, ``fetch_families`` through google-cloud-quotas."""
+
+    def __init__(
+        self, endpoint: str | None, quotas_endpoint: str | None, timeout_s: float = 10.0
+    ) -> None:
+        self.compute = ComputeSource(endpoint, timeout_s=timeout_s)
+        self.quotas = CloudQuotasSource(quotas_endpoint, timeout_s=timeout_s)
+
+    def prepare(self) -> None:
+        """Both clients, before the first timed batch."""
+        self.compute.prepare()
+        self.quotas.prepare()
+
+    def fetch(self, project: str, region: str) -> RegionQuotas:
+        return self.compute.fetch(project, region)
+
+    def fetch_families(self, project: str) -> FamilyQuotas:
+        return self.quotas.fetch_families(project)
+
+    def close(self) -> None:
+        self.compute.close()
+        self.quotas.close()
