@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from trayapp.sources.compute import ComputeSource
-from trayapp.sources.families import family_of
+from trayapp.sources.family_map import family_of
 
 CAPTURE = Path(__file__).parent / "data" / "gcpdiag-apigee1-compute-regions.json"
 BODY = json.loads(CAPTURE.read_text(encoding="utf-8"))

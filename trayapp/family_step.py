@@ -17,7 +17,7 @@ from collections import Counter
 from trayapp.cache import now_iso
 from trayapp.plan import QuotaCheck
 from trayapp.sources.base import SourceError
-from trayapp.sources.families import FamilyQuotas, family_of, resolve
+from trayapp.sources.family_map import FamilyQuotas, family_of, resolve
 from trayapp.state import WarmState
 
 # Failures no retry mends: the checks stay not reported, warming goes on.

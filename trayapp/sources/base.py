@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from trayapp.sources.families import FamilyQuotas
+from trayapp.sources.family_map import FamilyQuotas
 from trayapp.text import clean_line
 
 # metric name -> (limit, usage), as one region reported them.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from trayapp.sources.families import QUOTA_ID, SERVICE, FamilyQuotas, quota_info_name
+from trayapp.sources.family_map import QUOTA_ID, SERVICE, FamilyQuotas, quota_info_name
 
 # Fault target for Cloud Quotas requests (``503@cloudquotas#1``, ``403:SERVICE_DISABLED@...``).
 QUOTAS_TARGET = "cloudquotas"

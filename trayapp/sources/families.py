@@ -1,63 +1,129 @@
-"""GPU family quota: which family a configured metric belongs to, and which entry applies.
+"""The GPU family quota from the Cloud Quotas API, through google-cloud-quotas (REST).
 
-Cloud Quotas answers H100-class GPUs (which ``regions.get`` does not report) with one QuotaInfo,
-``GPUS-PER-GPU-FAMILY-per-project-region``, whose entries each carry a dimensions map
-(``region``, ``gpu_family``) and a limit. Standard library only: the warmer uses this.
-
-Only on-demand ``NVIDIA_<X>_GPUS`` names map to a family. Google's Cloud Quotas documentation
-names the quota and its ``region`` / ``gpu_family`` dimensions but says nothing of preemptible
-(Spot) or committed GPUs, so ``PREEMPTIBLE_`` and ``COMMITTED_`` forms are left to regions.get.
+Asked only for what regions.get does not report (H100, H200 and newer): one ``get_quota_info``
+per project per cycle. Like ``ComputeSource``: nothing from google is imported until
+``prepare()``, an ``http://`` loopback endpoint gets anonymous credentials, one call is one
+request (the warmer owns retries), and every failure leaves as ``SourceError``. The three
+failures a person must mend (API disabled, permission missing, QuotaInfo not served) carry a
+message saying exactly what to do.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+import contextlib
+import threading
+from typing import Any
 
-QUOTA_ID = "GPUS-PER-GPU-FAMILY-per-project-region"
-SERVICE = "compute.googleapis.com"
-SOURCE_COMPUTE = "compute"
-SOURCE_CLOUDQUOTAS = "cloudquotas"
+from trayapp.sources.base import SourceError
+from trayapp.sources.compute import classify, is_loopback_url
+from trayapp.sources.family_map import QUOTA_ID, FamilyQuotas, quota_info_name
 
-# One entry of the QuotaInfo: (dimensions, limit). Plain values, so it crosses processes.
-FamilyEntry = tuple[dict[str, str], float]
-FamilyQuotas = list[FamilyEntry]
-
-_ON_DEMAND = re.compile(r"NVIDIA_([A-Z0-9]+(?:_[A-Z0-9]+)*)_GPUS")
+DEFAULT_QUOTAS_ENDPOINT = "https://cloudquotas.googleapis.com"
+PERMISSION = "cloudquotas.quotas.get"
 
 
-def quota_info_name(project: str) -> str:
-    """The resource name ``get_quota_info`` asks for."""
-    return f"projects/{project}/locations/global/services/{SERVICE}/quotaInfos/{QUOTA_ID}"
+class CloudQuotasSource:
+    """The family quota entries of a project. Safe to call from several threads at once."""
+
+    def __init__(
+        self, endpoint: str | None = None, timeout_s: float = 10.0, *, credentials: Any = None
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        endpoint = endpoint.rstrip("/") if endpoint else None
+        loopback_http = (
+            bool(endpoint) and endpoint.startswith("http://") and is_loopback_url(endpoint)
+        )
+        if endpoint and endpoint.startswith("http://") and not loopback_http:
+            raise ValueError(
+                f"refusing plain http to {endpoint}: credentials would travel unencrypted "
+                "(use https://, or a loopback http:// URL for the emulator)"
+            )
+        self.endpoint, self.timeout_s, self.credentials = endpoint, float(timeout_s), credentials
+        self.anonymous = loopback_http and credentials is None
+        self._client: Any = None
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+
+    def prepare(self) -> None:
+        """Import google-cloud-quotas and build the client; SourceError on failure."""
+        with self._lock:
+            if self._client is None:
+                self._closed.clear()
+                self._client = self._build_client()
+
+    def _build_client(self) -> Any:
+        try:
+            from google.auth.credentials import AnonymousCredentials
+            from google.cloud import cloudquotas_v1
+        except ImportError as exc:
+            raise SourceError(
+                "unavailable",
+                f"google-cloud-quotas cannot be imported ({exc.name or exc}): "
+                "pip install google-cloud-quotas",
+            ) from exc
+        options = {"api_endpoint": self.endpoint} if self.endpoint else None
+        credentials = AnonymousCredentials() if self.anonymous else self.credentials
+        try:
+            return cloudquotas_v1.CloudQuotasClient(
+                credentials=credentials, transport="rest", client_options=options
+            )
+        except Exception as exc:
+            raise classify(exc, "Cloud Quotas client set-up", self.timeout_s) from exc
+
+    def fetch_families(self, project: str) -> FamilyQuotas:
+        """Every entry of the project's GPU family quota: (dimensions, limit)."""
+        where = f"{project}/{QUOTA_ID}"
+        if self._closed.is_set():
+            raise SourceError("unavailable", f"{where}: the Cloud Quotas source is closed")
+        if self._client is None:
+            self.prepare()
+        client = self._client
+        if client is None:
+            raise SourceError("unavailable", f"{where}: the Cloud Quotas source is closed")
+        try:
+            info = client.get_quota_info(
+                name=quota_info_name(project), timeout=self.timeout_s, retry=None
+            )
+            return [
+                ({str(k): str(v) for k, v in entry.dimensions.items()}, float(entry.details.value))
+                for entry in info.dimensions_infos
+            ]
+        except Exception as exc:
+            raise explain(exc, project, self.timeout_s) from exc
+
+    def close(self) -> None:
+        """Close idle connections; a request hanging in another thread is not waited for."""
+        with self._lock:
+            client, self._client = self._client, None
+            self._closed.set()
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.transport.close()
 
 
-def family_of(metric: str) -> str | None:
-    """``NVIDIA_H100_GPUS`` -> ``NVIDIA_H100``; None for any other metric (C3, PREEMPTIBLE_...)."""
-    found = _ON_DEMAND.fullmatch(metric)
-    return f"NVIDIA_{found.group(1)}" if found else None
-
-
-def _rank(dimensions: Mapping[str, str], region: str, family: str) -> int | None:
-    """How specific an entry is for (region, family): 3 region+family, 2 region, 1 family,
-    0 catch-all; None when it does not apply (another region or family, or another key)."""
-    if set(dimensions) - {"region", "gpu_family"}:
-        return None
-    if dimensions.get("region", region) != region:
-        return None
-    if dimensions.get("gpu_family", family) != family:
-        return None
-    return 2 * ("region" in dimensions) + ("gpu_family" in dimensions)
-
-
-def resolve(entries: Sequence[FamilyEntry], region: str, family: str) -> float | None:
-    """The limit in effect for ``family`` in ``region``: region and family beat region only,
-    which beats family only, which beats the catch-all entry. None when no entry applies, or
-    when the winning value is negative (Cloud Quotas' "unlimited"): no number to show."""
-    best: tuple[int, float] | None = None
-    for dimensions, limit in entries:
-        rank = _rank(dimensions, region, family)
-        if rank is not None and (best is None or rank > best[0]):
-            best = (rank, limit)
-    if best is None or best[1] < 0:
-        return None
-    return float(best[1])
+def explain(exc: BaseException, project: str, timeout_s: float) -> SourceError:
+    """The core's classification, with what to do for the failures a person must mend."""
+    error = classify(exc, f"{project}/{QUOTA_ID}", timeout_s)
+    reason = str(getattr(exc, "reason", "") or "")
+    if error.kind == "permission" and reason == "SERVICE_DISABLED":
+        return SourceError(
+            "permission",
+            f"the Cloud Quotas API is disabled for project {project}: run "
+            f'"gcloud services enable cloudquotas.googleapis.com --project {project}" '
+            "to see H100/H200-class GPU family quota",
+        )
+    if error.kind == "permission":
+        return SourceError(
+            "permission",
+            f"no permission {PERMISSION} on project {project}: grant the role "
+            '"Cloud Quotas Viewer" (roles/cloudquotas.viewer) to see H100/H200-class '
+            "GPU family quota",
+        )
+    if error.kind == "not_found":
+        return SourceError(
+            "not_found",
+            f"the Cloud Quotas endpoint does not serve {quota_info_name(project)} (HTTP 404): "
+            "check --quotas-endpoint; GPU family quota is not reported",
+        )
+    return error
