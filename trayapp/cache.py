@@ -219,9 +219,11 @@ def write_atomic(path: str | os.PathLike[str], doc: dict[str, Any]) -> None:
     """Temp file beside the target, fsync, replace: readers see the old or the new file."""
     import tempfile  # only writers pay for it
 
+    from trayapp.safefiles import private_dir
+
     path = os.fspath(path)
     directory, name = os.path.split(path)
-    private_mkdir(directory or ".")
+    private_dir(directory or ".")
     data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory or ".")
     try:

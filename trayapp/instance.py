@@ -57,19 +57,12 @@ def resolve_directory(directory: str | os.PathLike[str] | None) -> Path:
 
 def private_directory(directory: str | os.PathLike[str] | None = None) -> Path:
     """Create the directory 0700 (or tighten ours to 0700); refuse one owned by someone else."""
-    from trayapp.cache import private_mkdir
+    from trayapp.safefiles import UnsafePath, private_dir
 
     path = resolve_directory(directory)
-    private_mkdir(path)
-    if _WINDOWS:
-        return path
-    st = path.lstat()
-    if not path.is_dir() or path.is_symlink():
-        raise OSError(errno.ENOTDIR, "not a directory", str(path))
-    if st.st_uid != os.getuid():
-        raise OSError(errno.EPERM, "owned by another user", str(path))
-    if st.st_mode & 0o077:
-        path.chmod(0o700)
+    private_dir(path)
+    if not _WINDOWS and path.is_symlink():
+        raise UnsafePath(path, "a link, not a folder")
     return path
 
 
