@@ -191,9 +191,9 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
     from trayapp.sources.compute import ComputeSource
 
     first = settings_from(args)  # a bad config is exit 2 before anything else happens
-    lock = instance.acquire_or_explain()
-    if lock is None:
-        return 1
+    lock = instance.claim(live_pid=control.live_pid)  # "already running" is exit 0
+    if not isinstance(lock, instance.InstanceLock):
+        return lock
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(lock.release)
         endpoint = None

@@ -11,6 +11,7 @@ import errno
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from trayapp import paths
@@ -51,6 +52,12 @@ def default_directory() -> Path:
     return Path(PlatformDirs(paths.APP, appauthor=False).user_runtime_dir)
 
 
+def lock_directory() -> Path:
+    """Where the instance lock lives: the state folder, whatever ``XDG_RUNTIME_DIR`` says, so
+    a start with the variable and one without take the same lock."""
+    return paths.state_dir()
+
+
 def resolve_directory(directory: str | os.PathLike[str] | None) -> Path:
     return default_directory() if directory is None else Path(directory)
 
@@ -77,7 +84,7 @@ class InstanceLock:
     """
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
-        self._given = directory
+        self._given = lock_directory() if directory is None else directory
         self._fd: int | None = None
         self.path: Path | None = None
 
@@ -170,18 +177,42 @@ def _holder_pid(fd: int, wait_s: float = 0.5) -> int | None:
 
 
 def acquire_or_explain(directory: str | os.PathLike[str] | None = None) -> InstanceLock | None:
-    """The lock for a new `run` or `demo`, or None after one line on stderr (then exit 1).
+    """The lock for a new `run` or `demo`, or None after one line on stderr.
 
     Call it before anything opens the cache or the log, so a second start touches neither.
     """
+    lock = claim(directory)
+    return lock if isinstance(lock, InstanceLock) else None
+
+
+EXIT_ALREADY_RUNNING = 0  # not a failure: a service manager must not restart it in a loop
+
+
+def claim(
+    directory: str | os.PathLike[str] | None = None,
+    live_pid: Callable[[], int | None] | None = None,
+) -> InstanceLock | int:
+    """The instance lock, or the exit status after one line on stderr.
+
+    ``live_pid`` asks whether an instance answers on the control channel (its pid, or 0 when
+    it answers without one): someone who deleted the lock file does not make a second
+    instance. Already running is exit 0; a lock that cannot be taken at all is exit 1.
+    """
     try:
-        return InstanceLock(directory).acquire()
+        lock = InstanceLock(directory).acquire()
     except AlreadyRunning as exc:
         print(exc, file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
     except OSError as exc:
         where = exc.filename or resolve_directory(directory)
         print(
             f"quota-tray: cannot take the instance lock in {where}: {exc.strerror or exc}",
             file=sys.stderr,
         )
-    return None
+        return 1
+    pid = live_pid() if live_pid is not None else None
+    if pid is not None:
+        lock.release()
+        print(AlreadyRunning(pid or None), file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
+    return lock
