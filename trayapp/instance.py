@@ -37,19 +37,35 @@ class AlreadyRunning(Exception):
 
 
 def default_directory() -> Path:
-    """The per-user runtime directory; the state directory where there is no real one.
+    """The control channel's folder: ``$XDG_RUNTIME_DIR/quota-tray`` when that variable names
+    a folder of ours with mode 0700, else the state folder; never a shared temporary folder.
 
-    Without ``XDG_RUNTIME_DIR`` platformdirs would pick ``/tmp/runtime-<uid>``, a shared place
-    another user could create first, so the state directory is used instead.
+    (platformdirs falls back to ``/tmp/runtime-<uid>`` or ``/run/user/<uid>``, a place shared by
+    every environment of the user, where another user could also create it first.)
     """
-    if (
-        sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd"))
-        and not os.environ.get("XDG_RUNTIME_DIR", "").strip()
-    ):
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        runtime = os.environ.get("XDG_RUNTIME_DIR", "").strip()
+        if runtime and _private_folder(runtime):
+            return Path(runtime) / paths.APP
         return paths.state_dir()
     from platformdirs import PlatformDirs
 
     return Path(PlatformDirs(paths.APP, appauthor=False).user_runtime_dir)
+
+
+def _private_folder(path: str) -> bool:
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (
+        os.path.isabs(path)  # noqa: PTH117
+        and stat.S_ISDIR(st.st_mode)
+        and st.st_uid == os.getuid()
+        and not st.st_mode & 0o077
+    )
 
 
 def lock_directory() -> Path:
