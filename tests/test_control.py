@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import pytest
 
 from trayapp import control, instance
-from trayapp.control import ControlError, ControlServer, NotRunning
+from trayapp.control import ControlError, ControlServer, NotRunning, wire
 from trayapp.events import EventBus
 from trayapp.instance import AlreadyRunning, InstanceLock
 from trayapp.plan import build_plan
@@ -157,8 +157,7 @@ def status_within_1s(directory) -> dict:
 
 
 def authed(srv: ControlServer):
-    key = (srv.directory / control.KEY_NAME).read_bytes()
-    return Client(srv.address, srv.family, authkey=key)
+    return control.authenticated(srv.directory)
 
 
 # -- single instance ---------------------------------------------------------------------------
@@ -282,8 +281,9 @@ def test_unknown_command_and_failing_handler_are_error_answers(ctl):
 
 
 def test_wrong_authkey_is_refused_and_the_server_keeps_serving(server):
-    with pytest.raises(AuthenticationError):
-        Client(server.address, server.family, authkey=os.urandom(32))
+    conn = Client(server.address, server.family)
+    with pytest.raises(AuthenticationError), conn:
+        wire.client_handshake(conn, os.urandom(32))
     assert status_within_1s(server.directory)["ok"] is True
     assert server.app.calls == ["status"]
 

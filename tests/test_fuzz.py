@@ -14,7 +14,6 @@ import shutil
 import sys
 import tempfile
 import time
-from multiprocessing.connection import Client
 from pathlib import Path
 
 import pytest
@@ -318,8 +317,7 @@ def control_server():
 
 def exchange(server: control.ControlServer, payload: bytes) -> dict | None:
     """Send ``payload`` after authenticating; the answer, or None if the server hung up."""
-    key = (server.directory / control.KEY_NAME).read_bytes()
-    with Client(server.address, server.family, authkey=key) as conn:
+    with control.authenticated(server.directory) as conn:
         conn.send_bytes(payload)
         try:
             if not conn.poll(2.0):

@@ -123,3 +123,18 @@ def test_the_built_app_knows_the_quota_metric_names(bundle, tmp_path):
     )
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.strip().endswith("did you mean NVIDIA_T4_GPUS?")
+
+
+def test_every_sub_package_is_listed_for_setuptools():
+    """An unlisted sub-package installs from a checkout but is missing from a wheel."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(root).parts)
+        for init in (root / "trayapp").rglob("__init__.py")
+    }
+    assert found <= listed, found - listed

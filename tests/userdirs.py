@@ -11,6 +11,7 @@ from pathlib import Path
 
 
 def isolated_env(home: Path, **extra: str) -> dict[str, str]:
+    (home / "run").mkdir(mode=0o700, parents=True, exist_ok=True)  # a real runtime folder
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_"))}
     env.update(
         HOME=str(home),

@@ -12,6 +12,8 @@ import os
 import time
 from datetime import UTC, datetime
 
+from trayapp.text import clean_line
+
 TYPE_CHECKING = False  # typing and pathlib would cost more to import than json itself
 if TYPE_CHECKING:
     from pathlib import Path
@@ -24,6 +26,7 @@ DEFAULT_MAX_AGE_S = 1800.0
 WARM_SHARE = 0.8
 STATUSES = ("pending", "ok", "absent", "error")
 _CHECK_KEYS = ("kind", "region", "metric", "status", "limit", "usage", "fetched_at", "error")
+MAX_BYTES = 8 * 1024 * 1024  # a cache of many projects is well under 1 MB; beyond this: corrupt
 
 
 class CacheError(Exception):
@@ -155,7 +158,7 @@ def is_fresh(check: dict[str, Any], max_age_s: float, now: float) -> bool:
         age = now - parse_time(check["fetched_at"])
     except ValueError:
         return False
-    return age <= max_age_s
+    return 0 <= age <= max_age_s  # an answer from the future is no answer: the clock lies
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Snapshot:
@@ -163,11 +166,13 @@ def load(path: str | os.PathLike[str] | None = None) -> Snapshot:
     path = os.fspath(path) if path is not None else os.fspath(default_path())
     try:
         with open(path, "rb") as f:  # noqa: PTH123 - pathlib is not imported here
-            raw = f.read()
+            raw = f.read(MAX_BYTES + 1)  # never the whole of a huge file
     except FileNotFoundError:
         raise CacheError("missing", path) from None
     except OSError as exc:
         raise CacheError("unreadable", path, exc.strerror or type(exc).__name__) from None
+    if len(raw) > MAX_BYTES:
+        raise CacheError("corrupt", path, f"larger than {MAX_BYTES // (1024 * 1024)} MB")
     return parse(raw, path)
 
 
@@ -179,7 +184,8 @@ def parse(raw: bytes, path: str = "<bytes>") -> Snapshot:
     if not isinstance(doc, dict) or "schema_version" not in doc:
         raise CacheError("schema", path, "no schema_version")
     if doc["schema_version"] != SCHEMA_VERSION:
-        raise CacheError("schema", path, f"schema_version {doc['schema_version']!r}, expected 1")
+        shown = clean_line(repr(doc["schema_version"]), 40)
+        raise CacheError("schema", path, f"schema_version {shown}, expected 1")
     problem = _validate(doc)
     if problem:
         raise CacheError("corrupt", path, problem)
@@ -187,41 +193,25 @@ def parse(raw: bytes, path: str = "<bytes>") -> Snapshot:
 
 
 def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    return clean_line(str(exc), 120) if str(exc) else type(exc).__name__
 
 
 def _validate(doc: dict[str, Any]) -> str | None:
-    """Structural checks readers rely on; returns what is wrong, or None."""
-    if not isinstance(doc.get("written_at"), str) or not isinstance(doc.get("warmer"), dict):
-        return "written_at or warmer missing"
-    projects = doc.get("projects")
-    if not isinstance(projects, dict):
-        return "projects is not an object"
-    for name, body in projects.items():
-        if not isinstance(body, dict) or not isinstance(body.get("cycle"), dict):
-            return f"project {name!r} has no cycle"
-        checks = body.get("checks")
-        if not isinstance(checks, list):
-            return f"project {name!r} has no checks"
-        for check in checks:
-            if not isinstance(check, dict) or any(k not in check for k in _CHECK_KEYS):
-                return f"a check of {name!r} lacks fields"
-            if check["status"] not in STATUSES:
-                return f"a check of {name!r} has status {check['status']!r}"
-            if not isinstance(check["kind"], str):
-                return f"a check of {name!r} has a kind that is not a string"
-            if check["fetched_at"] is not None and not isinstance(check["fetched_at"], str):
-                return f"a check of {name!r} has a fetched_at that is not a string"
-    return None
+    """Structural and type checks readers rely on; returns what is wrong, or None."""
+    from trayapp.cache_validate import problem
+
+    return problem(doc)
 
 
 def write_atomic(path: str | os.PathLike[str], doc: dict[str, Any]) -> None:
     """Temp file beside the target, fsync, replace: readers see the old or the new file."""
     import tempfile  # only writers pay for it
 
+    from trayapp.safefiles import private_dir
+
     path = os.fspath(path)
     directory, name = os.path.split(path)
-    private_mkdir(directory or ".")
+    private_dir(directory or ".")
     data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory or ".")
     try:

@@ -201,9 +201,9 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
     from trayapp.sources.google import GoogleSource
 
     first = settings_from(args)  # a bad config is exit 2 before anything else happens
-    lock = instance.acquire_or_explain()
-    if lock is None:
-        return 1
+    lock = instance.claim(live_pid=control.live_pid)  # "already running" is exit 0
+    if not isinstance(lock, instance.InstanceLock):
+        return lock
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(lock.release)
         endpoint = None
@@ -234,7 +234,11 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
         source = GoogleSource(
             settings.endpoint, settings.cloudquotas_endpoint, timeout_s=settings.timeout_s
         )
-        runtime = app.Runtime(settings, source, app.Files.default(demo=demo), load_settings)
+        try:
+            runtime = app.Runtime(settings, source, app.Files.default(demo=demo), load_settings)
+        except OSError as exc:  # a folder owned by someone else, a file we may not use
+            print(f"quota-tray: {_os_line(exc)}", file=sys.stderr)
+            return 1
         server = control.serve(
             control.runtime_handlers(runtime, runtime.quit_requested.set, time.monotonic()),
             on_error=runtime.filelog.error,
@@ -243,6 +247,14 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
             cleanup.callback(server.stop)
         return app.run(runtime, headless=args.headless or args.once, once=args.once)
     return 1  # not reached: the with-block returns
+
+
+def _os_line(exc: OSError) -> str:
+    """``<path>: <why>`` in one line, for a file or folder we cannot use."""
+    from trayapp.text import clean_line
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    return clean_line(f"{where}{exc.strerror or exc}")
 
 
 def _demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str | None) -> Settings:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from trayapp import plan
 from trayapp.levels import TONES, Thresholds
+from trayapp.text import clean_line
 from trayapp.watch import WatchRule
 
 DEFAULT_ENDPOINT = "https://compute.googleapis.com"
@@ -19,6 +20,21 @@ DEFAULT_QUOTAS_ENDPOINT = "https://cloudquotas.googleapis.com"
 
 class ConfigError(Exception):
     """A bad config file or value; the message names it in one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(clean_line(message))  # it quotes what the file said: made inert
+
+
+# Upper bounds: beyond these a value is a typo, and some (timeout_s = 1e300) overflow later.
+LIMITS = {
+    "interval_s": 3600.0,
+    "rewarm_s": 30 * 86400.0,
+    "timeout_s": 600.0,
+    "warn_ms": 3_600_000.0,
+    "slowish_ms": 3_600_000.0,
+    "slow_ms": 3_600_000.0,
+    "min_free": 1e9,
+}
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,9 @@ def _positive(key: str, value: Any) -> float:
         raise ConfigError(f"{key} is too large") from None
     if not math.isfinite(number) or number <= 0:
         raise ConfigError(f"{key} must be a positive number, not {value!r}")
+    limit = LIMITS.get(key.rsplit(".", 1)[-1].rsplit(" ", 1)[-1].lstrip("-"))
+    if limit is not None and number > limit:
+        raise ConfigError(f"{key} must be at most {limit:g}, not {value!r}")
     return number
 
 
@@ -91,13 +110,22 @@ def _names(key: str, value: Any) -> tuple[str, ...]:
         raise ConfigError(f"{key} must be a list of strings")
     if not value or not all(isinstance(v, str) and v.strip() for v in value):
         raise ConfigError(f"{key} must be a non-empty list of non-empty strings")
+    for v in value:
+        _printable(key, v)
     return tuple(dict.fromkeys(v.strip() for v in value))
 
 
 def _string(key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{key} must be a non-empty string")
-    return value.strip()
+    return _printable(key, value.strip())
+
+
+def _printable(key: str, value: str) -> str:
+    """A name that reaches the log, the cache and the tray: one printable line, kept short."""
+    if clean_line(value.strip(), 200) != value.strip():
+        raise ConfigError(f"{key}: {value!r} must be one printable line of at most 200 characters")
+    return value
 
 
 def _table(key: str, value: Any, allowed: set[str]) -> dict[str, Any]:

@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from trayapp.cache import private_mkdir, set_aside
+from trayapp.cache import set_aside
 from trayapp.events import Event, WarmEvent
 from trayapp.metrics import percentile
+from trayapp.safefiles import open_private, private_dir, same_file
 
 log = logging.getLogger(__name__)
 
@@ -177,12 +178,20 @@ class HistoryRecorder:
             self._conn = None
 
     def _connect(self) -> sqlite3.Connection:
-        private_mkdir(os.path.dirname(os.path.abspath(self.path)))  # noqa: PTH100, PTH120
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite copies the mode
-        os.chmod(self.path, 0o600)  # noqa: PTH101
-        conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
+        private_dir(os.path.dirname(os.path.abspath(self.path)))  # noqa: PTH100, PTH120
+        fd = open_private(self.path, os.O_RDWR)  # ours, 0600, never a planted link's target
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            if not same_file(fd, self.path):  # swapped for a link between our checks
+                conn.close()
+                raise _Unusable("the history file was replaced while opening it")
+        finally:
+            os.close(fd)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")

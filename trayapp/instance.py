@@ -11,6 +11,7 @@ import errno
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from trayapp import paths
@@ -36,19 +37,41 @@ class AlreadyRunning(Exception):
 
 
 def default_directory() -> Path:
-    """The per-user runtime directory; the state directory where there is no real one.
+    """The control channel's folder: ``$XDG_RUNTIME_DIR/quota-tray`` when that variable names
+    a folder of ours with mode 0700, else the state folder; never a shared temporary folder.
 
-    Without ``XDG_RUNTIME_DIR`` platformdirs would pick ``/tmp/runtime-<uid>``, a shared place
-    another user could create first, so the state directory is used instead.
+    (platformdirs falls back to ``/tmp/runtime-<uid>`` or ``/run/user/<uid>``, a place shared by
+    every environment of the user, where another user could also create it first.)
     """
-    if (
-        sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd"))
-        and not os.environ.get("XDG_RUNTIME_DIR", "").strip()
-    ):
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        runtime = os.environ.get("XDG_RUNTIME_DIR", "").strip()
+        if runtime and _private_folder(runtime):
+            return Path(runtime) / paths.APP
         return paths.state_dir()
     from platformdirs import PlatformDirs
 
     return Path(PlatformDirs(paths.APP, appauthor=False).user_runtime_dir)
+
+
+def _private_folder(path: str) -> bool:
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (
+        os.path.isabs(path)  # noqa: PTH117
+        and stat.S_ISDIR(st.st_mode)
+        and st.st_uid == os.getuid()
+        and not st.st_mode & 0o077
+    )
+
+
+def lock_directory() -> Path:
+    """Where the instance lock lives: the state folder, whatever ``XDG_RUNTIME_DIR`` says, so
+    a start with the variable and one without take the same lock."""
+    return paths.state_dir()
 
 
 def resolve_directory(directory: str | os.PathLike[str] | None) -> Path:
@@ -57,19 +80,12 @@ def resolve_directory(directory: str | os.PathLike[str] | None) -> Path:
 
 def private_directory(directory: str | os.PathLike[str] | None = None) -> Path:
     """Create the directory 0700 (or tighten ours to 0700); refuse one owned by someone else."""
-    from trayapp.cache import private_mkdir
+    from trayapp.safefiles import UnsafePath, private_dir
 
     path = resolve_directory(directory)
-    private_mkdir(path)
-    if _WINDOWS:
-        return path
-    st = path.lstat()
-    if not path.is_dir() or path.is_symlink():
-        raise OSError(errno.ENOTDIR, "not a directory", str(path))
-    if st.st_uid != os.getuid():
-        raise OSError(errno.EPERM, "owned by another user", str(path))
-    if st.st_mode & 0o077:
-        path.chmod(0o700)
+    private_dir(path)
+    if not _WINDOWS and path.is_symlink():
+        raise UnsafePath(path, "a link, not a folder")
     return path
 
 
@@ -84,7 +100,7 @@ class InstanceLock:
     """
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
-        self._given = directory
+        self._given = lock_directory() if directory is None else directory
         self._fd: int | None = None
         self.path: Path | None = None
 
@@ -177,18 +193,42 @@ def _holder_pid(fd: int, wait_s: float = 0.5) -> int | None:
 
 
 def acquire_or_explain(directory: str | os.PathLike[str] | None = None) -> InstanceLock | None:
-    """The lock for a new `run` or `demo`, or None after one line on stderr (then exit 1).
+    """The lock for a new `run` or `demo`, or None after one line on stderr.
 
     Call it before anything opens the cache or the log, so a second start touches neither.
     """
+    lock = claim(directory)
+    return lock if isinstance(lock, InstanceLock) else None
+
+
+EXIT_ALREADY_RUNNING = 0  # not a failure: a service manager must not restart it in a loop
+
+
+def claim(
+    directory: str | os.PathLike[str] | None = None,
+    live_pid: Callable[[], int | None] | None = None,
+) -> InstanceLock | int:
+    """The instance lock, or the exit status after one line on stderr.
+
+    ``live_pid`` asks whether an instance answers on the control channel (its pid, or 0 when
+    it answers without one): someone who deleted the lock file does not make a second
+    instance. Already running is exit 0; a lock that cannot be taken at all is exit 1.
+    """
     try:
-        return InstanceLock(directory).acquire()
+        lock = InstanceLock(directory).acquire()
     except AlreadyRunning as exc:
         print(exc, file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
     except OSError as exc:
         where = exc.filename or resolve_directory(directory)
         print(
             f"quota-tray: cannot take the instance lock in {where}: {exc.strerror or exc}",
             file=sys.stderr,
         )
-    return None
+        return 1
+    pid = live_pid() if live_pid is not None else None
+    if pid is not None:
+        lock.release()
+        print(AlreadyRunning(pid or None), file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
+    return lock

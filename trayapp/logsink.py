@@ -8,11 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from trayapp.cache import private_mkdir
 from trayapp.events import Event, WarmEvent
 from trayapp.levels import Level, phrase
+from trayapp.safefiles import open_private, private_dir
+from trayapp.text import clean_line
 
 MAX_BYTES = 5 * 1024 * 1024  # beyond this the old log is kept as .1 and a new one begins
+MAX_LINE = 2000  # a log line, whatever its details say
 
 _TOKENS = {
     Level.FIRE: "BATCH_WARM",
@@ -91,26 +93,42 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
 
 
 class FileLog:
-    """Appends formatted events to the log file (0600), keeping one rotated copy."""
+    """Appends formatted events to the log file (0600), keeping one rotated copy.
 
-    def __init__(self, path: Path, tone: str = "spicy") -> None:
+    The file is rotated whenever it passes ``max_bytes``, at start-up and while running, so a
+    noisy server cannot grow it without bound; a link planted at its path is never followed.
+    """
+
+    def __init__(self, path: Path, tone: str = "spicy", max_bytes: int = MAX_BYTES) -> None:
         self.path = path
         self.tone = tone
+        self.max_bytes = max_bytes
+        self.rotations = 0
         self._lock = threading.Lock()
         self._file: TextIO | None = None
+        self._size = 0
 
     def open(self) -> FileLog:
-        private_mkdir(self.path.parent)
-        try:
-            if self.path.stat().st_size > MAX_BYTES:
-                os.replace(self.path, self.path.with_name(self.path.name + ".1"))
-        except FileNotFoundError:
-            pass
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o600)  # an older file may have been created wider
-        self._file = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+        private_dir(self.path.parent)
+        with self._lock:
+            self._open()
+            if self._size > self.max_bytes:
+                self._rotate()
         return self
+
+    def _open(self) -> None:
+        fd = open_private(self.path)
+        self._size = os.fstat(fd).st_size
+        self._file = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+
+    def _rotate(self) -> None:
+        """Keep the current file as ``.1`` (replacing the older one) and begin a new one."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+        self.rotations += 1
+        self._open()
 
     def on_event(self, event: Event) -> None:
         line = format_event(event, self.tone)
@@ -123,9 +141,15 @@ class FileLog:
         self._write(datetime.now().astimezone(), f"💥 CACHE_WARM_ERROR: {message}")
 
     def _write(self, when: datetime, line: str) -> None:
+        text = f"{when.isoformat(timespec='milliseconds')} {clean_line(line, MAX_LINE)}\n"
         with self._lock:
+            if self._file is None:
+                return
+            if self._size > self.max_bytes:
+                self._rotate()
             if self._file is not None:
-                self._file.write(f"{when.isoformat(timespec='milliseconds')} {line}\n")
+                self._file.write(text)
+                self._size += len(text.encode("utf-8", "replace"))
 
     def close(self) -> None:
         with self._lock:

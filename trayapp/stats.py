@@ -29,17 +29,25 @@ def show_stats(
     there is no history and ``OSError`` when the chart cannot be written or opened.
     """
     from trayapp import history, paths
-    from trayapp.cache import private_mkdir
+    from trayapp.safefiles import private_dir
 
     data = history.series(db or history.default_path(), since_s)
-    t = thresholds or Thresholds()
     target = paths.cache_dir() / "stats.png"
-    private_mkdir(target.parent)
+    private_dir(target.parent)
     tmp = target.with_name(f".stats.{os.getpid()}.png")
-    draw_chart(data, tmp, warn_ms=t.warn_ms, slowish_ms=t.slowish_ms, slow_ms=t.slow_ms)
-    tmp.replace(target)
+    write_chart(data, tmp, thresholds or Thresholds())
+    tmp.replace(target)  # replaces a link planted at the target, never writes through it
     (opener or open_file)(target)
     return target
+
+
+def write_chart(data: Any, target: Path, t: Thresholds) -> None:
+    """Draw into our own 0600 file at ``target``: a link planted there is replaced."""
+    from trayapp.safefiles import open_private
+
+    fd = open_private(target, os.O_WRONLY | os.O_TRUNC)
+    with os.fdopen(fd, "wb") as f:
+        draw_chart(data, f, warn_ms=t.warn_ms, slowish_ms=t.slowish_ms, slow_ms=t.slow_ms)
 
 
 def open_file(path: Path) -> None:
@@ -107,9 +115,7 @@ def stats_command(args: argparse.Namespace) -> int:
     if data is not None:
         t = _thresholds()
         try:
-            draw_chart(
-                data, args.plot, warn_ms=t.warn_ms, slowish_ms=t.slowish_ms, slow_ms=t.slow_ms
-            )
+            write_chart(data, args.plot, t)
         except (OSError, ValueError) as exc:
             print(f"quota-tray: cannot write the chart {args.plot}: {exc}", file=sys.stderr)
             return 1

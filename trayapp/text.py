@@ -15,6 +15,8 @@ MAX_LINE = 300  # what a reason may cost any surface, once it has entered the pr
 def clean_line(text: object, limit: int = MAX_LINE) -> str:
     """``text`` as one printable line of at most ``limit`` characters (``…`` marks a cut)."""
     raw = str(text)
+    if len(raw) <= limit and raw.isprintable() and "  " not in raw and raw == raw.strip():
+        return raw  # the common case, at the cost of one C-level scan
     if len(raw) > 4 * limit:  # never walk a megabyte to keep a few hundred characters
         raw = raw[: 4 * limit]
     kept = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in raw)

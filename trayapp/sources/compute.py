@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from trayapp.sources.base import RegionQuotas, SourceError, is_loopback_host
+from trayapp.sources.bodycap import cap_responses
 
 ADC_HINT = 'run "gcloud auth application-default login", or pass --endpoint to use the emulator'
 RATE_REASONS = frozenset(
@@ -95,7 +96,8 @@ class ComputeSource:
         options = {"api_endpoint": self.endpoint} if self.endpoint else None
         credentials = AnonymousCredentials() if self.anonymous else self.credentials
         try:
-            return compute_v1.RegionsClient(credentials=credentials, client_options=options)
+            client = compute_v1.RegionsClient(credentials=credentials, client_options=options)
+            return cap_responses(client)  # a huge answer is an error, not our memory
         except Exception as exc:
             raise classify(exc, "client set-up", self.timeout_s) from exc
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from trayapp.sources import emulator_quotas as quotas
@@ -59,6 +60,8 @@ class RequestRecord:
     fault: str | None = None
 
 
+MAX_REQUEST_BODY = 64 * 1024  # the API is read-only: no request needs a body
+MAX_CONNECTIONS = 64  # connection threads at once
 _ROUTE = re.compile(r"^/compute/v1/projects/([^/]+)/regions(?:/([^/]+))?/?$")
 
 
@@ -86,8 +89,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.emulator._serve(self)
 
     def do_other(self) -> None:
-        """Any other method: the body is read (keep-alive stays sound), then 404 or 405."""
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        """Any other method: the body is read (keep-alive stays sound), then 404 or 405.
+
+        A body over MAX_REQUEST_BODY (or a length that is not a number) is never read: 413 or
+        400, and the connection is closed."""
+        declared = self.headers.get("Content-Length") or "0"
+        if not declared.isdigit() or int(declared) > MAX_REQUEST_BODY:
+            self.close_connection = True
+            status = 400 if not declared.isdigit() else 413
+            text = "Bad Content-Length." if status == 400 else "Request body too large."
+            self.send_json(status, json.dumps(error_body(status, "invalid", text)).encode())
+            return
+        self.rfile.read(int(declared))
         self.server.emulator._serve(self)
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_other
@@ -101,8 +114,28 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    """One thread per connection, at most MAX_CONNECTIONS: beyond that a connection is closed
+    at once (the client retries or fails), never a thread more."""
+
     daemon_threads = True
     emulator: Emulator
+    slots: threading.BoundedSemaphore
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that gave up (timed out, closed) is normal here, not worth a traceback."""
@@ -169,6 +202,7 @@ class Emulator:
         server_class = _Server6 if ":" in self.host else _Server
         server = server_class((self.host, self.port), _Handler)
         server.emulator = self
+        server.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._server, self._stopping = server, threading.Event()
         port = server.server_address[1]
         self._url = (
@@ -278,10 +312,28 @@ class Emulator:
         if fault is not None and fault.action == "broken_body":
             raw = raw[: len(raw) // 2]
         record(status, fault)  # before the answer: a client that has it finds it logged
+        if fault is not None and fault.action == "huge_body":
+            self._huge(handler, fault.size)
+            return
         if fault is not None and fault.action == "trickle":
             self._trickle(handler, status, raw)
             return
         handler.send_json(status, raw)
+
+    def _huge(self, handler: _Handler, size: int) -> None:
+        """A valid Region of ``size`` bytes, made as it is sent: it never sits in our memory."""
+        head, tail = b'{"kind": "compute#region", "name": "huge", "description": "', b'"}'
+        handler.close_connection = True
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json; charset=UTF-8")
+        handler.send_header("Content-Length", str(size))
+        handler.end_headers()
+        handler.wfile.write(head)
+        left, chunk = size - len(head) - len(tail), b"x" * 65536
+        while left > 0 and not self._stopping.is_set():
+            handler.wfile.write(chunk[:left])
+            left -= len(chunk)
+        handler.wfile.write(tail)
 
     def _trickle(self, handler: _Handler, status: int, raw: bytes) -> None:
         """The whole answer, a byte at a time: every read gets data, the answer never ends."""
@@ -336,10 +388,16 @@ class Emulator:
         return 200, body
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {text!r}")
+    return int(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``quota-tray emulator``."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
-    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
+    parser.add_argument("--port", type=_port, default=0, help="port; 0 picks a free one (default)")
     parser.add_argument(
         "--profile",
         choices=("fixed", "heavy-tail", "demo"),
@@ -386,7 +444,12 @@ def run_from_args(args: argparse.Namespace, stop: threading.Event | None = None)
         except ValueError:  # not the main thread: only ``stop`` ends it
             break
     try:
-        url = emulator.start()
+        try:
+            url = emulator.start()
+        except OSError as exc:  # a busy port, an address not ours
+            where = f"{args.host}:{args.port}"
+            print(f"quota-tray: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         print(
             f"Compute API emulator at {url} (profile {args.profile}, {len(faults)} faults); "
             "Ctrl+C stops it",

@@ -107,7 +107,8 @@ class Latency:
         return f"Latency({self.profile!r}, ms={self.ms}, scale={self.scale})"
 
 
-ACTIONS = ("http", "hang", "trickle", "broken_body", "no_quotas")
+ACTIONS = ("http", "hang", "trickle", "broken_body", "no_quotas", "huge_body")
+HUGE_BODY_BYTES = 64 * 1024 * 1024  # what a huge_body fault sends unless told otherwise
 TRICKLE_GAP_S = 0.05  # between the bytes of a trickled answer: no single read ever times out
 # status -> (reason, message) as Compute words them; {p} and {r} are filled in.
 DEFAULT_ERRORS: Mapping[int, tuple[str, str]] = {
@@ -141,6 +142,8 @@ class Fault:
     project: str | None = None
     region: str | None = None
     count: int | None = None
+    message: str = ""  # an http fault's error text instead of Compute's wording (hostile text)
+    size: int = HUGE_BODY_BYTES  # bytes a huge_body fault sends
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -174,7 +177,7 @@ class Fault:
         default_reason, text = DEFAULT_ERRORS.get(self.status, ("error", "Request failed."))
         if self.reason != default_reason:
             text = _REASON_MESSAGES.get(self.reason, f"Request failed: {self.reason}.")
-        message = text.format(p=project, r=region or "")
+        message = self.message or text.format(p=project, r=region or "")
         return error_body(self.status, self.reason, message)
 
 

@@ -10,7 +10,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from trayapp.metrics import percentile
 
@@ -60,7 +60,7 @@ def _font(size: int, bold: bool = False) -> Any:
 
 def draw_chart(
     series: history.Series,
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BinaryIO,
     size: tuple[int, int] = (960, 400),
     *,
     warn_ms: float = 2000,
@@ -75,6 +75,10 @@ def draw_chart(
     chart.points()
     chart.frame(title or f"quota-tray: batch time, {window_text(series.since_s)}")
     out = chart.img.reduce(_S)  # a box average: flat areas keep their exact colour
+    if hasattr(path, "write"):  # an open file: the caller chose how it was opened
+        out.save(path, "PNG", optimize=True)
+        name = getattr(path, "name", "")
+        return Path(name if isinstance(name, str) else "")
     target = Path(path)
     out.save(target, "PNG", optimize=True)
     return target

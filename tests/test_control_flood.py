@@ -1,0 +1,112 @@
+"""The control channel under a flood, and its handshake: SHA-256 HMAC, constant-time compare."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from multiprocessing.connection import Client
+from pathlib import Path
+
+import pytest
+
+from trayapp import control
+from trayapp.control import ControlServer
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets")
+
+
+@pytest.fixture
+def ctl():
+    base = Path(tempfile.mkdtemp(prefix="qt-fl-"))  # short: a Unix socket path has ~100 bytes
+    yield base / "run"
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def flood(address: str, count: int) -> list[socket.socket]:
+    """``count`` connections opened in parallel, each sending garbage and then holding on."""
+    held: list[socket.socket] = []
+    lock = threading.Lock()
+
+    def one(n: int) -> None:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        try:
+            s.connect(address)
+            s.sendall(b"\x00\x00\x00\x10" + os.urandom(8) if n % 2 else b"GET / HTTP/1.1\r\n")
+        except OSError:
+            s.close()
+            return
+        with lock:
+            held.append(s)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    return held
+
+
+def test_status_answers_within_2s_under_200_garbage_connections(ctl):
+    with ControlServer({"status": lambda: {"pid": os.getpid()}}, ctl) as srv:
+        held = flood(srv.address, 200)
+        try:
+            started = time.monotonic()
+            answer = control.send("status", ctl)
+            took = time.monotonic() - started
+        finally:
+            for s in held:
+                s.close()
+        assert answer["ok"] is True and answer["pid"] == os.getpid()
+        assert took < 2.0, took
+        assert len(held) > 0
+
+
+def test_a_full_backlog_is_retried_not_reported(ctl, monkeypatch):
+    """The server accepts nothing for a moment (a full backlog): the client waits its turn."""
+    srv = ControlServer({"status": dict}, ctl).start()
+    try:
+        tries = []
+        real = control.client._connect
+
+        def busy_twice(path, timeout):
+            tries.append(1)
+            if len(tries) <= 2:
+                raise control.client._Busy("Resource temporarily unavailable")
+            return real(path, timeout)
+
+        monkeypatch.setattr(control.client, "_connect", busy_twice)
+        assert control.send("status", ctl)["ok"] is True
+        assert len(tries) == 3
+    finally:
+        srv.stop()
+
+
+def test_the_handshake_is_an_hmac_sha256_over_both_nonces(ctl):
+    with ControlServer({"status": dict}, ctl) as srv:
+        key = (ctl / control.KEY_NAME).read_bytes()
+        with Client(srv.address, srv.family) as conn:
+            hello = conn.recv_bytes()
+            server_nonce = hello[-32:]
+            client_nonce = os.urandom(32)
+            proof = hmac.new(key, b"client" + server_nonce + client_nonce, hashlib.sha256)
+            conn.send_bytes(client_nonce + proof.digest())
+            answer = conn.recv_bytes()
+            expected = hmac.new(key, b"server" + server_nonce + client_nonce, hashlib.sha256)
+            assert hmac.compare_digest(answer, expected.digest())
+            conn.send_bytes(b'{"command": "status"}')
+            assert b'"ok": true' in conn.recv_bytes()
+        with Client(srv.address, srv.family) as conn:  # an MD5 proof is refused
+            server_nonce = conn.recv_bytes()[-32:]
+            client_nonce = os.urandom(32)
+            md5 = hmac.new(key, b"client" + server_nonce + client_nonce, hashlib.md5).digest()
+            conn.send_bytes(client_nonce + md5 + md5)
+            assert conn.recv_bytes() == b"refused"
+        assert control.send("status", ctl)["ok"] is True

@@ -1,0 +1,181 @@
+"""The command line's side of the control channel: connect, prove the key, one request.
+
+Under a flood of other connections the server may be busy (a full backlog: EAGAIN; all slots
+taken: closed before the challenge). Until the challenge has been passed nothing was asked, so
+the client tries again, briefly, within its ``timeout``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trayapp import paths
+from trayapp.control.wire import (
+    KEY_NAME,
+    MAX_ANSWER,
+    ControlError,
+    Deadline,
+    NotRunning,
+    address,
+    client_handshake,
+)
+from trayapp.instance import default_directory, resolve_directory
+from trayapp.text import clean_line
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+DEFAULT_TIMEOUT_S = 2.0
+_RETRY_S = 0.02
+_BUSY = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNRESET, errno.EPIPE)
+
+
+class _Busy(Exception):
+    """The server did not take us this time (backlog full, slots taken): try again."""
+
+
+def send(
+    command: str,
+    directory: str | os.PathLike[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> dict[str, Any]:
+    """Ask the running instance; the answer within ``timeout`` seconds or an exception.
+
+    Raises NotRunning when nobody answers at the address, ControlError when the instance
+    refuses (bad key, failed command) or the answer is unusable.
+    """
+    path = resolve_directory(directory)
+    give_up = time.monotonic() + timeout
+    while True:
+        try:
+            return _send_once(command, path, give_up, timeout)
+        except _Busy as busy:
+            if time.monotonic() + _RETRY_S >= give_up:
+                raise ControlError(
+                    f"the running instance is too busy to answer within {timeout:g}s ({busy})"
+                ) from None
+            time.sleep(_RETRY_S)
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        return (path / KEY_NAME).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotRunning("no control key") from None
+    except OSError as exc:
+        raise ControlError(f"cannot read {path / KEY_NAME}: {exc.strerror or exc}") from None
+
+
+def _send_once(command: str, path: Path, give_up: float, timeout: float) -> dict[str, Any]:
+    from multiprocessing.connection import AuthenticationError
+
+    key = _read_key(path)  # read each time: a restarted instance wrote a new one
+    conn = _connect(path, max(0.01, give_up - time.monotonic()))
+    deadline = Deadline(conn, max(0.01, give_up - time.monotonic()))
+    challenged = False
+    try:
+        try:
+            conn.poll(max(0.0, give_up - time.monotonic()))
+            client_handshake(conn, key)
+            challenged = True
+        except EOFError:
+            if deadline.expired:
+                raise
+            raise _Busy("closed before the challenge") from None
+        except OSError as exc:
+            if exc.errno in _BUSY and not deadline.expired:
+                raise _Busy(exc.strerror or "busy") from None
+            raise
+        conn.send_bytes(json.dumps({"command": command}).encode())
+        data = conn.recv_bytes(MAX_ANSWER)
+    except AuthenticationError:
+        raise ControlError("the running instance refused our key") from None
+    except (OSError, EOFError) as exc:
+        if deadline.expired:
+            raise ControlError(f"the running instance did not answer within {timeout:g}s") from None
+        what = "closed the connection" if challenged else "hung up during the handshake"
+        raise ControlError(f"the running instance {what} ({exc or 'EOF'})") from None
+    finally:
+        deadline.close()
+    return _parse(data)
+
+
+def _parse(data: bytes) -> dict[str, Any]:
+    try:
+        answer = json.loads(data)
+    except (ValueError, RecursionError):
+        raise ControlError("the running instance gave a garbled answer") from None
+    if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+        raise ControlError("the running instance gave a garbled answer")
+    if not answer["ok"]:
+        raise ControlError(clean_line(answer.get("error") or "the running instance refused"))
+    return answer
+
+
+def _connect(directory: Path, timeout: float) -> Connection:
+    from multiprocessing.connection import Client, Connection
+
+    addr, family = address(directory)
+    if family == "AF_PIPE":
+        try:
+            return Client(addr, family)
+        except FileNotFoundError:
+            raise NotRunning("no control pipe") from None
+        except OSError as exc:
+            raise ControlError(f"cannot reach the running instance: {exc}") from None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(addr)
+        sock.setblocking(True)
+    except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError) as exc:
+        sock.close()
+        raise NotRunning(exc.strerror or "no socket") from None
+    except TimeoutError:
+        sock.close()
+        raise ControlError(f"the running instance did not answer within {timeout:g}s") from None
+    except OSError as exc:
+        sock.close()
+        if exc.errno in _BUSY:  # the backlog is full: someone is there, and busy
+            raise _Busy(exc.strerror or "busy") from None
+        raise ControlError(f"cannot reach the running instance: {exc.strerror or exc}") from None
+    return Connection(sock.detach())
+
+
+def authenticated(directory: str | os.PathLike[str] | None = None) -> Connection:
+    """A connection that has passed the handshake, for callers that speak frames themselves."""
+    path = resolve_directory(directory)
+    conn = _connect(path, DEFAULT_TIMEOUT_S)
+    try:
+        client_handshake(conn, _read_key(path))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def live_pid(timeout: float = 1.0) -> int | None:
+    """The pid of an instance answering on the channel (0 when it answers without one), or
+    None. Both places a socket may be are asked: the runtime folder and the state folder."""
+    places = {default_directory(), paths.state_dir()}
+    for place in places:
+        try:
+            answer = send("status", place, timeout)
+        except NotRunning:
+            continue
+        except ControlError:
+            from trayapp.control.server import probe
+
+            addr, family = address(place)
+            if family == "AF_UNIX" and probe(addr):
+                return 0
+            continue
+        pid = answer.get("pid")
+        return pid if isinstance(pid, int) and not isinstance(pid, bool) else 0
+    return None

@@ -1,0 +1,159 @@
+"""What the app plugs into the control channel (the five commands) and what the command line
+prints of their answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from trayapp.control.client import send
+from trayapp.control.server import Handler
+from trayapp.control.wire import EXIT_NOT_RUNNING, NOT_RUNNING_LINE, ControlError, NotRunning
+from trayapp.text import clean_line
+
+
+def status_payload(runtime: Any, started_monotonic: float) -> dict[str, Any]:
+    """What `quota-tray status` shows, read from the Runtime without stopping the warmer."""
+    warmer = runtime.warmer
+    state = warmer.state
+    done = frozenset(state.done)  # one C-level copy: the warmer may add to it meanwhile
+    plan = state.plan
+    progress: dict[str, dict[str, int]] = {p: {"done": 0, "total": 0} for p in plan.projects}
+    for check in (*plan.gpu, *plan.c3):
+        entry = progress[check.project]
+        entry["total"] += 1
+        entry["done"] += int(check in done)
+    level = warmer.level
+    return {
+        **warmer.health(),  # failed, reasons, retry_in_s, not_found
+        "level": level.value if level is not None else None,
+        "progress": progress,
+        "done": sum(p["done"] for p in progress.values()),
+        "total": sum(p["total"] for p in progress.values()),
+        "cycle": state.cycle.id,
+        "last_batch_ms": warmer.last_batch_ms,
+        "paused": warmer.paused,
+        "pid": os.getpid(),
+        "uptime_s": round(time.monotonic() - started_monotonic, 1),
+        "cache_path": str(runtime.files.cache),
+        "watch_met": runtime.alerts.met_now() if hasattr(runtime, "alerts") else [],
+    }
+
+
+def runtime_handlers(
+    runtime: Any, on_quit: Callable[[], None], started_monotonic: float | None = None
+) -> dict[str, Handler]:
+    """The five commands for a Runtime; ``on_quit`` must only signal the main loop to stop."""
+    started = time.monotonic() if started_monotonic is None else started_monotonic
+    warmer = runtime.warmer
+
+    def status() -> dict[str, Any]:
+        return status_payload(runtime, started)
+
+    def rewarm() -> dict[str, Any]:
+        warmer.force_rewarm()
+        return {}
+
+    def pause() -> dict[str, Any]:
+        warmer.pause()
+        return {"paused": True}
+
+    def resume() -> dict[str, Any]:
+        warmer.resume()
+        return {"paused": False}
+
+    def quit_() -> dict[str, Any]:
+        on_quit()
+        return {}
+
+    return {"status": status, "rewarm": rewarm, "pause": pause, "resume": resume, "quit": quit_}
+
+
+_CONFIRM = {
+    "rewarm": "re-warm started",
+    "pause": "warming paused",
+    "resume": "warming resumed",
+    "quit": "quitting",
+}
+
+
+def client_command(
+    command: str, as_json: bool, directory: str | os.PathLike[str] | None = None
+) -> int:
+    """`quota-tray status|rewarm|pause|resume|quit`: 0 done, 3 nothing runs, 1 refused."""
+    try:
+        answer = send(command, directory)
+    except NotRunning:
+        print(NOT_RUNNING_LINE, file=sys.stderr)
+        return EXIT_NOT_RUNNING
+    except ControlError as exc:
+        print(f"quota-tray: {clean_line(exc)}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps(answer, indent=2, sort_keys=True))
+    elif command == "status":
+        print(format_status(answer))
+    else:
+        print(f"quota-tray: {_CONFIRM.get(command, command + ' done')}")
+    return 0
+
+
+def format_status(status: Mapping[str, Any]) -> str:
+    """A few readable lines of a status answer."""
+    lines = [f"quota-tray is running (pid {status.get('pid')}, up {_duration(status)})"]
+    level = status.get("level") or "no batch yet"
+    ms = status.get("last_batch_ms")
+    lines.append(f"level: {level}" + (f", last batch {ms} ms" if ms is not None else ""))
+    progress = status.get("progress") or {}
+    per_project = ", ".join(
+        f"{name} {p.get('done')}/{p.get('total')}"
+        for name, p in progress.items()
+        if isinstance(p, Mapping)
+    )
+    lines.append(
+        f"progress: {status.get('done')}/{status.get('total')} checks"
+        + (f" ({per_project})" if per_project else "")
+    )
+    failed = status.get("failed") or 0
+    if failed:
+        reasons = [str(r) for r in status.get("reasons") or ()]
+        retry = status.get("retry_in_s")
+        then = f"retry in {retry:g}s" if isinstance(retry, int | float) else "no retry"
+        lines.append(f"failed: {failed} checks ({then})")
+        lines.extend(f"  {clean_line(reason)}" for reason in reasons)
+    missing = status.get("not_found") or ()
+    if missing:
+        lines.append("not found (not asked again until a re-warm): " + ", ".join(map(str, missing)))
+    lines.append("warming: paused" if status.get("paused") else "warming: active")
+    if status.get("cache_path"):
+        lines.append(f"cache: {status['cache_path']}")
+    for rule in status.get("watch_met") or ():
+        if isinstance(rule, Mapping):
+            lines.append(f"watch met: {_watch_line(rule)}")
+    return "\n".join(lines)
+
+
+def _watch_line(rule: Mapping[str, Any]) -> str:
+    """``≥ 8 NVIDIA_H100_GPUS: us-west1 (8), europe-west4 (≤ 16)``."""
+    places = ", ".join(
+        f"{w.get('region')} ({'' if w.get('exact') else '≤ '}{w.get('free'):g})"
+        for w in rule.get("met_in") or ()
+        if isinstance(w, Mapping) and isinstance(w.get("free"), int | float)
+    )
+    return f"≥ {rule.get('min_free'):g} {rule.get('metric')}: {places}"
+
+
+def _duration(status: Mapping[str, Any]) -> str:
+    try:
+        seconds = int(float(status.get("uptime_s") or 0))
+    except (TypeError, ValueError):
+        return "?"
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

@@ -1,0 +1,195 @@
+"""The control channel's wire: where it listens, the HMAC-SHA256 handshake, JSON framing.
+
+Messages travel in ``multiprocessing.connection`` frames (a length, then the bytes), never
+pickle. Both sides prove they hold the 0600 key: a SHA-256 HMAC over both sides' nonces,
+compared in constant time (``hmac.compare_digest``), on every Python we support.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import re
+import socket
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trayapp.instance import default_directory, resolve_directory
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+COMMANDS = ("status", "rewarm", "pause", "resume", "quit")
+SOCKET_NAME = "control.sock"
+KEY_NAME = "control.key"
+KEY_BYTES = 32
+MAX_MESSAGE = 4096  # what a client may send
+MAX_ANSWER = 1 << 20  # what a client accepts back (status of many projects)
+EXIT_NOT_RUNNING = 3
+NOT_RUNNING_LINE = "quota-tray: no running instance (start it with `quota-tray`)"
+
+_WINDOWS = sys.platform == "win32"
+_UNIX_PATH_MAX = 104  # sun_path is 108 bytes on Linux, 104 on macOS and the BSDs
+_HELLO = b"quota-tray-control-1:"
+_NONCE = 32
+_REFUSED = b"refused"
+
+
+class NotRunning(Exception):
+    """No instance answers: no socket, nobody listening, or a file left by a dead one."""
+
+    def __init__(self, detail: str = "") -> None:
+        self.detail = detail
+        super().__init__("no running instance" + (f" ({detail})" if detail else ""))
+
+
+class ControlError(Exception):
+    """An instance is there but refused the request or answered something unusable."""
+
+
+def _auth_error(message: str) -> Exception:
+    from multiprocessing import AuthenticationError
+
+    return AuthenticationError(message)
+
+
+# -- where the channel listens ----------------------------------------------------------------
+
+
+def _pipe_name(directory: Path) -> str:
+    """The user's pipe; a directory other than the default one (tests) gets its own."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = "user"
+    name = f"quota-tray-{re.sub(r'[^A-Za-z0-9_.-]', '_', user)}"
+    with contextlib.suppress(OSError):
+        if directory.resolve() == default_directory().resolve():
+            return rf"\\.\pipe\{name}"
+    digest = hashlib.sha256(os.fsencode(directory.resolve())).hexdigest()[:12]
+    return rf"\\.\pipe\{name}-{digest}"
+
+
+def address(directory: str | os.PathLike[str] | None = None) -> tuple[str, str]:
+    """(address, family) of the control channel for ``directory``."""
+    path = resolve_directory(directory)
+    if _WINDOWS:
+        return _pipe_name(path), "AF_PIPE"
+    sock = path / SOCKET_NAME
+    if len(os.fsencode(sock)) >= _UNIX_PATH_MAX:
+        raise ControlError(f"socket path too long for a Unix socket: {sock}")
+    return str(sock), "AF_UNIX"
+
+
+# -- the handshake -----------------------------------------------------------------------------
+
+
+def _mac(key: bytes, side: bytes, server_nonce: bytes, client_nonce: bytes) -> bytes:
+    return hmac.new(key, side + server_nonce + client_nonce, hashlib.sha256).digest()
+
+
+def server_handshake(conn: Connection, key: bytes) -> None:
+    """Challenge the client, check its proof, prove ourselves; AuthenticationError if wrong."""
+    server_nonce = os.urandom(_NONCE)
+    conn.send_bytes(_HELLO + server_nonce)
+    reply = conn.recv_bytes(2 * 64)
+    client_nonce, proof = reply[:_NONCE], reply[_NONCE:]
+    expected = _mac(key, b"client", server_nonce, client_nonce)
+    if len(client_nonce) != _NONCE or not hmac.compare_digest(proof, expected):
+        with contextlib.suppress(OSError):
+            conn.send_bytes(_REFUSED)
+        raise _auth_error("the client does not hold the key")
+    conn.send_bytes(_mac(key, b"server", server_nonce, client_nonce))
+
+
+def client_handshake(conn: Connection, key: bytes) -> None:
+    """Answer the server's challenge and check its proof; AuthenticationError if wrong."""
+    hello = conn.recv_bytes(len(_HELLO) + _NONCE)
+    if not hello.startswith(_HELLO) or len(hello) != len(_HELLO) + _NONCE:
+        raise _auth_error("not a quota-tray control channel")
+    server_nonce = hello[len(_HELLO) :]
+    client_nonce = os.urandom(_NONCE)
+    conn.send_bytes(client_nonce + _mac(key, b"client", server_nonce, client_nonce))
+    proof = conn.recv_bytes(64)
+    if not hmac.compare_digest(proof, _mac(key, b"server", server_nonce, client_nonce)):
+        raise _auth_error("the server refused our key or does not hold it")
+
+
+# -- plumbing ----------------------------------------------------------------------------------
+
+
+class Deadline:
+    """Shuts a connection down when time is up, waking the thread blocked reading it."""
+
+    def __init__(self, conn: Connection, seconds: float) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+        self._closed = False
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._closed:  # the descriptor may already belong to someone else
+                return
+            self.expired = True
+            if _WINDOWS:
+                self._closed = True
+                with contextlib.suppress(OSError):
+                    self._conn.close()
+                return
+            with contextlib.suppress(OSError):
+                sock = socket.fromfd(self._conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                finally:
+                    sock.close()
+
+    def cancel(self) -> None:
+        """Stop the timer, leaving the connection open (the next phase gets its own)."""
+        self._timer.cancel()
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                with contextlib.suppress(OSError):
+                    self._conn.close()
+
+
+def write_key(path: Path, key: bytes) -> None:
+    """Fresh key, atomically: a client never reads half of one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+            f.flush()
+            os.fsync(f.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise
+
+
+def error(message: str) -> dict[str, Any]:
+    return {"ok": False, "error": message}
+
+
+def dump(answer: Mapping[str, Any]) -> bytes:
+    try:
+        return json.dumps(answer, default=str, allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError):
+        return json.dumps(error("the answer could not be encoded")).encode()
