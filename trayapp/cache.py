@@ -151,6 +151,9 @@ class Snapshot:
         )
 
 
+CLOCK_SKEW_S = 60.0
+
+
 def is_fresh(check: dict[str, Any], max_age_s: float, now: float) -> bool:
     if check["status"] not in ("ok", "absent") or not check["fetched_at"]:
         return False
@@ -158,7 +161,9 @@ def is_fresh(check: dict[str, Any], max_age_s: float, now: float) -> bool:
         age = now - parse_time(check["fetched_at"])
     except ValueError:
         return False
-    return 0 <= age <= max_age_s  # an answer from the future is no answer: the clock lies
+    # An answer from the future is no answer (the clock was set back), beyond the skew that
+    # millisecond stamps and a small clock correction cause.
+    return -CLOCK_SKEW_S <= age <= max_age_s
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Snapshot:
