@@ -11,17 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-from userdirs import isolated_env
+from userdirs import headless_env, run_cli
 
 from trayapp import cache
 
 
 @pytest.fixture
 def env(tmp_path):
-    e = isolated_env(tmp_path / "home", PYTHONUNBUFFERED="1")
-    e.pop("DISPLAY", None)
-    e.pop("WAYLAND_DISPLAY", None)
-    return e
+    return headless_env(tmp_path / "home")
 
 
 def cache_file(env, demo=False):
@@ -35,14 +32,7 @@ def log_file(env, demo=False):
 
 
 def qt(env, *args, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "trayapp", *args],
-        env=env,
-        timeout=timeout,
-        check=False,
-        capture_output=True,
-        text=True,
-    )
+    return run_cli(env, *args, timeout=timeout)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from emulator_fixtures import *  # noqa: F403
 from test_cli import cache_file, log_file, qt, start_headless, wait_status
-from userdirs import isolated_env
+from userdirs import headless_env
 
 from trayapp.sources import emulator as emulator_module
 from trayapp.sources.base import SourceError
@@ -29,10 +29,7 @@ BAD_CHARS = ("\x1b", "\x07", "\x00", "\u202e", "\u200b", "\r")
 
 @pytest.fixture
 def env(tmp_path):
-    e = isolated_env(tmp_path / "home", PYTHONUNBUFFERED="1")
-    e.pop("DISPLAY", None)
-    e.pop("WAYLAND_DISPLAY", None)
-    return e
+    return headless_env(tmp_path / "home")
 
 
 def inert(text: str) -> bool:

@@ -9,17 +9,14 @@ from pathlib import Path
 import pytest
 from emulator_fixtures import *  # noqa: F403
 from test_cli import cache_file, log_file, qt, start_headless, wait_status
-from userdirs import isolated_env
+from userdirs import headless_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def env(tmp_path):
-    e = isolated_env(tmp_path / "home", PYTHONUNBUFFERED="1")
-    e.pop("DISPLAY", None)
-    e.pop("WAYLAND_DISPLAY", None)
-    return e
+    return headless_env(tmp_path / "home")
 
 
 def second_start(env, emulator):

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from userdirs import isolated_env
+from userdirs import headless_env, run_cli
 
 from trayapp.config import ConfigError, Settings, from_mapping
 from trayapp.sources.emulator_quotas import QUOTAS_TARGET
@@ -40,22 +38,12 @@ def test_config_key_is_validated():
 
 
 def qt(env, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "trayapp", *args],
-        env=env,
-        timeout=120,
-        check=False,
-        capture_output=True,
-        text=True,
-    )
+    return run_cli(env, *args)
 
 
 @pytest.fixture
 def env(tmp_path):
-    e = isolated_env(tmp_path / "home", PYTHONUNBUFFERED="1")
-    e.pop("DISPLAY", None)
-    e.pop("WAYLAND_DISPLAY", None)
-    return e
+    return headless_env(tmp_path / "home")
 
 
 def test_plain_http_to_a_remote_quotas_endpoint_is_bad_usage(env):

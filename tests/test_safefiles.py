@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from emulator_fixtures import *  # noqa: F403
-from userdirs import isolated_env
+from userdirs import isolated_env, run_cli
 
 from trayapp import safefiles
 from trayapp.logsink import FileLog
@@ -26,14 +24,7 @@ def env(tmp_path):
 
 
 def qt(env, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "trayapp", *args],
-        env=env,
-        timeout=120,
-        check=False,
-        capture_output=True,
-        text=True,
-    )
+    return run_cli(env, *args)
 
 
 def mode(path: Path) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from tui_pilot import cells, drive, status, until
-from userdirs import isolated_env
+from userdirs import isolated_env, run_cli
 
 from trayapp import answers, cache
 from trayapp.tui import model, remote
@@ -47,14 +47,7 @@ def cache_file(env) -> Path:
 
 
 def qt(env, *args, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "trayapp", *args],
-        env=env,
-        timeout=timeout,
-        check=False,
-        capture_output=True,
-        text=True,
-    )
+    return run_cli(env, *args, timeout=timeout)
 
 
 def warm_once(env, emulator) -> Path:

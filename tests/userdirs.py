@@ -7,6 +7,8 @@ or Google credentials, and google-auth never probes the metadata server.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -24,3 +26,23 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
         **extra,
     )
     return env
+
+
+def headless_env(home: Path) -> dict[str, str]:
+    """``isolated_env`` without a display: the app takes its terminal path, output unbuffered."""
+    env = isolated_env(home, PYTHONUNBUFFERED="1")
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    return env
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python -m trayapp ARGS`` in ``env``, as a user runs it; output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "trayapp", *args],
+        env=env,
+        timeout=timeout,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
