@@ -412,7 +412,7 @@ def test_results_arriving_after_stop_are_dropped():
     rec.wait_for(lambda evs: bool(source.calls))
     warmer.stop()
     n = len(rec.events)
-    source.release.set()
+    source.unblock.set()
     time.sleep(0.1)  # give a late result a chance to (wrongly) arrive
     assert len(rec.events) == n
 

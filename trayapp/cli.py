@@ -188,7 +188,8 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
     import time
 
     from trayapp import app, control, instance
-    from trayapp.sources.compute import ComputeSource
+    from trayapp.sources.helper import HelperSource
+    from trayapp.sources.recipe import SourceRecipe
 
     first = settings_from(args)  # a bad config is exit 2 before anything else happens
     lock = instance.acquire_or_explain()
@@ -221,7 +222,8 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
             return complete(settings_from(args))
 
         settings = complete(first)
-        source = ComputeSource(settings.endpoint, timeout_s=settings.timeout_s)
+        # Google's clients live in a fetcher process, only while a cycle needs them
+        source = HelperSource(SourceRecipe(settings.endpoint, timeout_s=settings.timeout_s))
         runtime = app.Runtime(settings, source, app.Files.default(demo=demo), load_settings)
         server = control.serve(
             control.runtime_handlers(runtime, runtime.quit_requested.set, time.monotonic()),

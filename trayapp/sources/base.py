@@ -61,5 +61,9 @@ class QuotaSource(Protocol):
     def fetch(self, project: str, region: str) -> RegionQuotas:
         """All quotas of one region, or SourceError."""
 
+    def release(self) -> None:
+        """The round is over: free what you hold (a helper process ends after a short grace).
+        The next prepare() or fetch() builds it again."""
+
     def close(self) -> None:
         """Release connections; must not block on a hung request."""

@@ -53,6 +53,7 @@ class ComputeSource:
         timeout_s: float = 10.0,
         *,
         credentials: Any = None,
+        max_answer_bytes: int | None = None,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
@@ -70,6 +71,7 @@ class ComputeSource:
         self.anonymous = loopback_http and credentials is None
         self.endpoint = endpoint
         self.timeout_s = float(timeout_s)
+        self.max_answer_bytes = max_answer_bytes  # None: as long as the server likes
         self._client: Any = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -95,9 +97,14 @@ class ComputeSource:
         options = {"api_endpoint": self.endpoint} if self.endpoint else None
         credentials = AnonymousCredentials() if self.anonymous else self.credentials
         try:
-            return compute_v1.RegionsClient(credentials=credentials, client_options=options)
+            client = compute_v1.RegionsClient(credentials=credentials, client_options=options)
         except Exception as exc:
             raise classify(exc, "client set-up", self.timeout_s) from exc
+        if self.max_answer_bytes is not None:
+            from trayapp.sources.size_cap import cap_client
+
+            cap_client(client, self.max_answer_bytes)
+        return client
 
     def fetch(self, project: str, region: str) -> RegionQuotas:
         """All quotas of one region, in one request limited to ``timeout_s`` per read."""
@@ -122,6 +129,9 @@ class ComputeSource:
             code = answer.quota_status_warning.code or "no quotas field"
             raise SourceError("bad_response", f"{where}: quota data unavailable ({code})")
         return {q.metric: (float(q.limit), float(q.usage)) for q in answer.quotas}
+
+    def release(self) -> None:
+        """The round is over: nothing to free here, the client is kept for the next one."""
 
     def close(self) -> None:
         """Close idle connections; a request hanging in another thread is not waited for."""

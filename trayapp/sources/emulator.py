@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from trayapp.plan import DEFAULT_C3_REGIONS
 from trayapp.sources.base import is_loopback_host
 from trayapp.sources.emulator_faults import (
+    HUGE_ANSWER_BYTES,
     SPEC_HELP,
     TRICKLE_GAP_S,
     Fault,
@@ -393,7 +394,10 @@ class Emulator:
             return fault.status, fault.error_body(project, region)
         with_quotas = fault is None or fault.action != "no_quotas"
         if region is not None:
-            return 200, _region_json(self.url, project, region, with_quotas)
+            body = _region_json(self.url, project, region, with_quotas)
+            if fault is not None and fault.action == "huge":  # a valid answer, far too long
+                body["description"] = "x" * HUGE_ANSWER_BYTES
+            return 200, body
         names = sorted(KNOWN_REGIONS)
         try:
             size = int(query.get("maxResults", ["500"])[0])

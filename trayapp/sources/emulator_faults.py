@@ -107,8 +107,9 @@ class Latency:
         return f"Latency({self.profile!r}, ms={self.ms}, scale={self.scale})"
 
 
-ACTIONS = ("http", "hang", "trickle", "broken_body", "no_quotas")
+ACTIONS = ("http", "hang", "trickle", "broken_body", "no_quotas", "huge")
 TRICKLE_GAP_S = 0.05  # between the bytes of a trickled answer: no single read ever times out
+HUGE_ANSWER_BYTES = 8 * 1024 * 1024  # padding of a "huge" answer: twice what a client accepts
 # status -> (reason, message) as Compute words them; {p} and {r} are filled in.
 DEFAULT_ERRORS: Mapping[int, tuple[str, str]] = {
     400: ("invalid", "Invalid value for field 'region': '{r}'."),
@@ -187,7 +188,8 @@ def error_body(status: int, reason: str, message: str) -> dict[str, object]:
 
 SPEC_HELP = (
     "WHAT[:REASON][@TARGET][#COUNT]; WHAT is an HTTP status 400-599, hang, trickle, "
-    "broken_body or no_quotas; REASON goes in error.errors[0].reason (e.g. rateLimitExceeded); "
+    "broken_body, no_quotas or huge (a valid answer padded to 8 MB); REASON goes in "
+    "error.errors[0].reason (e.g. rateLimitExceeded); "
     "TARGET is REGION, PROJECT/REGION, PROJECT/* or * (default: every request); #COUNT makes "
     "the fault hit only the next COUNT matching requests. Examples: "
     "403:rateLimitExceeded@us-east1, hang@europe-west4, 503@my-project/us-west1#2"
@@ -211,7 +213,7 @@ def parse_fault(spec: str, known_regions: Iterable[str] | None = None) -> Fault:
     if not what.isdigit() and what not in ACTIONS[1:]:
         raise ValueError(
             f"bad fault spec {spec!r}: {what!r} is not an HTTP status, hang, trickle, "
-            "broken_body or no_quotas"
+            "broken_body, no_quotas or huge"
         )
     project, region = None, None
     if target and target != "*":

@@ -1,0 +1,155 @@
+"""The QuotaSource the app uses: the real source, run in a fetcher process while it is needed.
+
+google-cloud-compute costs ~140 MB that Python never gives back once imported. The tray only
+needs it for the minutes a cycle runs, so the library lives in a fetcher process (spawned, so
+it works the same from a frozen build, on macOS and on Windows): started by ``prepare()``
+before a batch is timed, ended a short grace after ``release()`` says the round is over.
+
+The process also makes deadlines hard. A call that gets no answer within ``deadline_s`` fails
+with ``timeout`` and its process is killed (its other calls fail with ``unavailable``, which the
+warmer retries); the next call starts a fresh one. A process that dies costs only the calls in
+flight. ``close()`` kills it, and returns within a second whatever a request is doing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from typing import Any
+
+from trayapp.sources.base import RegionQuotas, SourceError
+from trayapp.sources.helper_process import Call, FetcherProcess
+from trayapp.sources.recipe import SourceRecipe
+
+IDLE_GRACE_S = 5.0  # after release(): a retry round that starts at once reuses the process
+START_TIMEOUT_S = 60.0  # start-up imports google-cloud-compute: ~1.5 s idle, more under load
+DEADLINE_MARGIN_S = 0.1  # the warmer's own deadline (the same value) reports the timeout first
+
+
+class HelperSource:
+    """A QuotaSource that forwards every call to a fetcher process built from ``recipe``."""
+
+    def __init__(
+        self,
+        recipe: SourceRecipe,
+        *,
+        deadline_s: float | None = None,
+        idle_grace_s: float = IDLE_GRACE_S,
+        start_timeout_s: float = START_TIMEOUT_S,
+    ) -> None:
+        self.recipe = recipe
+        self.deadline_s = recipe.timeout_s if deadline_s is None else deadline_s
+        self.idle_grace_s = idle_grace_s
+        self.start_timeout_s = start_timeout_s
+        self.last_start_s: float | None = None  # how long the latest process took to be ready
+        self.started = 0  # processes started so far
+        self._context = multiprocessing.get_context("spawn")
+        self._lock = threading.Lock()
+        self._process: FetcherProcess | None = None
+        self._ready: Call | None = None  # the process's prepare() call
+        self._closed = False
+        self._last_use = time.monotonic()
+        self._release_timer: threading.Timer | None = None
+
+    # -- QuotaSource ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Start the process and build its clients (untimed, before a batch); SourceError."""
+        self._ready_process()
+
+    def fetch(self, project: str, region: str) -> RegionQuotas:
+        return self.call("fetch", project, region, where=f"{project}/{region}")
+
+    def release(self) -> None:
+        """The round is over: end the process after ``idle_grace_s`` unless used again."""
+        with self._lock:
+            if self._process is None or self._closed:
+                return
+            if self._release_timer is not None:
+                self._release_timer.cancel()
+            timer = threading.Timer(self.idle_grace_s, self._reap)
+            timer.daemon = True
+            timer.name = "quota-fetcher-reaper"
+            self._release_timer = timer
+        timer.start()
+
+    def close(self) -> None:
+        """Kill the process at once; waiting calls fail. Returns within about a second."""
+        with self._lock:
+            self._closed = True
+            process, self._process, self._ready = self._process, None, None
+            if self._release_timer is not None:
+                self._release_timer.cancel()
+        if process is not None:
+            process.kill("was stopped: the app is closing")
+
+    # -- forwarding ----------------------------------------------------------------------------
+    def call(self, method: str, *args: Any, where: str = "fetch") -> Any:
+        """``method(*args)`` on the real source in the process, within ``deadline_s``."""
+        process = self._ready_process()
+        call = process.call(method, args, where)
+        if not call.wait(self.deadline_s + DEADLINE_MARGIN_S):
+            self._retire(process, f"was replaced: {where} passed its deadline")
+            raise SourceError(
+                "timeout",
+                f"{where}: no complete answer within {self.deadline_s:g} s "
+                "(the fetcher was replaced)",
+            )
+        with self._lock:
+            self._last_use = time.monotonic()
+        return call.outcome()
+
+    @property
+    def pid(self) -> int | None:
+        """The fetcher process's id, or None when none runs (for status and benchmarks)."""
+        with self._lock:
+            process = self._process
+        return process.pid if process is not None and process.alive else None
+
+    def _ready_process(self) -> FetcherProcess:
+        with self._lock:
+            if self._closed:
+                raise SourceError("unavailable", "the quota source is closed")
+            self._last_use = time.monotonic()
+            process = self._process
+            if process is None or not process.alive:
+                process = FetcherProcess(self.recipe, self._context)
+                self._process, self._ready = process, None
+                self.started += 1
+            if self._ready is None or self._ready.failed:  # failed: the next prepare() retries
+                self._ready = process.call("prepare", (), "fetcher start-up")
+            ready = self._ready
+        if not ready.wait(self.start_timeout_s):
+            self._retire(process, "did not start in time")
+            raise SourceError(
+                "unavailable", f"the fetcher did not start within {self.start_timeout_s:g} s"
+            )
+        if process.ready_after_s is None:
+            process.ready_after_s = time.monotonic() - process.started
+            self.last_start_s = process.ready_after_s
+        ready.outcome()  # its SourceError (credentials, a missing library) as it was raised
+        return process
+
+    def _retire(self, process: FetcherProcess, why: str) -> None:
+        """Kill ``process``; the next call starts a fresh one."""
+        with self._lock:
+            if self._process is process:
+                self._process, self._ready = None, None
+        process.kill(why)
+
+    def _reap(self) -> None:
+        """End an idle process after the grace; one still busy gets another grace."""
+        with self._lock:
+            process = self._process
+            if process is None or self._closed:
+                return
+            idle_for = time.monotonic() - self._last_use
+            if process.in_flight or idle_for < self.idle_grace_s * 0.9:
+                busy = True
+            else:
+                busy = False
+                self._process, self._ready, self._release_timer = None, None, None
+        if busy:
+            self.release()
+        else:
+            process.stop()
