@@ -44,6 +44,7 @@ class HelperSource:
         self.start_timeout_s = start_timeout_s
         self.last_start_s: float | None = None  # how long the latest process took to be ready
         self.started = 0  # processes started so far
+        self.last_pid: int | None = None  # the latest one's, alive or not
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._process: FetcherProcess | None = None
@@ -116,6 +117,7 @@ class HelperSource:
                 process = FetcherProcess(self.recipe, self._context)
                 self._process, self._ready = process, None
                 self.started += 1
+                self.last_pid = process.pid
             if self._ready is None or self._ready.failed:  # failed: the next prepare() retries
                 self._ready = process.call("prepare", (), "fetcher start-up")
             ready = self._ready
