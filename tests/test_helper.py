@@ -112,6 +112,7 @@ def test_a_reused_process_within_the_grace_and_a_fresh_one_after(make_emulator, 
     first = source.pid
     source.release()
     assert source.fetch("proj-a", "us-east1") == expected_quotas("proj-a", "us-east1")
+    threading.Event().wait(2.0)  # twice the grace: a release() made void by the call
     assert source.pid == first  # used again inside the grace: kept
     source.release()
     wait_until(lambda: source.pid is None and gone(first), 10, "the fetcher to end")

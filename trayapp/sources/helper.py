@@ -50,7 +50,6 @@ class HelperSource:
         self._process: FetcherProcess | None = None
         self._ready: Call | None = None  # the process's prepare() call
         self._closed = False
-        self._last_use = time.monotonic()
         self._release_timer: threading.Timer | None = None
 
     # -- QuotaSource ---------------------------------------------------------------------------
@@ -62,7 +61,8 @@ class HelperSource:
         return self.call("fetch", project, region, where=f"{project}/{region}")
 
     def release(self) -> None:
-        """The round is over: end the process after ``idle_grace_s`` unless used again."""
+        """The round is over: end the process after ``idle_grace_s``, unless a call comes
+        first (a retry round that starts at once): then it stays until the next release()."""
         with self._lock:
             if self._process is None or self._closed:
                 return
@@ -96,8 +96,6 @@ class HelperSource:
                 f"{where}: no complete answer within {self.deadline_s:g} s "
                 "(the fetcher was replaced)",
             )
-        with self._lock:
-            self._last_use = time.monotonic()
         return call.outcome()
 
     @property
@@ -111,7 +109,9 @@ class HelperSource:
         with self._lock:
             if self._closed:
                 raise SourceError("unavailable", "the quota source is closed")
-            self._last_use = time.monotonic()
+            if self._release_timer is not None:  # used again: kept until the next release()
+                self._release_timer.cancel()
+                self._release_timer = None
             process = self._process
             if process is None or not process.alive:
                 process = FetcherProcess(self.recipe, self._context)
@@ -140,16 +140,13 @@ class HelperSource:
         process.kill(why)
 
     def _reap(self) -> None:
-        """End an idle process after the grace; one still busy gets another grace."""
+        """The grace passed unused: end the process; one still busy gets another grace."""
         with self._lock:
             process = self._process
             if process is None or self._closed:
                 return
-            idle_for = time.monotonic() - self._last_use
-            if process.in_flight or idle_for < self.idle_grace_s * 0.9:
-                busy = True
-            else:
-                busy = False
+            busy = process.in_flight > 0  # an abandoned call: its deadline kills it anyway
+            if not busy:
                 self._process, self._ready, self._release_timer = None, None, None
         if busy:
             self.release()
