@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from trayapp.sources.base import RegionQuotas, SourceError
-from trayapp.sources.helper_process import Call, FetcherProcess
+from trayapp.sources.helper_process import Call, FetcherProcess, stop_resource_tracker
 from trayapp.sources.recipe import SourceRecipe
 
 IDLE_GRACE_S = 5.0  # after release(): a retry round that starts at once reuses the process
@@ -83,6 +83,7 @@ class HelperSource:
                 self._release_timer.cancel()
         if process is not None:
             process.kill("was stopped: the app is closing")
+            stop_resource_tracker()
 
     # -- forwarding ----------------------------------------------------------------------------
     def call(self, method: str, *args: Any, where: str = "fetch") -> Any:
@@ -152,3 +153,4 @@ class HelperSource:
             self.release()
         else:
             process.stop()
+            stop_resource_tracker()

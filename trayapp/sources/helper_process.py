@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import multiprocessing
 import signal
 import threading
 import time
@@ -162,3 +163,20 @@ class FetcherProcess:
         if idle:
             self.process.join(grace_s)
         self.kill("was ended after its round")
+
+
+def stop_resource_tracker() -> None:
+    """End multiprocessing's resource tracker once no child of ours runs.
+
+    Spawning starts that tracker (a bare interpreter, ~10 MB) and leaves it running for the
+    life of the app; the fetcher never shares semaphores or memory, so nothing needs tracking
+    between cycles. The next spawn starts it again."""
+    if multiprocessing.active_children():  # another child still holds the tracker's pipe
+        return
+    from multiprocessing import resource_tracker
+
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)  # Python 3.11.7+, 3.12.1+; POSIX only
+    if stop is not None:
+        with contextlib.suppress(Exception):
+            stop()
