@@ -114,7 +114,8 @@ def tray_footprint(desk_env: dict[str, str], backend_env: dict[str, str], url: s
         deadline = time.monotonic() + 30
         while len(tree(proc.pid)) > 1:  # the fetcher ends a grace after the cycle
             if time.monotonic() > deadline:
-                raise RuntimeError("the fetcher did not end after the cycle")
+                left = [Path(f"/proc/{p}/cmdline").read_bytes()[:80] for p in tree(proc.pid)]
+                raise RuntimeError(f"the fetcher did not end after the cycle: {left}")
             time.sleep(0.1)
         samples = []
         for _ in range(10):  # idle between cycles

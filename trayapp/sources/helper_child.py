@@ -9,6 +9,7 @@ The process ends when the pipe closes, when told to (``None``), or after a long 
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from multiprocessing.connection import Connection
@@ -66,3 +67,4 @@ def serve(conn: Connection, recipe: SourceRecipe, idle_exit_s: float = IDLE_EXIT
         in_flight += 1
         threading.Thread(target=run, args=message, daemon=True, name="fetcher-call").start()
     source.close()
+    os._exit(0)  # no interpreter tear-down: freeing 140 MB of modules one by one is slow

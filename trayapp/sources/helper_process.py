@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import multiprocessing
 import signal
 import threading
 import time
+from multiprocessing.connection import wait
 from multiprocessing.context import SpawnContext
 from typing import Any
 
@@ -22,6 +22,8 @@ from trayapp.sources.helper_child import serve
 from trayapp.sources.recipe import SourceRecipe
 
 TERM_GRACE_S = 0.3  # after SIGTERM, before SIGKILL
+_live: set[FetcherProcess] = set()  # started and not yet seen to end, in this process
+_live_lock = threading.Lock()
 
 
 class Call:
@@ -83,7 +85,9 @@ class FetcherProcess:
         self.process = context.Process(
             target=serve, args=(child, recipe), name="quota-fetcher", daemon=True
         )
-        self.process.start()
+        with _live_lock:
+            self.process.start()
+            _live.add(self)
         child.close()
         self._reader = threading.Thread(target=self._read, name="quota-fetcher-reader", daemon=True)
         self._reader.start()
@@ -130,6 +134,7 @@ class FetcherProcess:
                 call.settle(ok, value)
         self.process.join(1.0)  # the pipe ended: so did the process, or it soon will
         self._end(_how_it_ended(self.process.exitcode))
+        self._forget()
         with self._lock:  # no send can be under way: _ended is set
             self._conn.close()
 
@@ -151,6 +156,12 @@ class FetcherProcess:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(TERM_GRACE_S)
+        self._forget()
+
+    def _forget(self) -> None:
+        if _gone(self, 0):
+            with _live_lock:
+                _live.discard(self)
 
     def stop(self, grace_s: float = 2.0) -> None:
         """Ask the process to finish (it closes its clients), kill it if it does not."""
@@ -171,12 +182,21 @@ def stop_resource_tracker() -> None:
     Spawning starts that tracker (a bare interpreter, ~10 MB) and leaves it running for the
     life of the app; the fetcher never shares semaphores or memory, so nothing needs tracking
     between cycles. The next spawn starts it again."""
-    if multiprocessing.active_children():  # another child still holds the tracker's pipe
-        return
     from multiprocessing import resource_tracker
 
     tracker = getattr(resource_tracker, "_resource_tracker", None)
     stop = getattr(tracker, "_stop", None)  # Python 3.11.7+, 3.12.1+; POSIX only
-    if stop is not None:
+    with _live_lock:  # held: no fetcher starts (and takes the tracker's pipe) meanwhile
+        for fetcher in list(_live):
+            if _gone(fetcher, 3.0):
+                _live.discard(fetcher)
+        if stop is None or _live:  # a fetcher still holds the pipe: it would never end
+            return
         with contextlib.suppress(Exception):
             stop()
+
+
+def _gone(fetcher: FetcherProcess, timeout: float) -> bool:
+    """True once the process has exited (its sentinel is ready), reaped or not: whatever
+    thread calls waitpid first, the sentinel tells the same."""
+    return bool(wait([fetcher.process.sentinel], timeout))
