@@ -3,14 +3,18 @@ emulator over HTTP. Kills, hangs, trickles, oversized answers and shutdown are d
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from emulator_fixtures import no_adc  # noqa: F401
 from fakes import Recorder
 
 from trayapp import cache
@@ -19,7 +23,7 @@ from trayapp.plan import build_plan
 from trayapp.sources.base import SourceError
 from trayapp.sources.compute import ComputeSource
 from trayapp.sources.emulator import expected_quotas
-from trayapp.sources.helper import HelperSource
+from trayapp.sources.helper import HelperSource, detect_project
 from trayapp.sources.recipe import SourceRecipe
 from trayapp.warmer import Warmer
 
@@ -214,3 +218,31 @@ def test_a_closed_source_refuses_calls(make_emulator, make_helper):
     with pytest.raises(SourceError) as closed:
         source.prepare()
     assert closed.value.kind == "unavailable"
+
+
+def test_the_adc_project_is_found_without_importing_google_here(no_adc, monkeypatch):  # noqa: F811
+    adc = no_adc / "adc.json"
+    adc.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": "cid",
+                "client_secret": "cs",
+                "refresh_token": "rt",
+            }
+        )
+    )
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "adc-project")
+    code = (
+        "import sys\n"
+        "from trayapp.sources.helper import detect_project\n"
+        "print(detect_project(), [m for m in sys.modules if m.split('.')[0] == 'google'])"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert fresh.stdout.split("\n")[0] == "adc-project []", fresh.stderr
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS")
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT")
+    assert detect_project() is None  # no credentials at all

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from trayapp.sources.base import RegionQuotas, SourceError
+from trayapp.sources.helper_child import report_project
 from trayapp.sources.helper_process import Call, FetcherProcess, stop_resource_tracker
 from trayapp.sources.recipe import SourceRecipe
 
@@ -154,3 +155,28 @@ class HelperSource:
         else:
             process.stop()
             stop_resource_tracker()
+
+
+def detect_project(timeout_s: float = START_TIMEOUT_S) -> str | None:
+    """The project of Application Default Credentials, or None; found in a short-lived
+    process, so google.auth never loads in this one. Set NO_GCE_CHECK=true first when the
+    metadata server must not be probed (the child inherits the environment)."""
+    context = multiprocessing.get_context("spawn")
+    reader, writer = context.Pipe(duplex=False)
+    process = context.Process(
+        target=report_project, args=(writer,), name="quota-detect-project", daemon=True
+    )
+    process.start()
+    writer.close()
+    try:
+        found = reader.recv() if reader.poll(timeout_s) else None
+    except (EOFError, OSError):
+        found = None
+    finally:
+        reader.close()
+        process.join(1.0)
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+        stop_resource_tracker()
+    return found if isinstance(found, str) and found else None

@@ -68,3 +68,14 @@ def serve(conn: Connection, recipe: SourceRecipe, idle_exit_s: float = IDLE_EXIT
         threading.Thread(target=run, args=message, daemon=True, name="fetcher-call").start()
     source.close()
     os._exit(0)  # no interpreter tear-down: freeing 140 MB of modules one by one is slow
+
+
+def report_project(conn: Connection) -> None:
+    """A one-shot process: send the project of Application Default Credentials (or None)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from trayapp.sources.compute import detect_project
+
+    try:
+        conn.send(detect_project())
+    finally:
+        conn.close()
