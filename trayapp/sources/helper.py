@@ -70,6 +70,7 @@ class HelperSource:
             if self._release_timer is not None:
                 self._release_timer.cancel()
             timer = threading.Timer(self.idle_grace_s, self._reap)
+            timer.args = (timer,)  # a timer cancelled too late knows it is not current
             timer.daemon = True
             timer.name = "quota-fetcher-reaper"
             self._release_timer = timer
@@ -141,12 +142,12 @@ class HelperSource:
                 self._process, self._ready = None, None
         process.kill(why)
 
-    def _reap(self) -> None:
+    def _reap(self, timer: threading.Timer) -> None:
         """The grace passed unused: end the process; one still busy gets another grace."""
         with self._lock:
             process = self._process
-            if process is None or self._closed:
-                return
+            if process is None or self._closed or timer is not self._release_timer:
+                return  # used again (or released again) since this timer was set
             busy = process.in_flight > 0  # an abandoned call: its deadline kills it anyway
             if not busy:
                 self._process, self._ready, self._release_timer = None, None, None
