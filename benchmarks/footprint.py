@@ -77,6 +77,24 @@ def tree_mb(pid: int) -> float:
     return sum(rss_kb(p) for p in tree(pid)) / 1024
 
 
+def mesa_mb(pid: int) -> float:
+    """Resident pages of Mesa's software GL (libLLVM, the DRI driver) mapped into ``pid``:
+    GTK loads it on some X servers and not on others, so it is reported apart."""
+    total, counting = 0, False
+    try:
+        with Path(f"/proc/{pid}/smaps").open() as smaps:
+            for line in smaps:
+                head = line.split()
+                if head and "-" in head[0] and not head[0].endswith(":"):
+                    path = head[5] if len(head) > 5 else ""
+                    counting = "libLLVM" in path or "/dri/" in path
+                elif counting and head[0] == "Rss:":
+                    total += int(head[1])
+    except OSError:
+        return 0.0
+    return total / 1024
+
+
 def baseline_mb(code: str, env: dict[str, str]) -> float:
     out = subprocess.run(
         [sys.executable, "-c", code + REPORT_RSS],
@@ -121,7 +139,7 @@ def tray_footprint(desk_env: dict[str, str], backend_env: dict[str, str], url: s
         for _ in range(10):  # idle between cycles
             samples.append(tree_mb(proc.pid))
             time.sleep(0.2)
-        return statistics.median(samples), peak, cycle_s
+        return statistics.median(samples), peak, cycle_s, mesa_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -138,12 +156,12 @@ def bench_memory(tmp: Path) -> list[tuple[str, str, str]]:
             for name, (code, backend) in TOOLKITS.items():
                 env = dict(desk.env, **backend)
                 base = statistics.median(baseline_mb(code, env) for _ in range(3))
-                idle, peak, cycle_s = tray_footprint(desk.env, backend, emu.url, tmp)
+                idle, peak, cycle_s, mesa = tray_footprint(desk.env, backend, emu.url, tmp)
                 rows.append(
                     (
                         f"idle RSS after a cycle, tray + children ({name} backend) "
                         f"vs a process importing only {name}",
-                        f"{idle:.0f} MB vs {base:.0f} MB",
+                        f"{idle:.0f} MB vs {base:.0f} MB (Mesa GL in it: {mesa:.0f} MB)",
                         f"{idle / base:.2f}x",
                     )
                 )
