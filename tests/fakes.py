@@ -16,9 +16,10 @@ class FakeSource:
         self.calls: list[tuple[float, str, str]] = []
         self.fail: dict[str, list[SourceError]] = {}  # region -> errors raised in turn
         self.hang = threading.Event()  # set: fetches block until released
-        self.release = threading.Event()
+        self.unblock = threading.Event()
         self.prepare_error: SourceError | None = None
         self.prepared = 0
+        self.released = 0
         self._lock = threading.Lock()
 
     def prepare(self) -> None:
@@ -32,15 +33,18 @@ class FakeSource:
             errors = self.fail.get(region)
             error = errors.pop(0) if errors else None
         if self.hang.is_set():
-            self.release.wait(30)
+            self.unblock.wait(30)
         if self.delay_s:
             time.sleep(self.delay_s)
         if error is not None:
             raise error
         return {"NVIDIA_T4_GPUS": (8.0, 1.0), "C3_CPUS": (200.0, 24.0)}
 
+    def release(self) -> None:
+        self.released += 1
+
     def close(self) -> None:
-        self.release.set()
+        self.unblock.set()
 
 
 class Recorder:

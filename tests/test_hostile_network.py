@@ -18,8 +18,8 @@ from userdirs import headless_env
 
 from trayapp.sources import emulator as emulator_module
 from trayapp.sources.base import SourceError
-from trayapp.sources.bodycap import MAX_BODY
 from trayapp.sources.emulator_faults import Fault
+from trayapp.sources.size_cap import MAX_ANSWER_BYTES
 
 HOSTILE = (
     "\x1b]0;owned\x07\x1b[2J\x1b[31m\u202edecoy\u200b<b>bold</b>&amp;\r\n" + "A\x00B\x1b[K" * 40_000
@@ -90,7 +90,7 @@ def test_a_100mb_answer_is_refused_without_reading_it(env, make_emulator, make_c
     with pytest.raises(SourceError) as caught:
         make_compute_source(emu.url).fetch("p", "us-central1")
     assert caught.value.kind == "bad_response"
-    assert f"larger than {MAX_BODY // (1024 * 1024)} MB" in str(caught.value)
+    assert f"larger than {MAX_ANSWER_BYTES // (1024 * 1024)} MB refused" in str(caught.value)
 
     args = ["run", "--once", "--project", "p", "--endpoint", emu.url, "--interval", "0.02"]
     emu.faults.clear()

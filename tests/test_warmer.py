@@ -58,6 +58,19 @@ def test_a_cycle_fetches_each_region_once_and_completes():
     assert all(c["status"] == "absent" and c["limit"] == 0.0 for c in l4)
 
 
+def test_the_source_is_released_when_each_round_ends():
+    source = FakeSource()
+    warmer, rec = make(source, rewarm_s=0.3)
+    warmer.start()
+    rec.wait_for(completes(2))
+    deadline = time.monotonic() + 10
+    while source.released < 2 and time.monotonic() < deadline:  # just after COMPLETE
+        time.sleep(0.01)
+    warmer.stop()
+    assert source.released >= 2
+    assert source.prepared >= 3  # the next cycle prepares the source again before its batches
+
+
 def test_one_gpu_and_one_c3_check_per_batch():
     warmer, rec = make()
     warmer.start()
@@ -414,7 +427,7 @@ def test_results_arriving_after_stop_are_dropped():
     rec.wait_for(lambda evs: bool(source.calls))
     warmer.stop()
     n = len(rec.events)
-    source.release.set()
+    source.unblock.set()
     time.sleep(0.1)  # give a late result a chance to (wrongly) arrive
     assert len(rec.events) == n
 

@@ -201,7 +201,7 @@ def resolve_projects(settings: Settings, *, detect: bool) -> tuple[str, ...]:
         if os.environ.get(var, "").strip():
             return (os.environ[var].strip(),)
     if detect:
-        from trayapp.sources.compute import detect_project
+        from trayapp.sources.helper import detect_project  # google.auth loads elsewhere
 
         found = detect_project()
         if found:

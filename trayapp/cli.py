@@ -198,7 +198,8 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
     import time
 
     from trayapp import app, control, instance
-    from trayapp.sources.google import GoogleSource
+    from trayapp.sources.helper import HelperSource
+    from trayapp.sources.recipe import SourceRecipe
 
     first = settings_from(args)  # a bad config is exit 2 before anything else happens
     lock = instance.claim(live_pid=control.live_pid)  # "already running" is exit 0
@@ -231,8 +232,13 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
             return complete(settings_from(args))
 
         settings = complete(first)
-        source = GoogleSource(
-            settings.endpoint, settings.cloudquotas_endpoint, timeout_s=settings.timeout_s
+        # Google's clients live in a fetcher process, only while a cycle needs them
+        source = HelperSource(
+            SourceRecipe(
+                settings.endpoint,
+                timeout_s=settings.timeout_s,
+                quotas_endpoint=settings.cloudquotas_endpoint,
+            )
         )
         try:
             runtime = app.Runtime(settings, source, app.Files.default(demo=demo), load_settings)

@@ -7,7 +7,6 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from trayapp import plan
 from trayapp.levels import TONES, Thresholds
@@ -15,7 +14,6 @@ from trayapp.text import clean_line
 from trayapp.watch import WatchRule
 
 DEFAULT_ENDPOINT = "https://compute.googleapis.com"
-DEFAULT_QUOTAS_ENDPOINT = "https://cloudquotas.googleapis.com"
 
 
 class ConfigError(Exception):
@@ -62,17 +60,10 @@ class Settings:
 
     @property
     def cloudquotas_endpoint(self) -> str:
-        """The Cloud Quotas URL in effect: as set, else the Compute endpoint when that is a
-        loopback ``http://`` URL (the emulator serves both, so nothing goes to Google), else
-        Google's."""
-        if self.quotas_endpoint:
-            return self.quotas_endpoint
-        from trayapp.sources.base import is_loopback_host
+        """The Cloud Quotas URL in effect (see ``quotas_endpoint_for``)."""
+        from trayapp.sources.families import quotas_endpoint_for
 
-        host = urlsplit(self.endpoint).hostname or ""
-        if self.endpoint.startswith("http://") and is_loopback_host(host):
-            return self.endpoint
-        return DEFAULT_QUOTAS_ENDPOINT
+        return quotas_endpoint_for(self.endpoint, self.quotas_endpoint)
 
     def plan(self) -> plan.Plan:
         return plan.build_plan(

@@ -338,6 +338,8 @@ class Warmer(BatchRunner):
             if ended is not None:
                 kind, data = ended
                 self._emit(kind, snapshot=True, level=self.level, data=data)
+        if ended is not None:  # the round is over: the source may free what it holds
+            self.source.release()
 
     def _end_round(self) -> tuple[WarmEvent, dict[str, Any]]:
         """Every check is done: complete when none failed, else an error with a retry."""

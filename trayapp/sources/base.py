@@ -66,5 +66,9 @@ class QuotaSource(Protocol):
         """The project's GPU family quota entries (Cloud Quotas), or SourceError. Asked only
         when a GPU metric came back not reported by regions.get."""
 
+    def release(self) -> None:
+        """The round is over: free what you hold (a helper process ends after a short grace).
+        The next prepare() or fetch() builds it again."""
+
     def close(self) -> None:
         """Release connections; must not block on a hung request."""

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from trayapp.sources.base import RegionQuotas, SourceError, is_loopback_host
-from trayapp.sources.bodycap import cap_responses
+from trayapp.sources.size_cap import MAX_ANSWER_BYTES, cap_client
 
 ADC_HINT = 'run "gcloud auth application-default login", or pass --endpoint to use the emulator'
 RATE_REASONS = frozenset(
@@ -54,6 +54,7 @@ class ComputeSource:
         timeout_s: float = 10.0,
         *,
         credentials: Any = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
@@ -71,6 +72,7 @@ class ComputeSource:
         self.anonymous = loopback_http and credentials is None
         self.endpoint = endpoint
         self.timeout_s = float(timeout_s)
+        self.max_answer_bytes = max_answer_bytes  # a huge answer is an error, not our memory
         self._client: Any = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -97,9 +99,10 @@ class ComputeSource:
         credentials = AnonymousCredentials() if self.anonymous else self.credentials
         try:
             client = compute_v1.RegionsClient(credentials=credentials, client_options=options)
-            return cap_responses(client)  # a huge answer is an error, not our memory
         except Exception as exc:
             raise classify(exc, "client set-up", self.timeout_s) from exc
+        cap_client(client, self.max_answer_bytes)
+        return client
 
     def fetch(self, project: str, region: str) -> RegionQuotas:
         """All quotas of one region, in one request limited to ``timeout_s`` per read."""
@@ -124,6 +127,9 @@ class ComputeSource:
             code = answer.quota_status_warning.code or "no quotas field"
             raise SourceError("bad_response", f"{where}: quota data unavailable ({code})")
         return {q.metric: (float(q.limit), float(q.usage)) for q in answer.quotas}
+
+    def release(self) -> None:
+        """The round is over: nothing to free here, the client is kept for the next one."""
 
     def close(self) -> None:
         """Close idle connections; a request hanging in another thread is not waited for."""

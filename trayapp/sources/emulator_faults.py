@@ -190,7 +190,8 @@ def error_body(status: int, reason: str, message: str) -> dict[str, object]:
 
 SPEC_HELP = (
     "WHAT[:REASON][@TARGET][#COUNT]; WHAT is an HTTP status 400-599, hang, trickle, "
-    "broken_body or no_quotas; REASON goes in error.errors[0].reason (e.g. rateLimitExceeded); "
+    "broken_body, no_quotas or huge_body (a valid answer of 64 MB); REASON goes in "
+    "error.errors[0].reason (e.g. rateLimitExceeded); "
     "TARGET is REGION, cloudquotas (the GPU family QuotaInfo), PROJECT/REGION, PROJECT/* or * "
     "(default: every request); #COUNT makes "
     "the fault hit only the next COUNT matching requests. Examples: "
@@ -215,7 +216,7 @@ def parse_fault(spec: str, known_regions: Iterable[str] | None = None) -> Fault:
     if not what.isdigit() and what not in ACTIONS[1:]:
         raise ValueError(
             f"bad fault spec {spec!r}: {what!r} is not an HTTP status, hang, trickle, "
-            "broken_body or no_quotas"
+            "broken_body, no_quotas or huge_body"
         )
     project, region = None, None
     if target and target != "*":

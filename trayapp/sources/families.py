@@ -17,16 +17,33 @@ from typing import Any
 from trayapp.sources.base import SourceError
 from trayapp.sources.compute import classify, is_loopback_url
 from trayapp.sources.family_map import QUOTA_ID, FamilyQuotas, quota_info_name
+from trayapp.sources.size_cap import MAX_ANSWER_BYTES, cap_client
 
 DEFAULT_QUOTAS_ENDPOINT = "https://cloudquotas.googleapis.com"
 PERMISSION = "cloudquotas.quotas.get"
+
+
+def quotas_endpoint_for(endpoint: str | None, quotas_endpoint: str | None = None) -> str:
+    """The Cloud Quotas URL in effect: as set, else the Compute endpoint when that is a
+    loopback ``http://`` URL (the emulator serves both, so nothing goes to Google), else
+    Google's."""
+    if quotas_endpoint:
+        return quotas_endpoint
+    if endpoint and endpoint.startswith("http://") and is_loopback_url(endpoint):
+        return endpoint
+    return DEFAULT_QUOTAS_ENDPOINT
 
 
 class CloudQuotasSource:
     """The family quota entries of a project. Safe to call from several threads at once."""
 
     def __init__(
-        self, endpoint: str | None = None, timeout_s: float = 10.0, *, credentials: Any = None
+        self,
+        endpoint: str | None = None,
+        timeout_s: float = 10.0,
+        *,
+        credentials: Any = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
@@ -41,6 +58,7 @@ class CloudQuotasSource:
             )
         self.endpoint, self.timeout_s, self.credentials = endpoint, float(timeout_s), credentials
         self.anonymous = loopback_http and credentials is None
+        self.max_answer_bytes = max_answer_bytes  # a huge answer is an error, not our memory
         self._client: Any = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -65,11 +83,13 @@ class CloudQuotasSource:
         options = {"api_endpoint": self.endpoint} if self.endpoint else None
         credentials = AnonymousCredentials() if self.anonymous else self.credentials
         try:
-            return cloudquotas_v1.CloudQuotasClient(
+            client = cloudquotas_v1.CloudQuotasClient(
                 credentials=credentials, transport="rest", client_options=options
             )
         except Exception as exc:
             raise classify(exc, "Cloud Quotas client set-up", self.timeout_s) from exc
+        cap_client(client, self.max_answer_bytes)
+        return client
 
     def fetch_families(self, project: str) -> FamilyQuotas:
         """Every entry of the project's GPU family quota: (dimensions, limit)."""
@@ -91,6 +111,9 @@ class CloudQuotasSource:
             ]
         except Exception as exc:
             raise explain(exc, project, self.timeout_s) from exc
+
+    def release(self) -> None:
+        """The round is over: nothing to free here, the client is kept for the next one."""
 
     def close(self) -> None:
         """Close idle connections; a request hanging in another thread is not waited for."""

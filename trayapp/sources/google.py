@@ -8,18 +8,30 @@ from __future__ import annotations
 
 from trayapp.sources.base import RegionQuotas
 from trayapp.sources.compute import ComputeSource
-from trayapp.sources.families import CloudQuotasSource
+from trayapp.sources.families import CloudQuotasSource, quotas_endpoint_for
 from trayapp.sources.family_map import FamilyQuotas
+from trayapp.sources.size_cap import MAX_ANSWER_BYTES
 
 
 class GoogleSource:
     """``fetch`` through google-cloud-compute, ``fetch_families`` through google-cloud-quotas."""
 
     def __init__(
-        self, endpoint: str | None, quotas_endpoint: str | None, timeout_s: float = 10.0
+        self,
+        endpoint: str | None,
+        quotas_endpoint: str | None,
+        timeout_s: float = 10.0,
+        *,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
-        self.compute = ComputeSource(endpoint, timeout_s=timeout_s)
-        self.quotas = CloudQuotasSource(quotas_endpoint, timeout_s=timeout_s)
+        self.compute = ComputeSource(
+            endpoint, timeout_s=timeout_s, max_answer_bytes=max_answer_bytes
+        )
+        self.quotas = CloudQuotasSource(
+            quotas_endpoint_for(endpoint, quotas_endpoint),
+            timeout_s=timeout_s,
+            max_answer_bytes=max_answer_bytes,
+        )
 
     def prepare(self) -> None:
         """Both clients, before the first timed batch."""
@@ -31,6 +43,10 @@ class GoogleSource:
 
     def fetch_families(self, project: str) -> FamilyQuotas:
         return self.quotas.fetch_families(project)
+
+    def release(self) -> None:
+        self.compute.release()
+        self.quotas.release()
 
     def close(self) -> None:
         self.compute.close()
