@@ -16,17 +16,18 @@ import threading
 import time
 from typing import Any
 
-from trayapp.batch import Batch, Region
+from trayapp.batch import Batch
 from trayapp.batch_runner import BatchRunner
 from trayapp.cache import Snapshot
 from trayapp.events import Event, EventBus, Progress, WarmEvent
-from trayapp.family_step import NOTICE_KINDS, FamilyStep
+from trayapp.failures import Failures
+from trayapp.family_step import FamilyStep
 from trayapp.levels import Level, Thresholds
 from trayapp.metrics import Metrics
 from trayapp.plan import Plan, QuotaCheck
 from trayapp.rounds import Round
 from trayapp.schedule import Clock, RetryBackoff, TickSchedule, default_clock
-from trayapp.sources.base import FATAL_KINDS, QuotaSource, SourceError
+from trayapp.sources.base import QuotaSource, SourceError
 from trayapp.state import WarmState
 
 __all__ = ["Batch", "Clock", "Warmer", "default_clock"]
@@ -62,7 +63,7 @@ class Warmer(BatchRunner):
         self.interval_s, self.rewarm_s = interval_s, rewarm_s
         self.thresholds = thresholds or Thresholds()
         self.clock, self.wall_clock = clock, wall_clock
-        self.max_attempts, self.backoff_ticks = max_attempts, backoff_ticks
+        self.max_attempts = max_attempts
         self.skip_log_s, self.fetch_deadline_s = skip_log_s, fetch_deadline_s
         self.state = state or WarmState(plan)
         self.metrics = Metrics()
@@ -77,12 +78,10 @@ class Warmer(BatchRunner):
         self._families = FamilyStep(max_attempts)
         self._family_source = callable(getattr(source, "fetch_families", None))
         self._cycle_wall = 0.0  # wall time the cycle began
-        self._reported: set[str] = set()
-        self._missing: dict[Region, str] = {}  # regions that answered 404: not asked again
+        self._failures = Failures(backoff_ticks)
         self._retry = RetryBackoff(retry_first_s)
         self._retries = 0
         self._force = self._paused = self._stopping = self._closed = False
-        self._backoff_until = 0.0
         self._skipped = 0
         self._last_skip_log = float("-inf")
         self.level: Level | None = None
@@ -122,7 +121,7 @@ class Warmer(BatchRunner):
                 "failed": len(failed),
                 "reasons": list(dict.fromkeys(reasons))[:MAX_REASONS],
                 "retry_in_s": _rounded(self._retry.remaining(self.clock())),
-                "not_found": sorted(f"{p}/{r}" for p, r in self._missing),
+                "not_found": sorted(f"{p}/{r}" for p, r in self._failures.missing),
             }
 
     def reconfigure(
@@ -147,7 +146,7 @@ class Warmer(BatchRunner):
                 state.continue_from(self.state)
                 state.seed(old)
                 self.plan, self.state = plan, state
-                self._missing.clear()
+                self._failures.missing.clear()
                 self._force = True
         self._emit(WarmEvent.CONFIG_RELOADED, data={"plan_changed": changed, "notes": notes})
 
@@ -208,14 +207,14 @@ class Warmer(BatchRunner):
             now = self.clock()
             if self._batch is not None and self._batch.is_alive():
                 return self._skip(now, "batch still running")
-            if now < self._backoff_until:
+            if now < self._failures.backoff_until:
                 return self._skip(now, "backing off after rate limiting")
             ended = self.state.complete
             overdue = self._overdue_s(now) if ended else None
             reason = "forced" if self._force else None if overdue is None else "periodic"
             if reason:  # an unfinished cycle finishes first, then re-warms at once
                 if reason == "forced":
-                    self._missing.clear()  # asked to look again: regions may exist now
+                    self._failures.missing.clear()  # asked to look again: regions may exist
                 self._force = False
                 self._start_cycle(now)
                 # a minute late means the data was served stale: a sleep, or a long pause
@@ -280,16 +279,14 @@ class Warmer(BatchRunner):
         self._cycle_wall = self.wall_clock()
         self._families.new_cycle()
         self._new_round(now, self.plan.gpu, self.plan.c3)
-        self._reported.clear()
         self._retry.reset()
         self._retries = 0
-        for (project, region), message in self._missing.items():
-            for check in self.state.region_checks(project, region):
-                self.state.apply_error(check, message, final=True)
+        self._failures.new_cycle(self.state)
 
     def _start_retry(self, now: float) -> dict[str, Any] | None:
         """Open the failed checks again, but not those of regions that do not exist."""
-        failed = [c for c in self.state.failed() if (c.project, c.region) not in self._missing]
+        missing = self._failures.missing
+        failed = [c for c in self.state.failed() if (c.project, c.region) not in missing]
         if not failed:
             self._retry.reset()
             return None
@@ -309,13 +306,20 @@ class Warmer(BatchRunner):
     ) -> None:
         self._round = Round(self._round.number + 1, now, gpu, c3, self.max_attempts)
         self._families.new_round()
-        self._backoff_until = 0.0
+        self._failures.backoff_until = 0.0
 
     def _finish(self, batch: Batch) -> None:
         with self._lock:
             if self._stopping or batch.round != self._round.number:
                 return
-            errors = self._apply_failures(batch)
+            errors = self._failures.record(
+                batch,
+                self.state,
+                round_=self._round,
+                families=self._families,
+                now=self.clock(),
+                interval_s=self.interval_s,
+            )
             level = self.thresholds.level(batch.elapsed_ms) if batch.timed else None
             if level is not None:
                 self.level, self.last_batch_ms = level, batch.elapsed_ms
@@ -356,64 +360,13 @@ class Warmer(BatchRunner):
             self._retry.reset()
             return WarmEvent.COMPLETE, {**data, "retries": self._retries}
         self.level = Level.ERROR
-        retryable = any((c.project, c.region) not in self._missing for c in failed)
+        retryable = any((c.project, c.region) not in self._failures.missing for c in failed)
         reasons = [self.state.checks[c].error for c in failed]
         return WarmEvent.INCOMPLETE, {
             **data,
             "reasons": list(dict.fromkeys(reasons))[:MAX_REASONS],
             "retry_in_s": _rounded(self._retry.failed(now, self.rewarm_s) if retryable else None),
         }
-
-    def _apply_failures(self, batch: Batch) -> list[SourceError]:
-        """Record a batch's failures (under the lock); returns errors to report once."""
-        if batch.fatal is not None:  # no client at all: nothing of this round can be done
-            self._give_up(None, batch.fatal)
-            return self._report(batch.fatal)
-        if batch.family is not None:
-            self._family_failure(batch)
-            return []
-        errors: list[SourceError] = []
-        for key, exc in batch.failures.items():
-            open_checks = self.state.region_checks(*key)
-            if exc.kind in FATAL_KINDS:  # credentials fail everything, permission a project
-                self._give_up(None if exc.kind == "auth" else key[0], exc)
-                errors += self._report(exc)
-                continue
-            if exc.kind == "not_found":  # a region that does not exist is not asked again
-                self._missing[key] = exc.message
-                final = True
-            else:  # every check of the region shares the next attempt, later on
-                mine = [c for c in batch.checks if (c.project, c.region) == key]
-                final = self._round.failed_attempt(key, mine)
-            for check in open_checks:
-                self.state.apply_error(check, exc.message, final=final)
-            if exc.kind == "rate_limited":
-                self._backoff_until = self.clock() + self.backoff_ticks * self.interval_s
-        return errors
-
-    def _family_failure(self, batch: Batch) -> None:
-        """A failed family call: a notice (and the batch did not fail) or a retry later."""
-        key = batch.regions[0]
-        exc = batch.failures.get(key)
-        if exc is None:
-            return
-        if exc.kind == "rate_limited":
-            self._backoff_until = self.clock() + self.backoff_ticks * self.interval_s
-        batch.notice = self._families.failed(self.state, key[0], exc)
-        if exc.kind in NOTICE_KINDS:
-            del batch.failures[key]
-
-    def _report(self, exc: SourceError) -> list[SourceError]:
-        if exc.message in self._reported:
-            return []
-        self._reported.add(exc.message)
-        return [exc]
-
-    def _give_up(self, project: str | None, exc: SourceError) -> None:
-        """Fail every open check of ``project`` (of every project when None) for this round."""
-        for check in self.state.checks:
-            if check not in self.state.done and project in (None, check.project):
-                self.state.apply_error(check, exc.message, final=True)
 
     def _set_paused(self, paused: bool) -> None:
         with self._lock:
