@@ -393,10 +393,10 @@ def test_fault_spec_syntax() -> None:
 def test_command_line_serves_until_sigterm(tmp_path: Path) -> None:
     script = (
         "import argparse, sys\n"
-        "from trayapp.sources import emulator\n"
+        "from trayapp.sources import emulator_cli\n"
         "parser = argparse.ArgumentParser()\n"
-        "emulator.add_arguments(parser)\n"
-        "sys.exit(emulator.run_from_args(parser.parse_args(sys.argv[1:])))\n"
+        "emulator_cli.add_arguments(parser)\n"
+        "sys.exit(emulator_cli.run_from_args(parser.parse_args(sys.argv[1:])))\n"
     )
     args = ["--profile", "demo", "--scale", "0.01", "--fault", "403:rateLimitExceeded@us-east1"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -418,7 +418,7 @@ def test_command_line_serves_until_sigterm(tmp_path: Path) -> None:
 def test_command_line_rejects_bad_fault_specs() -> None:
     import argparse
 
-    from trayapp.sources import emulator as module
+    from trayapp.sources import emulator_cli as module
 
     parser = argparse.ArgumentParser()
     module.add_arguments(parser)

@@ -116,9 +116,9 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
 
         autostart.add_autostart_arguments(p)
     elif name == "emulator":
-        from trayapp.sources import emulator
+        from trayapp.sources import emulator_cli
 
-        emulator.add_arguments(p)
+        emulator_cli.add_arguments(p)
 
 
 def _one_line_errors() -> tuple[type[Exception], ...]:
@@ -155,9 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return autostart_command(args.action)
         if command == "emulator":
-            from trayapp.sources import emulator
+            from trayapp.sources import emulator_cli
 
-            return emulator.run_from_args(args)
+            return emulator_cli.run_from_args(args)
         return warm(args, demo=command == "demo")
     except KeyboardInterrupt:
         return 130
