@@ -12,6 +12,7 @@ import contextlib
 import re
 import threading
 import warnings
+from abc import ABC, abstractmethod
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,12 +42,15 @@ def is_loopback_url(url: str) -> bool:
     return is_loopback_host(urlsplit(url).hostname or "")
 
 
-class ComputeSource:
-    """Region quotas from the Compute API (or the emulator, given an ``http://`` loopback
-    endpoint, with anonymous credentials). Safe to call from several threads at once.
+class GoogleClientSource(ABC):
+    """What both Google sources share: endpoint rules (https, or http on loopback only, with
+    anonymous credentials), a client built at ``prepare()`` off the tray thread, answers capped
+    in size, a client dropped after a credentials failure (mended credentials are read afresh),
+    and ``close()`` that never waits for a hung request. Safe to call from several threads."""
 
-    One fetch is one HTTP request: the warmer owns retries, so it can keep every region within
-    its budget of attempts per cycle, whatever fails."""
+    LIBRARY = ""  # the pip name, for the import hint
+    NAME = ""  # "the <NAME> source is closed", "<NAME> client set-up"
+    CLIENT_OPTIONS: dict[str, Any] = {}  # noqa: RUF012 - read only
 
     def __init__(
         self,
@@ -77,8 +81,12 @@ class ComputeSource:
         self._lock = threading.Lock()
         self._closed = threading.Event()
 
+    @abstractmethod
+    def _client_class(self) -> Any:
+        """Import the library (ImportError if missing) and return its client class."""
+
     def prepare(self) -> None:
-        """Import google-cloud-compute and build the client; SourceError on failure."""
+        """Import the library and build the client; SourceError on failure."""
         with self._lock:
             if self._client is not None:
                 return
@@ -88,47 +96,43 @@ class ComputeSource:
     def _build_client(self) -> Any:
         try:
             from google.auth.credentials import AnonymousCredentials
-            from google.cloud import compute_v1
+
+            client_class = self._client_class()
         except ImportError as exc:
             raise SourceError(
                 "unavailable",
-                f"google-cloud-compute cannot be imported ({exc.name or exc}): "
-                "pip install google-cloud-compute",
+                f"{self.LIBRARY} cannot be imported ({exc.name or exc}): "
+                f"pip install {self.LIBRARY}",
             ) from exc
         options = {"api_endpoint": self.endpoint} if self.endpoint else None
         credentials = AnonymousCredentials() if self.anonymous else self.credentials
         try:
-            client = compute_v1.RegionsClient(credentials=credentials, client_options=options)
+            client = client_class(
+                credentials=credentials, client_options=options, **self.CLIENT_OPTIONS
+            )
         except Exception as exc:
-            raise classify(exc, "client set-up", self.timeout_s) from exc
+            raise classify(exc, f"{self.NAME} client set-up", self.timeout_s) from exc
         cap_client(client, self.max_answer_bytes)
         return client
 
-    def fetch(self, project: str, region: str) -> RegionQuotas:
-        """All quotas of one region, in one request limited to ``timeout_s`` per read."""
-        where = f"{project}/{region}"
-        if self._closed.is_set():
-            raise SourceError("unavailable", f"{where}: the Compute source is closed")
-        if self._client is None:
+    def _ready_client(self, where: str) -> Any:
+        """The client, built if need be; SourceError once the source is closed."""
+        if not self._closed.is_set() and self._client is None:
             self.prepare()
         client = self._client
-        if client is None:  # closed meanwhile
-            raise SourceError("unavailable", f"{where}: the Compute source is closed")
-        try:
-            answer = client.get(project=project, region=region, timeout=self.timeout_s, retry=None)
-        except Exception as exc:
-            error = classify(exc, where, self.timeout_s)
-            if error.kind == "auth":  # mended credentials are read afresh at the next prepare()
-                with self._lock:
-                    if self._client is client:
-                        self._client = None
-            raise error from exc
-        if len(answer.quotas) == 0:
-            code = answer.quota_status_warning.code or "no quotas field"
-            raise SourceError("bad_response", f"{where}: quota data unavailable ({code})")
-        return {q.metric: (float(q.limit), float(q.usage)) for q in answer.quotas}
+        if self._closed.is_set() or client is None:
+            raise SourceError("unavailable", f"{where}: the {self.NAME} source is closed")
+        return client
 
-    def release(self) -> None:
+    def _failed(self, client: Any, error: SourceError) -> SourceError:
+        """After a credentials failure the client goes: the next prepare() reads them afresh."""
+        if error.kind == "auth":
+            with self._lock:
+                if self._client is client:
+                    self._client = None
+        return error
+
+    def release(self) -> None:  # noqa: B027 - deliberately nothing: the client is kept
         """The round is over: nothing to free here, the client is kept for the next one."""
 
     def close(self) -> None:
@@ -139,6 +143,35 @@ class ComputeSource:
         if client is not None:
             with contextlib.suppress(Exception):
                 client.transport.close()
+
+
+class ComputeSource(GoogleClientSource):
+    """Region quotas from the Compute API (or the emulator, given an ``http://`` loopback
+    endpoint, with anonymous credentials).
+
+    One fetch is one HTTP request: the warmer owns retries, so it can keep every region within
+    its budget of attempts per cycle, whatever fails."""
+
+    LIBRARY = "google-cloud-compute"
+    NAME = "Compute"
+
+    def _client_class(self) -> Any:
+        from google.cloud import compute_v1
+
+        return compute_v1.RegionsClient
+
+    def fetch(self, project: str, region: str) -> RegionQuotas:
+        """All quotas of one region, in one request limited to ``timeout_s`` per read."""
+        where = f"{project}/{region}"
+        client = self._ready_client(where)
+        try:
+            answer = client.get(project=project, region=region, timeout=self.timeout_s, retry=None)
+        except Exception as exc:
+            raise self._failed(client, classify(exc, where, self.timeout_s)) from exc
+        if len(answer.quotas) == 0:
+            code = answer.quota_status_warning.code or "no quotas field"
+            raise SourceError("bad_response", f"{where}: quota data unavailable ({code})")
+        return {q.metric: (float(q.limit), float(q.usage)) for q in answer.quotas}
 
 
 def _one_line(text: object, limit: int = _MAX_DETAIL) -> str:

@@ -10,14 +10,11 @@ message saying exactly what to do.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from typing import Any
 
 from trayapp.sources.base import SourceError
-from trayapp.sources.compute import classify, is_loopback_url
+from trayapp.sources.compute import GoogleClientSource, classify, is_loopback_url
 from trayapp.sources.family_map import QUOTA_ID, FamilyQuotas, quota_info_name
-from trayapp.sources.size_cap import MAX_ANSWER_BYTES, cap_client
 
 DEFAULT_QUOTAS_ENDPOINT = "https://cloudquotas.googleapis.com"
 PERMISSION = "cloudquotas.quotas.get"
@@ -34,73 +31,21 @@ def quotas_endpoint_for(endpoint: str | None, quotas_endpoint: str | None = None
     return DEFAULT_QUOTAS_ENDPOINT
 
 
-class CloudQuotasSource:
+class CloudQuotasSource(GoogleClientSource):
     """The family quota entries of a project. Safe to call from several threads at once."""
 
-    def __init__(
-        self,
-        endpoint: str | None = None,
-        timeout_s: float = 10.0,
-        *,
-        credentials: Any = None,
-        max_answer_bytes: int = MAX_ANSWER_BYTES,
-    ) -> None:
-        if timeout_s <= 0:
-            raise ValueError("timeout_s must be positive")
-        endpoint = endpoint.rstrip("/") if endpoint else None
-        loopback_http = (
-            bool(endpoint) and endpoint.startswith("http://") and is_loopback_url(endpoint)
-        )
-        if endpoint and endpoint.startswith("http://") and not loopback_http:
-            raise ValueError(
-                f"refusing plain http to {endpoint}: credentials would travel unencrypted "
-                "(use https://, or a loopback http:// URL for the emulator)"
-            )
-        self.endpoint, self.timeout_s, self.credentials = endpoint, float(timeout_s), credentials
-        self.anonymous = loopback_http and credentials is None
-        self.max_answer_bytes = max_answer_bytes  # a huge answer is an error, not our memory
-        self._client: Any = None
-        self._lock = threading.Lock()
-        self._closed = threading.Event()
+    LIBRARY = "google-cloud-quotas"
+    NAME = "Cloud Quotas"
+    CLIENT_OPTIONS = {"transport": "rest"}  # noqa: RUF012 - read only
 
-    def prepare(self) -> None:
-        """Import google-cloud-quotas and build the client; SourceError on failure."""
-        with self._lock:
-            if self._client is None:
-                self._closed.clear()
-                self._client = self._build_client()
+    def _client_class(self) -> Any:
+        from google.cloud import cloudquotas_v1
 
-    def _build_client(self) -> Any:
-        try:
-            from google.auth.credentials import AnonymousCredentials
-            from google.cloud import cloudquotas_v1
-        except ImportError as exc:
-            raise SourceError(
-                "unavailable",
-                f"google-cloud-quotas cannot be imported ({exc.name or exc}): "
-                "pip install google-cloud-quotas",
-            ) from exc
-        options = {"api_endpoint": self.endpoint} if self.endpoint else None
-        credentials = AnonymousCredentials() if self.anonymous else self.credentials
-        try:
-            client = cloudquotas_v1.CloudQuotasClient(
-                credentials=credentials, transport="rest", client_options=options
-            )
-        except Exception as exc:
-            raise classify(exc, "Cloud Quotas client set-up", self.timeout_s) from exc
-        cap_client(client, self.max_answer_bytes)
-        return client
+        return cloudquotas_v1.CloudQuotasClient
 
     def fetch_families(self, project: str) -> FamilyQuotas:
         """Every entry of the project's GPU family quota: (dimensions, limit)."""
-        where = f"{project}/{QUOTA_ID}"
-        if self._closed.is_set():
-            raise SourceError("unavailable", f"{where}: the Cloud Quotas source is closed")
-        if self._client is None:
-            self.prepare()
-        client = self._client
-        if client is None:
-            raise SourceError("unavailable", f"{where}: the Cloud Quotas source is closed")
+        client = self._ready_client(f"{project}/{QUOTA_ID}")
         try:
             info = client.get_quota_info(
                 name=quota_info_name(project), timeout=self.timeout_s, retry=None
@@ -110,19 +55,7 @@ class CloudQuotasSource:
                 for entry in info.dimensions_infos
             ]
         except Exception as exc:
-            raise explain(exc, project, self.timeout_s) from exc
-
-    def release(self) -> None:
-        """The round is over: nothing to free here, the client is kept for the next one."""
-
-    def close(self) -> None:
-        """Close idle connections; a request hanging in another thread is not waited for."""
-        with self._lock:
-            client, self._client = self._client, None
-            self._closed.set()
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.transport.close()
+            raise self._failed(client, explain(exc, project, self.timeout_s)) from exc
 
 
 def explain(exc: BaseException, project: str, timeout_s: float) -> SourceError:
