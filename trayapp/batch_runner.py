@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +35,7 @@ class BatchRunner:
     _families: FamilyStep
     _family_source: bool
 
-    def _finish(self, batch: Batch) -> None:
-        raise NotImplementedError
+    _finish: Callable[[Batch], None]  # the warmer's: records what the batch brought
 
     def _run_batch(self, batch: Batch) -> None:
         try:
