@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -232,34 +231,13 @@ def bench_fetcher() -> list[tuple[str, str, str]]:
 
 
 def bench_batches() -> list[tuple[str, str, str]]:
-    from trayapp.events import EventBus, WarmEvent
-    from trayapp.plan import build_plan
+    from run import timed_cycle
+
     from trayapp.sources.helper import HelperSource
     from trayapp.sources.recipe import SourceRecipe
-    from trayapp.warmer import Warmer
 
-    latency_ms = 200
-    done = threading.Event()
-    batches: list[int] = []
-
-    class Watch:
-        def on_event(self, event) -> None:
-            if event.kind in (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW) and event.data.get(
-                "api_calls"
-            ):
-                batches.append(event.elapsed_ms)
-            if event.kind is WarmEvent.COMPLETE:
-                done.set()
-
-    with Emulator(latency=latency_ms) as emu:
-        bus = EventBus()
-        bus.subscribe(Watch())
-        source = HelperSource(SourceRecipe(emu.url, timeout_s=5.0))
-        warmer = Warmer(build_plan(["bench"]), source, bus, interval_s=0.3)
-        warmer.start()
-        done.wait(120)
-        warmer.stop()
-        source.close()
+    cycle = timed_cycle(lambda url: HelperSource(SourceRecipe(url, timeout_s=5.0)))
+    batches, latency_ms = cycle["batches"], cycle["latency_ms"]
     batch = statistics.median(batches)
     return [
         (
