@@ -151,6 +151,39 @@ def test_project_from_environment(env, emulator):
     assert cache.load(cache_file(env)).projects == ["from-env"]
 
 
+def test_project_from_the_login_credentials(env, emulator, tmp_path):
+    """No project anywhere but in the Application Default Credentials: that one is warmed."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    adc = tmp_path / "adc.json"
+    adc.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "from-adc",
+                "private_key_id": "k1",
+                "private_key": pem,
+                "client_email": "warmer@from-adc.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": emulator.url + "/token",  # never used: loopback http is anonymous
+            }
+        )
+    )
+    env["GOOGLE_APPLICATION_CREDENTIALS"] = str(adc)
+    out = qt(env, "run", "--once", "--endpoint", emulator.url, "--interval", "0.05")
+    assert out.returncode == 0, out.stderr
+    assert cache.load(cache_file(env)).projects == ["from-adc"]
+    paths = [r.path for r in emulator.requests()]
+    assert paths and {p.split("projects/")[1].split("/")[0] for p in paths} == {"from-adc"}
+
+
 def test_show_without_a_usable_cache_exits_3(env):
     out = qt(env, "show")
     assert out.returncode == 3 and "no quota cache yet" in out.stderr
