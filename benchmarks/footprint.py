@@ -105,8 +105,10 @@ def baseline_mb(code: str, env: dict[str, str]) -> float:
     return int(out.stdout.split()[-1]) / 1024
 
 
-def tray_footprint(desk_env: dict[str, str], backend_env: dict[str, str], url: str, tmp: Path):
-    """(idle MB after the cycle, peak MB during it, cycle seconds) of `quota-tray run`."""
+def tray_footprint(
+    desk_env: dict[str, str], backend_env: dict[str, str], url: str, tmp: Path
+) -> tuple[float, float, float, float]:
+    """(idle MB after the cycle, peak MB during it, cycle seconds, Mesa MB) of `quota-tray run`."""
     env = {k: v for k, v in desk_env.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_"))}
     env.update(backend_env, NO_GCE_CHECK="true", CLOUDSDK_CONFIG=str(tmp / "gcloud"))
     log = Path(env["XDG_STATE_HOME"]) / "quota-tray" / "log" / "cache_warm.log"
