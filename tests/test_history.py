@@ -316,7 +316,7 @@ def test_when_even_a_fresh_file_fails_warming_goes_on_without_a_history(
     def cannot(_path):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(history, "_set_aside", cannot)
+    monkeypatch.setattr(history.recorder, "_set_aside", cannot)
     rec = record(path, [batch(NOW, 100)])
     warned = warnings_of(caplog)
     assert len(warned) == 1 and "without a history" in warned[0].getMessage()

@@ -1,4 +1,4 @@
-"""Every batch and cycle in SQLite, so ``quota-tray stats`` can say how the API did over days.
+"""The observer that records every batch and cycle, so the history has rows to query.
 
 Recording never slows the warmer: ``on_event`` only puts a row on a bounded queue and a writer
 thread of its own does the SQL. A locked or corrupt database is set aside (renamed with a
@@ -10,27 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import queue
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from trayapp.cache import set_aside
 from trayapp.events import Event, WarmEvent
-from trayapp.metrics import percentile
+from trayapp.history.schema import COLUMNS, SCHEMA, SCHEMA_VERSION
 from trayapp.safefiles import open_private, private_dir, same_file
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("trayapp.history")  # log lines name the history, not its module
 
-FILENAME = "history.sqlite3"
-SCHEMA_VERSION = 1
-LEVELS = ("fire", "warn", "slowish", "slow")
 _BATCH = {WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW, WarmEvent.BATCH_FAIL}
 _CYCLE = {
     WarmEvent.COMPLETE,
@@ -39,39 +33,12 @@ _CYCLE = {
     WarmEvent.RETRY,
     WarmEvent.ERROR,
 }
-_COMMON = "at REAL NOT NULL, projects TEXT NOT NULL, cycle INTEGER NOT NULL, kind TEXT NOT NULL, \
-done INTEGER, total INTEGER, api_calls INTEGER"
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS batches ({_COMMON}, elapsed_ms INTEGER, level TEXT, failed INTEGER,
-    error_kind TEXT);
-CREATE INDEX IF NOT EXISTS batches_at ON batches(at);
-CREATE TABLE IF NOT EXISTS cycles ({_COMMON}, duration_s REAL, failed INTEGER, reason TEXT,
-    error_kind TEXT, message TEXT);
-CREATE INDEX IF NOT EXISTS cycles_at ON cycles(at);
-CREATE TABLE IF NOT EXISTS reads (at REAL NOT NULL, hits INTEGER NOT NULL, misses INTEGER NOT NULL);
-"""
-_INSERT = {"batches": 11, "cycles": 12, "reads": 3}  # table -> number of columns
 # Errors that a fresh file cannot fix: the disk, not the database, is the problem.
 _ENVIRONMENT = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
 
 
-class HistoryError(Exception):
-    """No history to show: the file is missing or cannot be read."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        self.reason = reason  # "missing" | "unreadable"
-        super().__init__(message)
-
-
 class _Unusable(sqlite3.DatabaseError):
     """The file opens but fails its integrity check or has another schema."""
-
-
-def default_path(demo: bool = False) -> Path:
-    """``user_state_dir/history.sqlite3``; the demo keeps its own beside it."""
-    from trayapp.paths import state_dir
-
-    return state_dir() / ("demo" if demo else "") / FILENAME
 
 
 class HistoryRecorder:
@@ -201,7 +168,7 @@ class HistoryRecorder:
                 raise _Unusable(
                     f"integrity check: {check}" if check != "ok" else f"schema version {version}"
                 )
-            conn.executescript(_SCHEMA)
+            conn.executescript(SCHEMA)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._prune(conn)
         except BaseException:
@@ -216,7 +183,7 @@ class HistoryRecorder:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 for table, row in rows:
-                    marks = ",".join("?" * _INSERT[table])
+                    marks = ",".join("?" * COLUMNS[table])
                     self._conn.execute(f"INSERT INTO {table} VALUES ({marks})", row)  # noqa: S608
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -236,7 +203,7 @@ class HistoryRecorder:
 
     def _prune(self, conn: sqlite3.Connection) -> None:
         cutoff = time.time() - self.retention_s
-        for table in _INSERT:
+        for table in COLUMNS:
             conn.execute(f"DELETE FROM {table} WHERE at < ?", (cutoff,))  # noqa: S608
         self._since_prune, self._pruned_at = 0, time.monotonic()
 
@@ -281,107 +248,3 @@ def _set_aside(path: str) -> str:
         if os.path.lexists(path + suffix):
             os.replace(path + suffix, moved + suffix)
     return moved
-
-
-# -- queries ---------------------------------------------------------------------------------
-@dataclass
-class Series:
-    """What the chart draws: (at, ms, level, failed) per batch, and cycle marks."""
-
-    batches: list[tuple[float, int, str | None, bool]] = field(default_factory=list)
-    completes: list[float] = field(default_factory=list)
-    errors: list[float] = field(default_factory=list)
-    since_s: float | None = None
-
-
-def _open(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    target = Path(path)
-    if not target.is_file():
-        raise HistoryError("missing", f"no history yet: {target}")
-    try:
-        conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-        conn.row_factory = sqlite3.Row
-        conn.execute(
-            "SELECT (SELECT 1 FROM batches), (SELECT 1 FROM cycles), (SELECT 1 FROM reads)"
-        )
-    except sqlite3.Error as exc:
-        raise HistoryError("unreadable", f"history cannot be read: {target} ({exc})") from None
-    return conn
-
-
-def _window(since_s: float | None, now: float | None) -> tuple[float, float]:
-    """(start, end) for ``at BETWEEN``; the whole history has no end (clocks move)."""
-    now = time.time() if now is None else now
-    return (now - since_s, now) if since_s is not None else (0.0, math.inf)
-
-
-def series(path: str | os.PathLike[str], since_s: float | None, now: float | None = None) -> Series:
-    """Batch times and cycle marks in time order, for :func:`trayapp.ui.plot.draw_chart`."""
-    with contextlib.closing(_open(path)) as conn:
-        span = _window(since_s, now)
-        batches = conn.execute(f"{_BATCHES} AND elapsed_ms IS NOT NULL ORDER BY at", span)
-        ends = "('complete', 'incomplete', 'error')"
-        marks = conn.execute(f"{_CYCLES} AND kind IN {ends} ORDER BY at", span)
-        out = Series(since_s=since_s)
-        out.batches = [(b["at"], b["elapsed_ms"], b["level"], b["failed"] > 0) for b in batches]
-        for m in marks:
-            (out.completes if m["kind"] == "complete" else out.errors).append(m["at"])
-    return out
-
-
-def stats(path: str | os.PathLike[str], since_s: float | None, now: float | None = None) -> dict:
-    """Batch time percentiles, level shares, failures, cycles and API calls in a window."""
-    with contextlib.closing(_open(path)) as conn:
-        span = _window(since_s, now)
-        batches = conn.execute(_BATCHES, span).fetchall()
-        cycles = conn.execute(f"{_CYCLES} ORDER BY at", span).fetchall()
-        hits, misses = conn.execute(
-            "SELECT total(hits), total(misses) FROM reads WHERE at BETWEEN ? AND ?", span
-        ).fetchone()
-    ms = sorted(b["elapsed_ms"] for b in batches if b["elapsed_ms"] is not None)
-    levels = [b["level"] for b in batches if b["level"] in LEVELS]
-    failed = [b for b in batches if b["kind"] == "batch_fail"]
-    done = [c for c in cycles if c["kind"] == "complete"]
-    durations = sorted(c["duration_s"] for c in done if c["duration_s"] is not None)
-    calls = [c["api_calls"] for c in done if c["api_calls"] is not None]
-    read = {"hits": int(hits), "misses": int(misses)} if hits + misses else None
-    return {
-        "since": _iso(span[0]) if since_s is not None else None,
-        "until": _iso(span[1] if since_s is not None else now or time.time()),
-        "projects": sorted({p for r in (*batches, *cycles) for p in r["projects"].split(",") if p}),
-        "batches": len(batches),
-        "batch_ms": {"p50": percentile(ms, 50), "p95": percentile(ms, 95), "max": max(ms or [0])},
-        "levels": {
-            lv: round(levels.count(lv) / len(levels), 4) if levels else 0.0 for lv in LEVELS
-        },
-        "failed_batches": len(failed),
-        "failures": _count(b["error_kind"] for b in failed),
-        "errors": _count(c["error_kind"] for c in cycles if c["kind"] == "error"),
-        "incomplete_cycles": sum(c["kind"] == "incomplete" for c in cycles),
-        "rewarms": _count(c["reason"] for c in cycles if c["kind"] == "rewarm"),
-        "api_calls": sum(b["api_calls"] or 0 for b in batches),
-        "api_calls_per_cycle": round(sum(calls) / len(calls), 1) if calls else None,
-        "cycle_s": {"p50": percentile(durations, 50), "max": max(durations or [0])},
-        "cycles": [_cycle(c) for c in done],
-        "reads": read and read | {"hit_rate": round(hits / (hits + misses), 4)},
-    }
-
-
-_BATCHES = "SELECT * FROM batches WHERE at BETWEEN ? AND ?"
-_CYCLES = "SELECT * FROM cycles WHERE at BETWEEN ? AND ?"
-
-
-def _cycle(row: sqlite3.Row) -> dict[str, Any]:
-    keys = ("cycle", "duration_s", "api_calls", "failed")
-    return {"at": _iso(row["at"]), **{k: row[k] for k in keys}, "checks": row["total"]}
-
-
-def _count(values: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for value in values:
-        out[value or "unknown"] = out.get(value or "unknown", 0) + 1
-    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")

@@ -1,0 +1,21 @@
+"""Every batch and cycle in SQLite, so ``quota-tray stats`` can say how the API did over days.
+
+The recorder (an observer with a writer thread of its own) and the read-only queries share
+nothing but the file's layout in :mod:`trayapp.history.schema`. Standard library only.
+"""
+
+from trayapp.history.queries import LEVELS, HistoryError, Series, series, stats
+from trayapp.history.recorder import HistoryRecorder
+from trayapp.history.schema import FILENAME, SCHEMA_VERSION, default_path
+
+__all__ = [
+    "FILENAME",
+    "LEVELS",
+    "SCHEMA_VERSION",
+    "HistoryError",
+    "HistoryRecorder",
+    "Series",
+    "default_path",
+    "series",
+    "stats",
+]
