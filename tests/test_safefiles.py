@@ -43,6 +43,11 @@ def test_links_at_log_history_and_cache_are_replaced_never_followed(env, tmp_pat
     foreign_bytes = foreign.read_bytes()
     (state / "log" / "cache_warm.log").symlink_to(victim)
     (state / "history.sqlite3").symlink_to(foreign)
+    side_victims = []
+    for suffix in ("-wal", "-shm", "-journal"):  # SQLite's own side files
+        side_victims.append(tmp_path / f"side{suffix}")
+        side_victims[-1].write_text("precious\n")
+        (state / f"history.sqlite3{suffix}").symlink_to(side_victims[-1])
     cache_dir = Path(env["XDG_CACHE_HOME"]) / "quota-tray"
     cache_dir.mkdir(parents=True)
     cache_victim = tmp_path / "cache-victim.json"
@@ -56,6 +61,10 @@ def test_links_at_log_history_and_cache_are_replaced_never_followed(env, tmp_pat
     assert out.returncode == 0, out.stderr
     assert victim.read_text() == "precious\n" and mode(victim) == 0o644
     assert foreign.read_bytes() == foreign_bytes
+    assert all(v.read_text() == "precious\n" for v in side_victims)
+    assert not any(p.is_symlink() for p in state.glob("history.sqlite3-*"))
+    with sqlite3.connect(state / "history.sqlite3") as db:  # the cycle was recorded
+        assert db.execute("SELECT COUNT(*) FROM cycles").fetchone()[0] >= 1
     assert cache_victim.read_text() == "{}"
     for ours in (state / "log" / "cache_warm.log", state / "history.sqlite3"):
         assert not ours.is_symlink() and mode(ours) == 0o600

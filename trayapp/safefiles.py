@@ -89,6 +89,17 @@ def open_private(path: str | os.PathLike[str], flags: int = os.O_WRONLY | os.O_A
     raise UnsafePath(path, "keeps being replaced by a link")
 
 
+def drop_link(path: str | os.PathLike[str]) -> None:
+    """Remove a link planted where a library (SQLite's -wal, -shm, -journal) will create a file.
+
+    Such a library opens its side files itself; without this a planted link would make it
+    fail to open, or write through the link where it does not refuse links.
+    """
+    path = os.fspath(path)
+    if os.path.islink(path):  # noqa: PTH114
+        os.unlink(path)  # noqa: PTH108 - the link, never what it points to
+
+
 def _own_regular(fd: int, path: str) -> None:
     import stat
 

@@ -21,7 +21,7 @@ from typing import Any
 from trayapp.cache import set_aside
 from trayapp.events import Event, WarmEvent
 from trayapp.history.schema import COLUMNS, SCHEMA, SCHEMA_VERSION
-from trayapp.safefiles import open_private, private_dir, same_file
+from trayapp.safefiles import drop_link, open_private, private_dir, same_file
 
 log = logging.getLogger("trayapp.history")  # log lines name the history, not its module
 
@@ -35,6 +35,9 @@ _CYCLE = {
 }
 # Errors that a fresh file cannot fix: the disk, not the database, is the problem.
 _ENVIRONMENT = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")
+
+
+_SIDE_FILES = ("-wal", "-shm", "-journal")  # SQLite creates these beside the database
 
 
 class _Unusable(sqlite3.DatabaseError):
@@ -147,6 +150,8 @@ class HistoryRecorder:
     def _connect(self) -> sqlite3.Connection:
         private_dir(os.path.dirname(os.path.abspath(self.path)))  # noqa: PTH100, PTH120
         fd = open_private(self.path, os.O_RDWR)  # ours, 0600, never a planted link's target
+        for suffix in _SIDE_FILES:
+            drop_link(self.path + suffix)
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -244,7 +249,7 @@ class HistoryRecorder:
 def _set_aside(path: str) -> str:
     """Rename the database with its WAL files, so the kept copy still opens as it was."""
     moved = set_aside(path)
-    for suffix in ("-wal", "-shm"):
+    for suffix in _SIDE_FILES:
         if os.path.lexists(path + suffix):
             os.replace(path + suffix, moved + suffix)
     return moved
