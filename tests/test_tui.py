@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 
@@ -350,3 +351,30 @@ def test_the_footer_lists_the_keys(path):
         await until(pilot, lambda: app.return_code == 0)
 
     drive(app, scenario)
+
+
+def test_project_names_and_notices_from_the_cache_are_never_markup(path):
+    """A project's name is the tab's label and a bad copy's reason a notification: both are
+    outside text, drawn as written (an unbalanced closing tag would even end the app)."""
+    hostile = "[bold red]x[/]"
+    cache.write_atomic(path, doc(sample_checks(), project=hostile, pid=ME))
+    app = QuotaApp(path)
+
+    async def scenario(pilot):
+        await until(pilot, lambda: app.loads)
+        tab = app.query_one("Tab")
+        assert tab.label.plain == hostile and str(tab.render()) == hostile
+        assert cells(app, hostile)[0][0] == "T4"
+
+        broken = doc(sample_checks(), project=hostile, pid=ME)
+        broken["projects"]["[/oops]"] = {"checks": []}  # no cycle: the copy is refused
+        replace_with_bytes(path, json.dumps(broken).encode())
+        await until(pilot, lambda: app.notices)
+        assert "project '[/oops]' has no cycle" in app.notices[0]
+        await until(pilot, lambda: app.query("Toast"))
+        drawn = str(app.query_one("Toast").render())
+        assert "'[/oops]'" in drawn and drawn == app.notices[0]
+        await pilot.pause(0.2)  # the toast is drawn: the app is still there
+        assert app.is_running and app.return_code is None
+
+    drive(app, scenario, notifications=True)

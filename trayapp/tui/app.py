@@ -15,6 +15,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
@@ -212,7 +213,8 @@ class QuotaApp(App[int]):
         """One tab per project, added the first time the project shows up in the cache."""
         if project not in self._tables:
             table = QuotaTable(project)
-            pane = TabPane(model.clean(project, 40), table, id=f"project-{len(self._tables) + 1}")
+            label = Content(model.clean(project, 40))  # a name from the file: never markup
+            pane = TabPane(label, table, id=f"project-{len(self._tables) + 1}")
             await self._tabs.add_pane(pane)
             self._tables[project] = table
             if self.focused is None:
@@ -256,7 +258,8 @@ class QuotaApp(App[int]):
 
     def _say(self, line: str, *, ok: bool) -> None:
         self.notices.append(line)
-        self.notify(line, severity="information" if ok else "warning")
+        # outside text (a path, the instance's answer): as written, or a stray tag ends the app
+        self.notify(line, severity="information" if ok else "warning", markup=False)
 
     def action_focus_filter(self) -> None:
         self.query_one("#metric-filter", Input).focus()
