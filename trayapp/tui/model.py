@@ -102,8 +102,9 @@ def rows(
 def _row(check: dict[str, Any], now: float, max_age_s: float) -> Row:
     fresh = cache.is_fresh(check, max_age_s, now)
     status = answers.status_text(check)
-    if check["status"] in ("ok", "absent") and not fresh:
-        status += " (stale)"
+    if check["status"] in ("ok", "absent"):  # an answer kept: say when it is old or a retry failed
+        status += "" if fresh else " (stale)"
+        status += f", last try failed: {check['error']}" if check.get("error") else ""
     reported = check["status"] == "ok"
     bound = answers.free_bound(check)
     age = answers.age_s(check, now)
