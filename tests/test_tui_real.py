@@ -88,6 +88,8 @@ def test_first_screen_equals_a_cache_written_by_a_warm_cycle(env, emulator):
             == sum(c["status"] == "absent" for c in checks)
             > 0
         )
+        family = [r for r in rows if r[3] == "unknown"]
+        assert family and all(r[4].startswith("≤ ") for r in family)  # a bound, never exact
 
         # FREE is right-aligned: every value ends where the header's FREE ends
         table = app.active_table
@@ -102,8 +104,26 @@ def test_first_screen_equals_a_cache_written_by_a_warm_cycle(env, emulator):
         assert status(app).state == "stopped"
         assert re.fullmatch(r"no warmer running · 38/38 · data \d+ s ago · reads 100% fresh", text)
 
+        # FREE and the filters say what `quota-tray show` says about the same file
+        assert {(r[1], r[0]): r[4] for r in rows} == shown_free(env)
+        await pilot.press("slash", *"H100", "tab", "8", "escape")
+        await until(pilot, lambda: app.filters == model.Filters(("H100",), 8.0))
+        picked = [((r[1], r[0]), r[4]) for r in cells(app)]
+        assert picked == list(shown_free(env, "--metric", "H100", "--min-free", "8").items())
+        assert len(picked) == 4
+
     drive(app, scenario)
     assert len(emulator.requests()) == requests  # the view never asked the network
+
+
+def shown_free(env, *filters: str) -> dict[tuple[str, str], str]:
+    """(region, GPU type) -> FREE as `quota-tray show` prints it, in its order."""
+    out = qt(env, "show", "--project", "p", *filters)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[1].split() == ["REGION", "METRIC", "LIMIT", "USAGE", "FREE", "AGE", "STATUS"]
+    rows = [re.split(r" {2,}", line.strip()) for line in lines[2:]]
+    return {(row[0], row[1]): row[4] for row in rows}
 
 
 def test_a_cycle_with_failed_checks_shows_the_error_and_its_reason(env, emulator):
