@@ -295,8 +295,21 @@ def test_the_command_in_a_terminal_shows_a_running_instance(env, make_emulator, 
     finally:
         qt(env, "quit")
         proc.wait(15)
-    text = shot.replace("&#160;", " ")
-    for needle in ("my-project", "GPU / METRIC", "FREE", "not reported", "✅", "Complete", "38/38"):
-        assert needle in text, needle
-    assert "quota-tray · ~/cache/quota-tray/quota-cache.json" in text
-    assert "Re-warm" in text and "Quit" in text  # the footer
+    # the view as drawn today, and the README's copy of it: family answers (usage unknown,
+    # FREE a bound) and not-reported rows, the status widget, the footer
+    needles = (
+        "my-project",
+        "GPU / METRIC",
+        "FREE",
+        "not reported",
+        "unknown",
+        "≤ 8",
+        "✅ Complete 38/38",
+        "quota-tray · ~/cache/quota-tray/quota-cache.json",
+        "Re-warm",
+        "Quit",
+    )
+    for drawn in (shot, DOCS_SHOT.read_text()):
+        text = drawn.replace("&#160;", " ")
+        for needle in needles:
+            assert needle in text, needle
