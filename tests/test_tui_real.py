@@ -313,3 +313,25 @@ def test_the_command_in_a_terminal_shows_a_running_instance(env, make_emulator, 
         text = drawn.replace("&#160;", " ")
         for needle in needles:
             assert needle in text, needle
+
+
+@pytest.mark.parametrize("demo", [False, True])
+def test_the_command_opens_the_file_show_reads_and_loads_no_warmer(env, demo):
+    """`quota-tray tui` needs the cache reader, not the warmer: its start stays light."""
+    code = (
+        "import sys\n"
+        "from trayapp.tui.app import QuotaApp\n"
+        "QuotaApp.run = lambda self: print(self.path, self.only)\n"
+        "from trayapp.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = sorted(m for m in ('trayapp.app', 'trayapp.warmer', 'trayapp.history')"
+        " if m in sys.modules)\n"
+        "print(heavy); sys.exit(code)"
+    )
+    args = ["tui", "--project", "p", *(["--demo"] if demo else [])]
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    path = Path(env["XDG_CACHE_HOME"]) / "quota-tray" / ("demo" if demo else "") / cache.FILENAME
+    assert out.stdout.splitlines() == [f"{path} ['p']", "[]"]
