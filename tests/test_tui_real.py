@@ -230,13 +230,17 @@ def test_r_and_p_without_an_instance_say_so(env, emulator):
 
 
 def test_without_textual_the_command_says_what_to_install(env):
-    code = (
-        "import sys; sys.modules['textual'] = None\n"
-        "from trayapp.cli import main\n"
-        "sys.exit(main(['tui']))"
-    )
+    """An interpreter without site-packages: Textual (and Rich) are really not installed."""
+    root = str(Path(__file__).resolve().parents[1])
+    bare = [sys.executable, "-S"]
+    probe = "import importlib.util as u; print(u.find_spec('textual'), u.find_spec('rich'))"
+    run_env = {**env, "PYTHONPATH": root}
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+        [*bare, "-c", probe], env=run_env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "None None\n", out.stderr
+    out = subprocess.run(
+        [*bare, "-m", "trayapp", "tui"], env=run_env, capture_output=True, text=True, check=False
     )
     assert out.returncode == 2
     assert (
