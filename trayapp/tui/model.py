@@ -61,12 +61,6 @@ class Filters:
             raise ValueError(f"min free must be a number >= 0, not {text!r}")
         return cls(names, value)
 
-    def __str__(self) -> str:
-        parts = [" ".join(self.metrics)] if self.metrics else []
-        if self.min_free is not None:
-            parts.append(f"FREE ≥ {_num(self.min_free)}")
-        return ", ".join(parts) or "none"
-
 
 @dataclass(frozen=True)
 class Row:
