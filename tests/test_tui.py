@@ -378,3 +378,34 @@ def test_project_names_and_notices_from_the_cache_are_never_markup(path):
         assert app.is_running and app.return_code is None
 
     drive(app, scenario, notifications=True)
+
+
+def test_a_project_that_leaves_the_cache_loses_its_tab(path):
+    """Projects come and go with the config: the tabs are the cache's projects, no more."""
+
+    def document(*names):
+        document = doc(sample_checks(), pid=ME)
+        body = document["projects"].pop("p")
+        document["projects"] = dict.fromkeys(names, body)
+        return document
+
+    cache.write_atomic(path, document("a", "b"))
+    app = QuotaApp(path)
+
+    def tabs():
+        return [str(t.label) for t in app.query("Tab")]
+
+    async def scenario(pilot):
+        await until(pilot, lambda: app.loads)
+        assert tabs() == ["a", "b"]
+        cache.write_atomic(path, document("b"))
+        await until(pilot, lambda: app.loads == 2)
+        await until(pilot, lambda: tabs() == ["b"])
+        assert app.focused is app.active_table is app._tables["b"]  # the keys still work
+        cache.write_atomic(path, document("b", "c"))
+        await until(pilot, lambda: app.loads == 3)
+        await until(pilot, lambda: tabs() == ["b", "c"])
+        assert len(cells(app, "c")) == len(sample_checks())
+        assert app.is_running and app.return_code is None
+
+    drive(app, scenario)
