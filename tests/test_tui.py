@@ -240,6 +240,19 @@ def test_the_status_widget_states(path, kwargs, state, head):
     drive(app, scenario)
 
 
+def test_a_writer_pid_no_process_can_have_is_no_warmer_and_no_crash(path):
+    cache.write_atomic(path, doc(sample_checks(), pid=2**63, level="complete", completed=True))
+    app = QuotaApp(path, refresh_s=0.05)
+
+    async def scenario(pilot):
+        await until(pilot, lambda: app.loads)
+        assert status(app).text.startswith("no warmer running · 9/9")
+        await pilot.pause(0.2)  # the liveness check runs again on its timer
+        assert app.is_running and status(app).state == "stopped"
+
+    drive(app, scenario)
+
+
 def test_the_status_widget_notices_when_the_warmer_goes(path):
     """No write comes when a warmer dies: the view checks the writer's pid on its own."""
     import subprocess

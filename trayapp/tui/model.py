@@ -233,7 +233,7 @@ def pid_alive(pid: object) -> bool:
         os.kill(pid, 0)
     except PermissionError:  # somebody else's process: alive
         return True
-    except OSError:
+    except (OSError, OverflowError):  # none, or a number no process can have
         return False
     # Linux: an exited child that nobody reaped yet is a zombie ("Z"), not a warmer
     with contextlib.suppress(OSError, IndexError), open(f"/proc/{pid}/stat", "rb") as f:  # noqa: PTH123
