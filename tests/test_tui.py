@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 
@@ -239,6 +240,19 @@ def test_the_status_widget_states(path, kwargs, state, head):
     drive(app, scenario)
 
 
+def test_a_writer_pid_no_process_can_have_is_no_warmer_and_no_crash(path):
+    cache.write_atomic(path, doc(sample_checks(), pid=2**63, level="complete", completed=True))
+    app = QuotaApp(path, refresh_s=0.05)
+
+    async def scenario(pilot):
+        await until(pilot, lambda: app.loads)
+        assert status(app).text.startswith("no warmer running · 9/9")
+        await pilot.pause(0.2)  # the liveness check runs again on its timer
+        assert app.is_running and status(app).state == "stopped"
+
+    drive(app, scenario)
+
+
 def test_the_status_widget_notices_when_the_warmer_goes(path):
     """No write comes when a warmer dies: the view checks the writer's pid on its own."""
     import subprocess
@@ -348,5 +362,63 @@ def test_the_footer_lists_the_keys(path):
         assert app.query_one(FilterBar).region.y == 1  # under the title and status line
         await pilot.press("q")
         await until(pilot, lambda: app.return_code == 0)
+
+    drive(app, scenario)
+
+
+def test_project_names_and_notices_from_the_cache_are_never_markup(path):
+    """A project's name is the tab's label and a bad copy's reason a notification: both are
+    outside text, drawn as written (an unbalanced closing tag would even end the app)."""
+    hostile = "[bold red]x[/]"
+    cache.write_atomic(path, doc(sample_checks(), project=hostile, pid=ME))
+    app = QuotaApp(path)
+
+    async def scenario(pilot):
+        await until(pilot, lambda: app.loads)
+        tab = app.query_one("Tab")
+        assert tab.label.plain == hostile and str(tab.render()) == hostile
+        assert cells(app, hostile)[0][0] == "T4"
+
+        broken = doc(sample_checks(), project=hostile, pid=ME)
+        broken["projects"]["[/oops]"] = {"checks": []}  # no cycle: the copy is refused
+        replace_with_bytes(path, json.dumps(broken).encode())
+        await until(pilot, lambda: app.notices)
+        assert "project '[/oops]' has no cycle" in app.notices[0]
+        await until(pilot, lambda: app.query("Toast"))
+        drawn = str(app.query_one("Toast").render())
+        assert "'[/oops]'" in drawn and drawn == app.notices[0]
+        await pilot.pause(0.2)  # the toast is drawn: the app is still there
+        assert app.is_running and app.return_code is None
+
+    drive(app, scenario, notifications=True)
+
+
+def test_a_project_that_leaves_the_cache_loses_its_tab(path):
+    """Projects come and go with the config: the tabs are the cache's projects, no more."""
+
+    def document(*names):
+        document = doc(sample_checks(), pid=ME)
+        body = document["projects"].pop("p")
+        document["projects"] = dict.fromkeys(names, body)
+        return document
+
+    cache.write_atomic(path, document("a", "b"))
+    app = QuotaApp(path)
+
+    def tabs():
+        return [str(t.label) for t in app.query("Tab")]
+
+    async def scenario(pilot):
+        await until(pilot, lambda: app.loads)
+        assert tabs() == ["a", "b"]
+        cache.write_atomic(path, document("b"))
+        await until(pilot, lambda: app.loads == 2)
+        await until(pilot, lambda: tabs() == ["b"])
+        assert app.focused is app.active_table is app._tables["b"]  # the keys still work
+        cache.write_atomic(path, document("b", "c"))
+        await until(pilot, lambda: app.loads == 3)
+        await until(pilot, lambda: tabs() == ["b", "c"])
+        assert len(cells(app, "c")) == len(sample_checks())
+        assert app.is_running and app.return_code is None
 
     drive(app, scenario)

@@ -142,7 +142,7 @@ def test_status_without_any_answer_yet():
 def test_pid_alive():
     assert model.pid_alive(os.getpid())
     assert not model.pid_alive(dead_pid())
-    for junk in (None, 0, -5, "42", True, 2.5):
+    for junk in (None, 0, -5, "42", True, 2.5, 2**31, 2**64):  # too big for the OS: not alive
         assert not model.pid_alive(junk)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     deadline = time.monotonic() + 10
@@ -159,3 +159,20 @@ def test_freshness_follows_the_age_the_writer_states():
     rows = by_key(model.rows(cache.Snapshot(document), "p"))
     assert rows["us-west1/NVIDIA_T4_GPUS"][6] == "ok"  # 4000 s old
     assert by_key(model.rows(snap(pid=ME), "p"))["us-west1/NVIDIA_T4_GPUS"][6] == "ok (stale)"
+
+
+def test_a_kept_value_whose_last_try_failed_says_so_as_show_does():
+    """A failed re-fetch keeps the old answer and sets its error: the row must not read "ok"."""
+    checks = [
+        check("us-central1", "NVIDIA_T4_GPUS", limit=8, usage=2, error="503 Service Unavailable"),
+        check("us-east1", "NVIDIA_H100_GPUS", "absent", age=4000, error="timed out\x1b[2J"),
+    ]
+    cells = by_key(model.rows(snap(checks, pid=ME), "p"))
+    assert cells["us-central1/NVIDIA_T4_GPUS"][4:] == (
+        "6",
+        "5 s ago",
+        "ok, last try failed: 503 Service Unavailable",
+    )
+    assert cells["us-east1/NVIDIA_H100_GPUS"][6] == (
+        "not reported (stale), last try failed: timed out [2J"
+    )

@@ -88,6 +88,8 @@ def test_first_screen_equals_a_cache_written_by_a_warm_cycle(env, emulator):
             == sum(c["status"] == "absent" for c in checks)
             > 0
         )
+        family = [r for r in rows if r[3] == "unknown"]
+        assert family and all(r[4].startswith("≤ ") for r in family)  # a bound, never exact
 
         # FREE is right-aligned: every value ends where the header's FREE ends
         table = app.active_table
@@ -102,8 +104,26 @@ def test_first_screen_equals_a_cache_written_by_a_warm_cycle(env, emulator):
         assert status(app).state == "stopped"
         assert re.fullmatch(r"no warmer running · 38/38 · data \d+ s ago · reads 100% fresh", text)
 
+        # FREE and the filters say what `quota-tray show` says about the same file
+        assert {(r[1], r[0]): r[4] for r in rows} == shown_free(env)
+        await pilot.press("slash", *"H100", "tab", "8", "escape")
+        await until(pilot, lambda: app.filters == model.Filters(("H100",), 8.0))
+        picked = [((r[1], r[0]), r[4]) for r in cells(app)]
+        assert picked == list(shown_free(env, "--metric", "H100", "--min-free", "8").items())
+        assert len(picked) == 4
+
     drive(app, scenario)
     assert len(emulator.requests()) == requests  # the view never asked the network
+
+
+def shown_free(env, *filters: str) -> dict[tuple[str, str], str]:
+    """(region, GPU type) -> FREE as `quota-tray show` prints it, in its order."""
+    out = qt(env, "show", "--project", "p", *filters)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[1].split() == ["REGION", "METRIC", "LIMIT", "USAGE", "FREE", "AGE", "STATUS"]
+    rows = [re.split(r" {2,}", line.strip()) for line in lines[2:]]
+    return {(row[0], row[1]): row[4] for row in rows}
 
 
 def test_a_cycle_with_failed_checks_shows_the_error_and_its_reason(env, emulator):
@@ -210,13 +230,17 @@ def test_r_and_p_without_an_instance_say_so(env, emulator):
 
 
 def test_without_textual_the_command_says_what_to_install(env):
-    code = (
-        "import sys; sys.modules['textual'] = None\n"
-        "from trayapp.cli import main\n"
-        "sys.exit(main(['tui']))"
-    )
+    """An interpreter without site-packages: Textual (and Rich) are really not installed."""
+    root = str(Path(__file__).resolve().parents[1])
+    bare = [sys.executable, "-S"]
+    probe = "import importlib.util as u; print(u.find_spec('textual'), u.find_spec('rich'))"
+    run_env = {**env, "PYTHONPATH": root}
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+        [*bare, "-c", probe], env=run_env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "None None\n", out.stderr
+    out = subprocess.run(
+        [*bare, "-m", "trayapp", "tui"], env=run_env, capture_output=True, text=True, check=False
     )
     assert out.returncode == 2
     assert (
@@ -275,8 +299,43 @@ def test_the_command_in_a_terminal_shows_a_running_instance(env, make_emulator, 
     finally:
         qt(env, "quit")
         proc.wait(15)
-    text = shot.replace("&#160;", " ")
-    for needle in ("my-project", "GPU / METRIC", "FREE", "not reported", "✅", "Complete", "38/38"):
-        assert needle in text, needle
-    assert "quota-tray · ~/cache/quota-tray/quota-cache.json" in text
-    assert "Re-warm" in text and "Quit" in text  # the footer
+    # the view as drawn today, and the README's copy of it: family answers (usage unknown,
+    # FREE a bound) and not-reported rows, the status widget, the footer
+    needles = (
+        "my-project",
+        "GPU / METRIC",
+        "FREE",
+        "not reported",
+        "unknown",
+        "≤ 8",
+        "✅ Complete 38/38",
+        "quota-tray · ~/cache/quota-tray/quota-cache.json",
+        "Re-warm",
+        "Quit",
+    )
+    for drawn in (shot, DOCS_SHOT.read_text()):
+        text = drawn.replace("&#160;", " ")
+        for needle in needles:
+            assert needle in text, needle
+
+
+@pytest.mark.parametrize("demo", [False, True])
+def test_the_command_opens_the_file_show_reads_and_loads_no_warmer(env, demo):
+    """`quota-tray tui` needs the cache reader, not the warmer: its start stays light."""
+    code = (
+        "import sys\n"
+        "from trayapp.tui.app import QuotaApp\n"
+        "QuotaApp.run = lambda self: print(self.path, self.only)\n"
+        "from trayapp.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = sorted(m for m in ('trayapp.app', 'trayapp.warmer', 'trayapp.history')"
+        " if m in sys.modules)\n"
+        "print(heavy); sys.exit(code)"
+    )
+    args = ["tui", "--project", "p", *(["--demo"] if demo else [])]
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    path = Path(env["XDG_CACHE_HOME"]) / "quota-tray" / ("demo" if demo else "") / cache.FILENAME
+    assert out.stdout.splitlines() == [f"{path} ['p']", "[]"]

@@ -13,11 +13,14 @@ from trayapp.tui.status import StatusWidget
 SIZE = (140, 45)
 
 
-def drive(app: QuotaApp, scenario: Callable[[Any], Awaitable[None]]) -> None:
-    """Run ``scenario(pilot)`` against ``app`` in a headless terminal; the app must not crash."""
+def drive(
+    app: QuotaApp, scenario: Callable[[Any], Awaitable[None]], *, notifications: bool = False
+) -> None:
+    """Run ``scenario(pilot)`` against ``app`` in a headless terminal; the app must not crash.
+    ``notifications`` draws toasts too (the pilot leaves them out unless asked)."""
 
     async def main() -> None:
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=notifications) as pilot:
             await scenario(pilot)
         assert app.return_code in (None, 0), "the app ended with an error"
 

@@ -289,8 +289,8 @@ def tui(args: argparse.Namespace) -> int:
             raise
         print(TUI_MISSING, file=sys.stderr)
         return 2
-    from trayapp.app import Files
+    from trayapp.paths import cache_file  # the file show reads; the warmer is not loaded
 
-    app = QuotaApp(Files.default(demo=args.demo).cache, [args.project] if args.project else None)
+    app = QuotaApp(cache_file(demo=args.demo), [args.project] if args.project else None)
     app.run()
     return app.return_code or 0

@@ -15,6 +15,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
@@ -99,6 +100,8 @@ class QuotaApp(App[int]):
         self._sig: Signature | bool = False  # False: never read
         self._loading = False
         self._tables: dict[str, QuotaTable] = {}
+        self._panes: dict[str, str] = {}  # project -> its tab's id
+        self._tabs_made = 0  # tab ids are never reused
         self._bad_read: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -155,6 +158,8 @@ class QuotaApp(App[int]):
         projects = self._projects(snap)
         for project in projects:  # timers run during these awaits: they see the old snapshot
             await self._ensure_tab(project)
+        for project in [p for p in self._tables if p not in projects]:
+            await self._drop_tab(project)
         self.snap, self.alive, self._bad_read = snap, message.alive, None
         self._render()
         self.loads += 1
@@ -202,8 +207,10 @@ class QuotaApp(App[int]):
             return
         now = time.time()
         for project in projects:
-            rows = model.rows(snap, project, self.filters, self.sort, self.reverse, now=now)
-            self._tables[project].show_rows(rows)
+            table = self._tables.get(project)  # None: its tab is being added or dropped
+            if table is not None:
+                rows = model.rows(snap, project, self.filters, self.sort, self.reverse, now=now)
+                table.show_rows(rows)
         status = model.status(snap, projects, alive=self.alive, now=now, reads=self.reads)
         self._status.show(status)
         self._message(None)
@@ -212,11 +219,20 @@ class QuotaApp(App[int]):
         """One tab per project, added the first time the project shows up in the cache."""
         if project not in self._tables:
             table = QuotaTable(project)
-            pane = TabPane(model.clean(project, 40), table, id=f"project-{len(self._tables) + 1}")
+            label = Content(model.clean(project, 40))  # a name from the file: never markup
+            self._tabs_made += 1
+            pane = TabPane(label, table, id=f"project-{self._tabs_made}")
             await self._tabs.add_pane(pane)
-            self._tables[project] = table
+            self._tables[project], self._panes[project] = table, pane.id or ""
             if self.focused is None:
                 table.focus()
+
+    async def _drop_tab(self, project: str) -> None:
+        """A project gone from the cache (taken out of the config) is not shown as current."""
+        del self._tables[project]
+        await self._tabs.remove_pane(self._panes.pop(project))
+        if self.focused is None and self.active_table is not None:  # the keys keep working
+            self.active_table.focus()
 
     def _message(self, text: str | None) -> None:
         self._box.update(text or "")
@@ -256,7 +272,8 @@ class QuotaApp(App[int]):
 
     def _say(self, line: str, *, ok: bool) -> None:
         self.notices.append(line)
-        self.notify(line, severity="information" if ok else "warning")
+        # outside text (a path, the instance's answer): as written, or a stray tag ends the app
+        self.notify(line, severity="information" if ok else "warning", markup=False)
 
     def action_focus_filter(self) -> None:
         self.query_one("#metric-filter", Input).focus()

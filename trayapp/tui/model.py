@@ -61,12 +61,6 @@ class Filters:
             raise ValueError(f"min free must be a number >= 0, not {text!r}")
         return cls(names, value)
 
-    def __str__(self) -> str:
-        parts = [" ".join(self.metrics)] if self.metrics else []
-        if self.min_free is not None:
-            parts.append(f"FREE ≥ {_num(self.min_free)}")
-        return ", ".join(parts) or "none"
-
 
 @dataclass(frozen=True)
 class Row:
@@ -102,8 +96,9 @@ def rows(
 def _row(check: dict[str, Any], now: float, max_age_s: float) -> Row:
     fresh = cache.is_fresh(check, max_age_s, now)
     status = answers.status_text(check)
-    if check["status"] in ("ok", "absent") and not fresh:
-        status += " (stale)"
+    if check["status"] in ("ok", "absent"):  # an answer kept: say when it is old or a retry failed
+        status += "" if fresh else " (stale)"
+        status += f", last try failed: {check['error']}" if check.get("error") else ""
     reported = check["status"] == "ok"
     bound = answers.free_bound(check)
     age = answers.age_s(check, now)
@@ -238,7 +233,7 @@ def pid_alive(pid: object) -> bool:
         os.kill(pid, 0)
     except PermissionError:  # somebody else's process: alive
         return True
-    except OSError:
+    except (OSError, OverflowError):  # none, or a number no process can have
         return False
     # Linux: an exited child that nobody reaped yet is a zombie ("Z"), not a warmer
     with contextlib.suppress(OSError, IndexError), open(f"/proc/{pid}/stat", "rb") as f:  # noqa: PTH123
