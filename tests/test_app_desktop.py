@@ -168,7 +168,7 @@ class DemoApp:
 
     def status(self) -> dict[str, Any]:
         """`quota-tray status` in this process: the same client, without the start-up cost."""
-        directory = Path(self.env["XDG_RUNTIME_DIR"]) / "quota-tray"
+        directory = Path(self.env["XDG_RUNTIME_DIR"]) / "quota-tray" / "demo"  # its own channel
         return control.send("status", directory, timeout=5)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -449,7 +449,10 @@ def test_icon_follows_the_levels_and_a_left_click_rewarms(
         assert history[0][1].startswith("8/8 checks warm in ")
 
         quit_ = app.cli("quit")
-        assert (quit_.returncode, quit_.stdout.strip()) == (0, "quota-tray: quitting")
+        assert (quit_.returncode, quit_.stdout.strip()) == (
+            0,
+            f"quota-tray: quitting (the demo, pid {app.proc.pid}, demo-project)",
+        )
         assert app.wait_exit() == 0
         assert app.lines("FINAL_STATS")
         wait_for(lambda: not desktop.docked_icons(), 5, "the icon to leave the tray")
@@ -557,7 +560,10 @@ def test_slow_api_notifies_once_and_a_missing_daemon_costs_no_time(
 
         for app in (loud, mute):
             done = app.cli("rewarm")
-            assert (done.returncode, done.stdout.strip()) == (0, "quota-tray: re-warm started")
+            assert (done.returncode, done.stdout.strip()) == (
+                0,
+                f"quota-tray: re-warm started (the demo, pid {app.proc.pid}, demo-project)",
+            )
         for app in (loud, mute):
             app.wait_log("CACHE_WARM_COMPLETE", count=2)
         wait_notifications(desktop, 3)  # the re-warm's own ✅ comes after any "too slow" of it
