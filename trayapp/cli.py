@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "autostart":
             from trayapp.autostart import autostart_command
 
-            return autostart_command(args.action)
+            return autostart_command(args.action, args.project)
         if command == "emulator":
             from trayapp.sources import emulator_cli
 
