@@ -569,6 +569,16 @@ def click_item(tray: TrayProcess, item: dict[str, Any]) -> None:
     tray.desk.click(x, y, button=1)
 
 
+def readme_menu_order() -> list[str]:
+    """The menu as the README's "The tray" section lists it, item by item."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"The menu \(right click\) has, in this order: (.*?)\.\n", text, re.S)
+    assert found, "the README no longer lists the menu"
+    return [item.strip() for item in re.split(r"[;,]", " ".join(found.group(1).split()))]
+
+
 @pytest.mark.desktop
 def test_gtk_menu_items_work(desktop: Desktop, tmp_path: Path) -> None:  # noqa: F811
     require_gtk()
@@ -589,6 +599,15 @@ def test_gtk_menu_items_work(desktop: Desktop, tmp_path: Path) -> None:  # noqa:
             "Open log",
             "Open cache folder",
             "Quit",
+        ]
+        in_readme = {
+            "the status line": labels[1],
+            "Pause/Resume": "Pause",
+            "Notifications on/off": "Notifications",
+        }
+        assert [in_readme.get(item, item) for item in readme_menu_order()] == [
+            "Rewarm now",
+            *labels[1:],
         ]
         assert not items["🔥 Warming… 15/38 · 812 ms"]["sensitive"]
         # a batch while the menu is open relabels the status line; the menu stays open
