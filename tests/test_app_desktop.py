@@ -342,12 +342,15 @@ def menu_sections(desk: Desktop, menu: Geometry) -> list[tuple[int, int]]:
 
 def click_menu_item(app: DemoApp, group: int, index: int, count: int) -> None:
     """Open the menu and click item ``index`` of the ``count`` equal rows of group ``group``."""
-    menu = open_menu(app)
-    sections = wait_for(
-        lambda: len(found := menu_sections(app.desk, menu)) == 4 and found,
-        5,
-        "the menu to be drawn with its three separators",
-    )
+    open_menu(app)
+
+    def drawn() -> tuple[Geometry, list[tuple[int, int]]] | None:
+        # the geometry is read again each time: GTK may still move or resize a new menu
+        menu = max(open_menu_windows(app.desk), key=lambda g: g.height)
+        found = menu_sections(app.desk, menu)
+        return (menu, found) if len(found) == 4 else None
+
+    menu, sections = wait_for(drawn, 5, "the menu to be drawn with its three separators")
     top, bottom = sections[group]
     row = (bottom - top) / count
     app.desk.click(menu.x + menu.width // 3, round(top + row * (index + 0.5)))
