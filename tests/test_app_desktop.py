@@ -15,6 +15,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -36,6 +37,7 @@ from desktop import (  # noqa: F401
     stop_process,
     wait_for,
 )
+from PIL import Image
 from test_tray_desktop import state_distances
 
 from trayapp import control
@@ -105,6 +107,7 @@ class DemoApp:
         backend: str | None = None,
         config: str | None = None,
         name: str = "app",
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.desk = desk
         env = {k: v for k, v in desk.env.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_"))}
@@ -112,6 +115,7 @@ class DemoApp:
             NO_GCE_CHECK="true",
             PYTHONUNBUFFERED="1",
             CLOUDSDK_CONFIG=str(workdir / f"{name}-gcloud"),
+            **(extra_env or {}),
         )
         if backend:
             env["PYSTRAY_BACKEND"] = backend
@@ -168,7 +172,9 @@ class DemoApp:
 
     def status(self) -> dict[str, Any]:
         """`quota-tray status` in this process: the same client, without the start-up cost."""
-        directory = Path(self.env["XDG_RUNTIME_DIR"]) / "quota-tray"
+        directory = (
+            Path(self.env["XDG_RUNTIME_DIR"]) / "quota-tray" / "demo"
+        )  # the demo's own channel
         return control.send("status", directory, timeout=5)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -316,8 +322,8 @@ def menu_sections(desk: Desktop, menu: Geometry) -> list[tuple[int, int]]:
     """(top, bottom) in screen coordinates of the menu's groups between separators.
 
     A separator is a row of one colour that is not the menu's background. The app's menu is
-    [Rewarm now, status] | [Pause or Resume, Notifications] | [Show stats, Open log, Open
-    cache folder] | [Quit]; rows are read from the screen, not assumed.
+    [Rewarm now, status, Quotas] | [Pause or Resume, Notifications] | [Show stats, Open log,
+    Open cache folder] | [Quit]; rows are read from the screen, not assumed.
     """
     shot = desk.grab(menu.box)
     width, height = shot.size
@@ -336,12 +342,15 @@ def menu_sections(desk: Desktop, menu: Geometry) -> list[tuple[int, int]]:
 
 def click_menu_item(app: DemoApp, group: int, index: int, count: int) -> None:
     """Open the menu and click item ``index`` of the ``count`` equal rows of group ``group``."""
-    menu = open_menu(app)
-    sections = wait_for(
-        lambda: len(found := menu_sections(app.desk, menu)) == 4 and found,
-        5,
-        "the menu to be drawn with its three separators",
-    )
+    open_menu(app)
+
+    def drawn() -> tuple[Geometry, list[tuple[int, int]]] | None:
+        # the geometry is read again each time: GTK may still move or resize a new menu
+        menu = max(open_menu_windows(app.desk), key=lambda g: g.height)
+        found = menu_sections(app.desk, menu)
+        return (menu, found) if len(found) == 4 else None
+
+    menu, sections = wait_for(drawn, 5, "the menu to be drawn with its three separators")
     top, bottom = sections[group]
     row = (bottom - top) / count
     app.desk.click(menu.x + menu.width // 3, round(top + row * (index + 0.5)))
@@ -449,7 +458,10 @@ def test_icon_follows_the_levels_and_a_left_click_rewarms(
         assert history[0][1].startswith("8/8 checks warm in ")
 
         quit_ = app.cli("quit")
-        assert (quit_.returncode, quit_.stdout.strip()) == (0, "quota-tray: quitting")
+        assert (quit_.returncode, quit_.stdout.strip()) == (
+            0,
+            f"quota-tray: quitting (the demo, pid {app.proc.pid}, demo-project)",
+        )
         assert app.wait_exit() == 0
         assert app.lines("FINAL_STATS")
         wait_for(lambda: not desktop.docked_icons(), 5, "the icon to leave the tray")
@@ -482,10 +494,27 @@ def test_a_signal_ends_the_app_cleanly(
     assert "Traceback" not in app.stderr(), app.stderr()
 
 
-def test_gtk_menu_pauses_resumes_and_quits(desktop: Desktop, tmp_path: Path) -> None:  # noqa: F811
+def opener_stub(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """A PATH whose ``xdg-open`` writes what it was asked to open into the returned file."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    record = tmp_path / "opened.txt"
+    stub = folder / "xdg-open"
+    stub.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{record}"\n')
+    stub.chmod(0o755)
+    return {"PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"}, record
+
+
+def test_gtk_menu_pauses_resumes_shows_stats_and_quits(
+    desktop: Desktop,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     require_gtk()
     interval = 0.3
-    app = DemoApp(desktop, tmp_path, "--speed", "10", "--interval", "3", backend="gtk")
+    path_env, opened = opener_stub(tmp_path)
+    app = DemoApp(
+        desktop, tmp_path, "--speed", "10", "--interval", "3", backend="gtk", extra_env=path_env
+    )
     try:
         app.icon()
         app.wait_log("BATCH_WARM", count=2)
@@ -516,6 +545,17 @@ def test_gtk_menu_pauses_resumes_and_quits(desktop: Desktop, tmp_path: Path) -> 
             10,
             "batches to start again",
         )
+
+        # Show stats: the demo's chart, drawn inside this GTK process, in the demo's own folder
+        click_menu_item(app, group=2, index=0, count=3)
+        cache_dir = Path(app.env["XDG_CACHE_HOME"]) / "quota-tray"
+        chart = cache_dir / "demo" / "stats.png"
+        wait_for(lambda: opened.exists() and opened.read_text(), 20, "the chart to be opened")
+        assert opened.read_text().splitlines() == [str(chart)]
+        assert stat.S_IMODE(chart.stat().st_mode) == 0o600
+        assert not (cache_dir / "stats.png").exists()  # the real instance's chart is untouched
+        with Image.open(chart) as drawn:
+            assert drawn.size == (960, 400)
 
         click_menu_item(app, group=3, index=0, count=1)  # Quit
         assert app.wait_exit() == 0, app.describe()
@@ -557,7 +597,10 @@ def test_slow_api_notifies_once_and_a_missing_daemon_costs_no_time(
 
         for app in (loud, mute):
             done = app.cli("rewarm")
-            assert (done.returncode, done.stdout.strip()) == (0, "quota-tray: re-warm started")
+            assert (done.returncode, done.stdout.strip()) == (
+                0,
+                f"quota-tray: re-warm started (the demo, pid {app.proc.pid}, demo-project)",
+            )
         for app in (loud, mute):
             app.wait_log("CACHE_WARM_COMPLETE", count=2)
         wait_notifications(desktop, 3)  # the re-warm's own ✅ comes after any "too slow" of it

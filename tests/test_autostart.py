@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from desktop import require, require_gtk
+from userdirs import headless_env, run_cli
 
 from trayapp import autostart
 
@@ -31,7 +32,11 @@ def validate(path: Path) -> None:
 
 @pytest.fixture
 def xdg(tmp_path, monkeypatch):
+    """The XDG config folder, with a config that names the project a login start warms."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    config = tmp_path / "config" / "quota-tray" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('projects = ["my-project"]\n')
     return tmp_path / "config" / "autostart" / "quota-tray.desktop"
 
 
@@ -94,12 +99,47 @@ def test_a_relative_xdg_config_home_is_ignored(tmp_path):
 
 
 def test_an_unwritable_place_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
-    (tmp_path / "config").write_text("a file where a directory should be")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "autostart").write_text("a file where a directory should be")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setattr(autostart.sys, "platform", "linux")
-    assert autostart.autostart_command("install") == 1
+    assert autostart.autostart_command("install", ["my-project"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("quota-tray: autostart install failed: ") and err.count("\n") == 1
+
+
+@linux_only
+def test_install_without_a_project_refuses_in_one_line_and_project_is_kept(tmp_path):
+    """With no project in the config and none from a gcloud login, a login start would exit 2
+    where nobody sees it: install refuses instead. `--project` goes into the entry, and
+    status recognises that entry as this installation's."""
+    env = headless_env(tmp_path / "home")
+    entry = Path(env["XDG_CONFIG_HOME"]) / "autostart" / "quota-tray.desktop"
+    env["GOOGLE_CLOUD_PROJECT"] = "from-my-shell"  # a login start does not see it
+
+    refused = run_cli(env, "autostart", "install")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1
+    assert refused.stderr.startswith("quota-tray: autostart not installed: no project to warm")
+    assert "--project ID" in refused.stderr and "config.toml" in refused.stderr
+    assert not entry.exists()
+    bad = run_cli(env, "autostart", "install", "--project", "my project")
+    assert bad.returncode == 2 and "is not a project ID" in bad.stderr and not entry.exists()
+
+    done = run_cli(env, "autostart", "install", "--project", "my-project")
+    assert done.returncode == 0, done.stderr
+    exec_line = next(line for line in entry.read_text().splitlines() if line.startswith("Exec="))
+    assert exec_line.endswith(" run --project my-project")
+    validate(entry)
+    status = run_cli(env, "autostart", "status")
+    assert status.returncode == 0 and "differs" not in status.stdout
+    assert status.stdout.rstrip().endswith("run --project my-project")
+
+    config = Path(env["XDG_CONFIG_HOME"]) / "quota-tray" / "config.toml"
+    config.parent.mkdir()
+    config.write_text('interval_s = "soon"\n')  # what the login start would stop at
+    broken = run_cli(env, "autostart", "install", "--project", "my-project")
+    assert broken.returncode == 2 and "interval_s must be a number" in broken.stderr
 
 
 def test_an_unknown_action_is_a_value_error():

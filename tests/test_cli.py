@@ -323,6 +323,88 @@ def test_control_commands_reach_the_running_instance(env, emulator):
     assert qt(env, "status").returncode == 3
 
 
+def test_the_demo_runs_beside_a_real_instance_and_commands_say_which(env, emulator):
+    """The demo has its own lock and control channel; status, pause and quit name the instance
+    they reached: the real one when it runs, else the demo; --demo always the demo."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "trayapp", "demo", "--headless", "--speed", "20"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    real = None
+    try:
+        deadline = time.monotonic() + 30
+        while qt(env, "status", "--demo").returncode != 0:
+            assert demo.poll() is None, demo.communicate()
+            assert time.monotonic() < deadline, "the demo never answered status --demo"
+            time.sleep(0.05)
+        # only the demo runs: the commands reach it, and say so
+        alone = qt(env, "pause")
+        assert (
+            alone.stdout == f"quota-tray: warming paused (the demo, pid {demo.pid}, demo-project)\n"
+        )
+        assert qt(env, "resume").returncode == 0
+        assert qt(env, "status").stdout.startswith("the quota-tray demo is running")
+
+        real = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "trayapp",
+                "run",
+                "--headless",
+                "--project",
+                "p",
+                "--endpoint",
+                emulator.url,
+                "--interval",
+                "0.05",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        status = wait_status(env, lambda s: s["pid"] == real.pid)  # no longer the demo's
+        demo_status = json.loads(qt(env, "status", "--demo", "--json").stdout)
+        assert (status["pid"], status["demo"], status["projects"]) == (real.pid, False, ["p"])
+        assert (demo_status["pid"], demo_status["demo"]) == (demo.pid, True)
+        assert demo_status["projects"] == ["demo-project"]
+        assert qt(env, "status", "--demo").stdout.startswith(
+            f"the quota-tray demo is running (pid {demo.pid},"
+        )
+        assert qt(env, "status").stdout.startswith(f"quota-tray is running (pid {real.pid},")
+
+        paused = qt(env, "pause", "--demo")
+        assert (
+            paused.stdout
+            == f"quota-tray: warming paused (the demo, pid {demo.pid}, demo-project)\n"
+        )
+        assert wait_status(env, lambda s: True)["paused"] is False  # the real one warms on
+        assert json.loads(qt(env, "status", "--demo", "--json").stdout)["paused"] is True
+
+        again = qt(env, "demo", "--headless")
+        assert again.returncode == 0
+        assert f"the quota-tray demo is already running (pid {demo.pid})" in again.stderr
+        assert "`quota-tray rewarm --demo`" in again.stderr
+
+        assert qt(env, "quit").stdout == f"quota-tray: quitting (pid {real.pid}, p)\n"
+        real.wait(10)
+        assert demo.poll() is None  # quit reached the real instance only
+        assert qt(env, "quit", "--demo").returncode == 0
+        demo.wait(10)
+    finally:
+        for proc in (demo, real):
+            if proc is not None:
+                proc.kill()
+                proc.communicate()
+    assert demo.returncode == 0 and real.returncode == 0
+    gone = qt(env, "status", "--demo")
+    assert gone.returncode == 3 and "no demo is running" in gone.stderr
+
+
 def test_sighup_reloads_the_config_and_keeps_a_bad_one_out(env, emulator, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('projects = ["p"]\ninterval_s = 0.05\n')
@@ -352,12 +434,12 @@ def test_sighup_reloads_the_config_and_keeps_a_bad_one_out(env, emulator, tmp_pa
 def test_quick_commands_import_only_what_they_need(env, args):
     """`show`, `status` and `--help` start about as fast as the interpreter: they never load
     the warmer, the tray, the history, the emulator or a third-party library but platformdirs
-    (figures in benchmarks/run.py)."""
+    (figures in benchmarks/run.py). Run as `python -m trayapp`, the way the benchmark runs it."""
     code = (
-        "import sys\n"
-        "from trayapp.cli import main\n"
+        "import runpy, sys\n"
+        f"sys.argv = ['quota-tray', *{args!r}]\n"
         "try:\n"
-        f"    main({args!r})\n"
+        "    runpy.run_module('trayapp', run_name='__main__', alter_sys=True)\n"
         "except SystemExit:\n"
         "    pass\n"
         "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
@@ -387,5 +469,6 @@ def test_quick_commands_import_only_what_they_need(env, args):
         "plyer",
     }
     assert loaded & heavy == set()
-    if args[0] != "status":
+    if args[0] != "status":  # the control channel's client speaks multiprocessing's frames
         assert "trayapp.config" not in loaded and "tomllib" not in loaded
+        assert "multiprocessing" not in loaded

@@ -161,6 +161,12 @@ def test_json_adds_free_state_and_age(env):
         "us-east1": None,
         "us-east5": None,
     }
+    # the family quota's limit is only a bound: free stays null, free_at_most says the bound
+    at_most = {c["region"]: c["free_at_most"] for c in body["checks"]}
+    assert at_most == {**free, "europe-west4": 8.0}
+    bounded = json.loads(qt(env, "show", "--json", "--min-free", "7", "--metric", "H100").stdout)
+    kept = [(c["region"], c["free"], c["free_at_most"]) for c in bounded["projects"]["p"]["checks"]]
+    assert kept == [("us-west1", 8.0, 8.0), ("europe-west4", None, 8.0)]
 
 
 def test_header_says_complete_failed_or_stale(env):

@@ -225,6 +225,8 @@ def test_xorg_titles_are_latin1() -> None:
         latin1_title(text).encode("latin-1")  # never raises
     assert latin1_title("⏸️ Paused · 15/38") == "[paused] Paused - 15/38"
     assert latin1_title("💥 zone ☃ down") == "[error] zone ? down"
+    # a bound stays a bound (usage unknown): never "? 16", which reads as a number lost
+    assert latin1_title("B200 ≤ 16 free us-east1") == "B200 <= 16 free us-east1"
 
 
 def test_package_list_covers_the_programs() -> None:
@@ -567,6 +569,16 @@ def click_item(tray: TrayProcess, item: dict[str, Any]) -> None:
     tray.desk.click(x, y, button=1)
 
 
+def readme_menu_order() -> list[str]:
+    """The menu as the README's "The tray" section lists it, item by item."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"The menu \(right click\) has, in this order: (.*?)\.\n", text, re.S)
+    assert found, "the README no longer lists the menu"
+    return [item.strip() for item in re.split(r"[;,]", " ".join(found.group(1).split()))]
+
+
 @pytest.mark.desktop
 def test_gtk_menu_items_work(desktop: Desktop, tmp_path: Path) -> None:  # noqa: F811
     require_gtk()
@@ -587,6 +599,15 @@ def test_gtk_menu_items_work(desktop: Desktop, tmp_path: Path) -> None:  # noqa:
             "Open log",
             "Open cache folder",
             "Quit",
+        ]
+        in_readme = {
+            "the status line": labels[1],
+            "Pause/Resume": "Pause",
+            "Notifications on/off": "Notifications",
+        }
+        assert [in_readme.get(item, item) for item in readme_menu_order()] == [
+            "Rewarm now",
+            *labels[1:],
         ]
         assert not items["🔥 Warming… 15/38 · 812 ms"]["sensitive"]
         # a batch while the menu is open relabels the status line; the menu stays open
@@ -700,13 +721,17 @@ def test_xorg_tooltip_carries_the_short_answer(desktop: Desktop, tmp_path: Path)
     child = TrayProcess(desktop, "xorg", tmp_path)
     try:
         child.icon()
+        family = gpu_check("us-east1", "NVIDIA_B200_GPUS", limit=16.0, usage=None)
         child.event(
-            kind="COMPLETE", done=38, data={"failed": 0}, snapshot=doc_with(fresh(ANSWERED))
+            kind="COMPLETE",
+            done=38,
+            data={"failed": 0},
+            snapshot=doc_with(fresh([*ANSWERED, family])),
         )
         wait_for(
             lambda: (
                 desktop.docked_icons()[0].name == "[ok] 38/38 warm - updated just now"
-                " - H100 8 free us-west1 - C3 176 free us-east5"
+                " - H100 8 free us-west1 - B200 <= 16 free us-east1 - C3 176 free us-east5"
             ),
             10,
             "the icon window's WM_NAME to carry the answer",

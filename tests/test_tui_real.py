@@ -7,6 +7,7 @@ users start it in a terminal.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -339,3 +340,46 @@ def test_the_command_opens_the_file_show_reads_and_loads_no_warmer(env, demo):
     assert out.returncode == 0, out.stderr
     path = Path(env["XDG_CACHE_HOME"]) / "quota-tray" / ("demo" if demo else "") / cache.FILENAME
     assert out.stdout.splitlines() == [f"{path} ['p']", "[]"]
+
+
+def test_the_demos_view_asks_the_demo(env):
+    """`tui --demo` keys reach the demo's own instance; the real cache's view never does."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "trayapp", "demo", "--headless", "--speed", "20"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while qt(env, "status", "--demo").returncode != 0:
+            assert demo.poll() is None, demo.communicate()
+            assert time.monotonic() < deadline, "the demo never answered"
+            time.sleep(0.05)
+        path = Path(env["XDG_CACHE_HOME"]) / "quota-tray" / "demo" / cache.FILENAME
+        app = QuotaApp(path, demo=True)
+
+        async def scenario(pilot):
+            await until(pilot, lambda: app.loads)
+            await pilot.press("p")
+            await until(pilot, lambda: app.control_answers)
+            assert app.control_answers == [(True, "warming paused")]
+
+        drive(app, scenario)
+        status = json.loads(qt(env, "status", "--demo", "--json").stdout)
+        assert status["paused"] is True and status["pid"] == demo.pid
+
+        real_view = QuotaApp(cache_file(env))
+
+        async def not_the_demo(pilot):
+            await pilot.press("r")
+            await until(pilot, lambda: real_view.control_answers)
+            assert real_view.control_answers == [(False, remote.NOT_RUNNING)]
+
+        drive(real_view, not_the_demo)
+        assert qt(env, "quit", "--demo").returncode == 0
+        demo.wait(15)
+    finally:
+        demo.kill()
+        demo.communicate()

@@ -267,6 +267,10 @@ def _show_stats(runtime: Runtime) -> None:
     from trayapp.stats import show_stats
 
     try:
-        show_stats(runtime.files.history, thresholds=runtime.settings.thresholds)
+        show_stats(
+            runtime.files.history,
+            thresholds=runtime.settings.thresholds,
+            folder=runtime.files.cache.parent,  # the demo's chart goes into its own folder
+        )
     except (HistoryError, OSError) as exc:
         log.warning("cannot show stats: %s", exc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -21,6 +22,9 @@ LAUNCH_AGENT_LABEL = "io.github.quota-tray"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 ACTIONS = ("install", "remove", "status")
 _RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")  # characters that make an Exec argument need quotes
+# a project ID (also domain-scoped, example.com:p): never quoted in any entry, so it is read back
+_PROJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,99}")
+_PROJECT_ARG = re.compile(r"--project(?:</string>\s*<string>|\s+)(" + _PROJECT.pattern + ")")
 
 
 def launch_command(
@@ -210,11 +214,19 @@ def remove(entry: FileEntry | RunKeyEntry) -> str:
     return f"autostart removed: {entry.where}"
 
 
-def status(entry: FileEntry | RunKeyEntry) -> tuple[bool, str]:
-    """(installed, what a person reads): where it is, and whether it runs this installation."""
+def status(
+    entry: FileEntry | RunKeyEntry,
+    rebuild: Callable[[Sequence[str]], FileEntry | RunKeyEntry] | None = None,
+) -> tuple[bool, str]:
+    """(installed, what a person reads): where it is, and whether it runs this installation.
+    ``rebuild`` makes the entry for the projects an installed entry names (``--project``)."""
     current = entry.read()
     if current is None:
         return False, f"autostart is not installed (it would be {entry.where})"
+    text = current.decode("utf-8", "replace") if isinstance(current, bytes) else current
+    named = _PROJECT_ARG.findall(text)
+    if named and rebuild is not None:
+        entry = rebuild(named)
     runs = " ".join(entry.command)
     if current == entry.content:
         return True, f"autostart installed: {entry.where}\n  runs: {runs}"
@@ -226,18 +238,67 @@ def status(entry: FileEntry | RunKeyEntry) -> tuple[bool, str]:
 
 
 def add_autostart_arguments(parser: argparse.ArgumentParser) -> None:
-    """``quota-tray autostart install|remove|status``."""
+    """``quota-tray autostart install|remove|status [--project ID]...``."""
     parser.add_argument("action", choices=ACTIONS, help="install, remove, or show the entry")
+    parser.add_argument(
+        "--project",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="install: the project the login start warms (repeatable; default: projects in "
+        "config.toml, else the project of your gcloud login)",
+    )
 
 
-def autostart_command(action: str) -> int:
-    """0 done (status: installed), 3 status when not installed, 1 when it cannot be written."""
+def launch_with(projects: Sequence[str]) -> list[str]:
+    """This installation's launch command, warming ``projects`` (none: what the config says)."""
+    return launch_command() + [arg for p in projects for arg in ("--project", p)]
+
+
+def login_project_problem(projects: Sequence[str]) -> str | None:
+    """Why a start at login would have no project to warm (it would exit 2 where nobody
+    sees it), or None. A login start does not see the shell's variables, so only the config
+    file and the project of Application Default Credentials count; a bad config is a problem
+    too."""
+    from trayapp import paths
+    from trayapp.config import ConfigError, load
+
+    for project in projects:
+        if not _PROJECT.fullmatch(project):
+            return f"--project {project!r} is not a project ID"
+    config = paths.config_file()
+    try:
+        settings = load(config)
+    except ConfigError as exc:
+        return f"the login start would stop at the config: {exc}"
+    if projects or settings.projects:
+        return None
+    from trayapp.sources.helper import detect_project
+
+    if detect_project():
+        return None
+    return (
+        f"no project to warm at login: pass --project ID, or set projects in {config}"
+        " (a login start does not see GOOGLE_CLOUD_PROJECT from your shell)"
+    )
+
+
+def autostart_command(action: str, projects: Sequence[str] = ()) -> int:
+    """0 done (status: installed), 3 status when not installed, 1 when it cannot be written,
+    2 when install would start something that cannot warm (no project, a bad config)."""
     if action not in ACTIONS:
         raise ValueError(f"autostart: expected one of {', '.join(ACTIONS)}, not {action!r}")
+    if projects and action != "install":
+        raise ValueError(f"autostart {action} takes no --project")
+    if action == "install":
+        problem = login_project_problem(projects)
+        if problem is not None:
+            print(f"quota-tray: autostart not installed: {problem}", file=sys.stderr)
+            return 2
     try:
-        entry = entry_for()
+        entry = entry_for(command=launch_with(projects))
         if action == "status":
-            installed, text = status(entry)
+            installed, text = status(entry, lambda named: entry_for(command=launch_with(named)))
             print(text)
             return 0 if installed else 3
         print(install(entry) if action == "install" else remove(entry))

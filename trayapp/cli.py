@@ -105,8 +105,15 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
     elif name == "tui":
         p.add_argument("--project", metavar="ID", help="only this project")
         p.add_argument("--demo", action="store_true", help="the demo's cache")
-    elif name == "status":
-        p.add_argument("--json", action="store_true", help="machine-readable answer")
+    elif name in ("status", "rewarm", "pause", "resume", "quit"):
+        if name == "status":
+            p.add_argument("--json", action="store_true", help="machine-readable answer")
+        p.add_argument(
+            "--demo",
+            action="store_true",
+            help="the demo (`quota-tray demo`) even when quota-tray runs too "
+            "(without it: quota-tray, else the demo when only the demo runs)",
+        )
     elif name == "stats":
         from trayapp import stats
 
@@ -145,7 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command in ("status", "rewarm", "pause", "resume", "quit"):
             from trayapp import control
 
-            return control.client_command(command, getattr(args, "json", False))
+            return control.client_command(
+                command, getattr(args, "json", False), demo=getattr(args, "demo", False)
+            )
         if command == "stats":
             from trayapp.stats import stats_command
 
@@ -153,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "autostart":
             from trayapp.autostart import autostart_command
 
-            return autostart_command(args.action)
+            return autostart_command(args.action, args.project)
         if command == "emulator":
             from trayapp.sources import emulator_cli
 
@@ -202,7 +211,10 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
     from trayapp.sources.recipe import SourceRecipe
 
     first = settings_from(args)  # a bad config is exit 2 before anything else happens
-    lock = instance.claim(live_pid=control.live_pid)  # "already running" is exit 0
+    # the demo has a lock and a control channel of its own: it runs beside a real instance
+    lock = instance.claim(
+        instance.lock_directory(demo), lambda: control.live_pid(demo=demo), demo=demo
+    )  # "already running" is exit 0
     if not isinstance(lock, instance.InstanceLock):
         return lock
     with contextlib.ExitStack() as cleanup:
@@ -246,7 +258,10 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
             print(f"quota-tray: {_os_line(exc)}", file=sys.stderr)
             return 1
         server = control.serve(
-            control.runtime_handlers(runtime, runtime.quit_requested.set, time.monotonic()),
+            control.runtime_handlers(
+                runtime, runtime.quit_requested.set, time.monotonic(), demo=demo
+            ),
+            instance.default_directory(demo),
             on_error=runtime.filelog.error,
         )
         if server is not None:
@@ -291,6 +306,8 @@ def tui(args: argparse.Namespace) -> int:
         return 2
     from trayapp.paths import cache_file  # the file show reads; the warmer is not loaded
 
-    app = QuotaApp(cache_file(demo=args.demo), [args.project] if args.project else None)
+    app = QuotaApp(
+        cache_file(demo=args.demo), [args.project] if args.project else None, demo=args.demo
+    )
     app.run()
     return app.return_code or 0

@@ -17,6 +17,7 @@ from pathlib import Path
 from trayapp import paths
 
 LOCK_NAME = "instance.lock"
+DEMO = "demo"  # the demo's lock and channel: a folder of that name beside the real ones
 _WINDOWS = sys.platform == "win32"
 _WIN_LOCK_OFFSET = 1 << 20  # Windows locks are mandatory: lock a byte far from the pid text
 
@@ -24,25 +25,31 @@ _WIN_LOCK_OFFSET = 1 << 20  # Windows locks are mandatory: lock a byte far from 
 class AlreadyRunning(Exception):
     """Another process holds the instance lock; ``pid`` is its pid when it could be read."""
 
-    def __init__(self, pid: int | None) -> None:
+    def __init__(self, pid: int | None, demo: bool = False) -> None:
         self.pid = pid
         who = f" (pid {pid})" if pid else ""
+        name, flag = ("the quota-tray demo", " --demo") if demo else ("quota-tray", "")
         super().__init__(
-            f"quota-tray is already running{who}; use `quota-tray rewarm`, `status` or `quit`"
-            " to reach it"
+            f"{name} is already running{who}; use `quota-tray rewarm{flag}`, `status{flag}`"
+            f" or `quit{flag}` to reach it"
         )
 
 
 # -- where the files live ----------------------------------------------------------------------
 
 
-def default_directory() -> Path:
+def default_directory(demo: bool = False) -> Path:
     """The control channel's folder: ``$XDG_RUNTIME_DIR/quota-tray`` when that variable names
     a folder of ours with mode 0700, else the state folder; never a shared temporary folder.
+    The demo's is a ``demo`` folder inside, so a demo runs beside a real instance.
 
     (platformdirs falls back to ``/tmp/runtime-<uid>`` or ``/run/user/<uid>``, a place shared by
     every environment of the user, where another user could also create it first.)
     """
+    return _base_directory() / DEMO if demo else _base_directory()
+
+
+def _base_directory() -> Path:
     if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
         runtime = os.environ.get("XDG_RUNTIME_DIR", "").strip()
         if runtime and _private_folder(runtime):
@@ -68,10 +75,11 @@ def _private_folder(path: str) -> bool:
     )
 
 
-def lock_directory() -> Path:
+def lock_directory(demo: bool = False) -> Path:
     """Where the instance lock lives: the state folder, whatever ``XDG_RUNTIME_DIR`` says, so
-    a start with the variable and one without take the same lock."""
-    return paths.state_dir()
+    a start with the variable and one without take the same lock (the demo: its ``demo``
+    folder, where its history is too)."""
+    return paths.state_dir() / DEMO if demo else paths.state_dir()
 
 
 def resolve_directory(directory: str | os.PathLike[str] | None) -> Path:
@@ -207,17 +215,20 @@ EXIT_ALREADY_RUNNING = 0  # not a failure: a service manager must not restart it
 def claim(
     directory: str | os.PathLike[str] | None = None,
     live_pid: Callable[[], int | None] | None = None,
+    *,
+    demo: bool = False,
 ) -> InstanceLock | int:
     """The instance lock, or the exit status after one line on stderr.
 
     ``live_pid`` asks whether an instance answers on the control channel (its pid, or 0 when
     it answers without one): someone who deleted the lock file does not make a second
     instance. Already running is exit 0; a lock that cannot be taken at all is exit 1.
+    ``demo`` names the demo in that line (its lock is in another ``directory``).
     """
     try:
         lock = InstanceLock(directory).acquire()
     except AlreadyRunning as exc:
-        print(exc, file=sys.stderr)
+        print(AlreadyRunning(exc.pid, demo), file=sys.stderr)
         return EXIT_ALREADY_RUNNING
     except OSError as exc:
         where = exc.filename or resolve_directory(directory)
@@ -229,6 +240,6 @@ def claim(
     pid = live_pid() if live_pid is not None else None
     if pid is not None:
         lock.release()
-        print(AlreadyRunning(pid or None), file=sys.stderr)
+        print(AlreadyRunning(pid or None, demo), file=sys.stderr)
         return EXIT_ALREADY_RUNNING
     return lock

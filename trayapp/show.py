@@ -42,7 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser, number: Any) -> None:
         "most free first",
     )
     parser.add_argument(
-        "--json", action="store_true", help="machine-readable: every check with its free"
+        "--json",
+        action="store_true",
+        help="machine-readable: every check with its free (null when unknown) and "
+        "free_at_most (the limit where usage is unknown)",
     )
     parser.add_argument(
         "--max-age",
@@ -145,9 +148,22 @@ def _project_json(
         "complete": snap.is_complete(project, max_age, now),
         "cycle": snap.cycle(project),
         "checks": [
-            {**c, "fresh": cache.is_fresh(c, max_age, now), "free": answers.free(c)} for c in rows
+            {
+                **c,
+                "fresh": cache.is_fresh(c, max_age, now),
+                "free": answers.free(c),
+                "free_at_most": _at_most(c),
+            }
+            for c in rows
         ],
     }
+
+
+def _at_most(check: dict[str, Any]) -> float | None:
+    """What FREE prints as a number: the free count, or the limit where usage is unknown
+    (printed ``≤ 8``, where ``free`` is null); null when nothing is known."""
+    bound = answers.free_bound(check)
+    return None if bound is None else bound[0]
 
 
 def _iso(epoch: float | None) -> str | None:

@@ -22,8 +22,10 @@ def show_stats(
     since_s: float | None = DAY,
     thresholds: Thresholds | None = None,
     opener: Callable[[Path], None] | None = None,
+    folder: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Draw the chart beside the cache and open it in the desktop's image viewer.
+    """Draw the chart into ``folder`` (the cache's, by default; the demo passes its own) and
+    open it in the desktop's image viewer.
 
     Slow (Pillow, SQLite): call it off the tray thread. Raises ``history.HistoryError`` when
     there is no history and ``OSError`` when the chart cannot be written or opened.
@@ -32,7 +34,7 @@ def show_stats(
     from trayapp.safefiles import private_dir
 
     data = history.series(db or history.default_path(), since_s)
-    target = paths.cache_dir() / "stats.png"
+    target = Path(folder if folder is not None else paths.cache_dir()) / "stats.png"
     private_dir(target.parent)
     tmp = target.with_name(f".stats.{os.getpid()}.png")
     write_chart(data, tmp, thresholds or Thresholds())

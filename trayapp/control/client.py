@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trayapp import paths
 from trayapp.control.wire import (
     KEY_NAME,
     MAX_ANSWER,
@@ -25,7 +24,7 @@ from trayapp.control.wire import (
     address,
     client_handshake,
 )
-from trayapp.instance import default_directory, resolve_directory
+from trayapp.instance import default_directory, lock_directory, resolve_directory
 from trayapp.text import clean_line
 
 if TYPE_CHECKING:
@@ -160,10 +159,11 @@ def authenticated(directory: str | os.PathLike[str] | None = None) -> Connection
     return conn
 
 
-def live_pid(timeout: float = 1.0) -> int | None:
-    """The pid of an instance answering on the channel (0 when it answers without one), or
-    None. Both places a socket may be are asked: the runtime folder and the state folder."""
-    places = {default_directory(), paths.state_dir()}
+def live_pid(timeout: float = 1.0, demo: bool = False) -> int | None:
+    """The pid of an instance (the demo's, with ``demo``) answering on the channel (0 when it
+    answers without one), or None. Both places a socket may be are asked: the runtime folder
+    and the state folder."""
+    places = {default_directory(demo), lock_directory(demo)}
     for place in places:
         try:
             answer = send("status", place, timeout)

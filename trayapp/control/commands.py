@@ -16,7 +16,14 @@ from trayapp.control.wire import EXIT_NOT_RUNNING, NOT_RUNNING_LINE, ControlErro
 from trayapp.text import clean_line
 
 
-def status_payload(runtime: Any, started_monotonic: float) -> dict[str, Any]:
+def identity(runtime: Any, demo: bool) -> dict[str, Any]:
+    """Which instance answers: every answer carries it, so the command line can say whether
+    it reached the demo or the real instance."""
+    settings = getattr(runtime, "settings", None)
+    return {"pid": os.getpid(), "demo": demo, "projects": list(getattr(settings, "projects", ()))}
+
+
+def status_payload(runtime: Any, started_monotonic: float, demo: bool = False) -> dict[str, Any]:
     """What `quota-tray status` shows, read from the Runtime without stopping the warmer."""
     warmer = runtime.warmer
     state = warmer.state
@@ -37,7 +44,7 @@ def status_payload(runtime: Any, started_monotonic: float) -> dict[str, Any]:
         "cycle": state.cycle.id,
         "last_batch_ms": warmer.last_batch_ms,
         "paused": warmer.paused,
-        "pid": os.getpid(),
+        **identity(runtime, demo),
         "uptime_s": round(time.monotonic() - started_monotonic, 1),
         "cache_path": str(runtime.files.cache),
         "watch_met": runtime.alerts.met_now() if hasattr(runtime, "alerts") else [],
@@ -45,30 +52,34 @@ def status_payload(runtime: Any, started_monotonic: float) -> dict[str, Any]:
 
 
 def runtime_handlers(
-    runtime: Any, on_quit: Callable[[], None], started_monotonic: float | None = None
+    runtime: Any,
+    on_quit: Callable[[], None],
+    started_monotonic: float | None = None,
+    *,
+    demo: bool = False,
 ) -> dict[str, Handler]:
     """The five commands for a Runtime; ``on_quit`` must only signal the main loop to stop."""
     started = time.monotonic() if started_monotonic is None else started_monotonic
     warmer = runtime.warmer
 
     def status() -> dict[str, Any]:
-        return status_payload(runtime, started)
+        return status_payload(runtime, started, demo)
 
     def rewarm() -> dict[str, Any]:
         warmer.force_rewarm()
-        return {}
+        return identity(runtime, demo)
 
     def pause() -> dict[str, Any]:
         warmer.pause()
-        return {"paused": True}
+        return {**identity(runtime, demo), "paused": True}
 
     def resume() -> dict[str, Any]:
         warmer.resume()
-        return {"paused": False}
+        return {**identity(runtime, demo), "paused": False}
 
     def quit_() -> dict[str, Any]:
         on_quit()
-        return {}
+        return identity(runtime, demo)
 
     return {"status": status, "rewarm": rewarm, "pause": pause, "resume": resume, "quit": quit_}
 
@@ -81,30 +92,68 @@ _CONFIRM = {
 }
 
 
+NOT_RUNNING_DEMO_LINE = "quota-tray: no demo is running (start it with `quota-tray demo`)"
+
+
 def client_command(
-    command: str, as_json: bool, directory: str | os.PathLike[str] | None = None
+    command: str,
+    as_json: bool,
+    directory: str | os.PathLike[str] | None = None,
+    *,
+    demo: bool = False,
 ) -> int:
-    """`quota-tray status|rewarm|pause|resume|quit`: 0 done, 3 nothing runs, 1 refused."""
-    try:
-        answer = send(command, directory)
-    except NotRunning:
-        print(NOT_RUNNING_LINE, file=sys.stderr)
+    """`quota-tray status|rewarm|pause|resume|quit [--demo]`: 0 done, 3 nothing runs, 1 refused.
+
+    The demo has a channel of its own. Without ``demo`` the real instance is asked, and the
+    demo when only the demo runs; every answer says which instance it came from.
+    """
+    from trayapp.instance import default_directory
+
+    if directory is not None:
+        places = [directory]
+    else:
+        places = (
+            [default_directory(True)] if demo else [default_directory(), default_directory(True)]
+        )
+    for place in places:
+        try:
+            answer = send(command, place)
+        except NotRunning:
+            continue
+        except ControlError as exc:
+            print(f"quota-tray: {clean_line(exc)}", file=sys.stderr)
+            return 1
+        break
+    else:
+        print(NOT_RUNNING_DEMO_LINE if demo else NOT_RUNNING_LINE, file=sys.stderr)
         return EXIT_NOT_RUNNING
-    except ControlError as exc:
-        print(f"quota-tray: {clean_line(exc)}", file=sys.stderr)
-        return 1
     if as_json:
         print(json.dumps(answer, indent=2, sort_keys=True))
     elif command == "status":
         print(format_status(answer))
     else:
-        print(f"quota-tray: {_CONFIRM.get(command, command + ' done')}")
+        reached = who(answer)
+        where = f" ({reached})" if reached else ""
+        print(f"quota-tray: {_CONFIRM.get(command, command + ' done')}{where}")
     return 0
+
+
+def who(answer: Mapping[str, Any]) -> str:
+    """``pid 4242, my-project`` or ``the demo, pid 4243, demo-project``: which instance
+    answered ("" when the answer does not say)."""
+    parts = ["the demo"] if answer.get("demo") is True else []
+    if isinstance(answer.get("pid"), int):
+        parts.append(f"pid {answer['pid']}")
+    projects = answer.get("projects")
+    if isinstance(projects, list) and projects:
+        parts.append(clean_line(", ".join(map(str, projects)), 80))
+    return ", ".join(parts)
 
 
 def format_status(status: Mapping[str, Any]) -> str:
     """A few readable lines of a status answer."""
-    lines = [f"quota-tray is running (pid {status.get('pid')}, up {_duration(status)})"]
+    name = "the quota-tray demo" if status.get("demo") is True else "quota-tray"
+    lines = [f"{name} is running (pid {status.get('pid')}, up {_duration(status)})"]
     level = status.get("level") or "no batch yet"
     ms = status.get("last_batch_ms")
     lines.append(f"level: {level}" + (f", last batch {ms} ms" if ms is not None else ""))

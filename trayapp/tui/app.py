@@ -83,9 +83,11 @@ class QuotaApp(App[int]):
         *,
         poll_s: float = 0.1,
         refresh_s: float = 1.0,
+        demo: bool = False,
     ) -> None:
         super().__init__()
         self.path = Path(path)
+        self.demo = demo  # the keys ask the demo's instance
         self.only = projects  # --project: just these
         self.poll_s, self.refresh_s = poll_s, refresh_s
         self.snap: cache.Snapshot | None = None
@@ -263,7 +265,7 @@ class QuotaApp(App[int]):
 
     @work(thread=True, group="control")
     def control(self, command: str) -> None:
-        ok, line = remote.ask(command)
+        ok, line = remote.ask(command, demo=self.demo)
         self.call_from_thread(self._answered, ok, model.clean(line, 200))
 
     def _answered(self, ok: bool, line: str) -> None:

@@ -8,18 +8,22 @@ from __future__ import annotations
 from trayapp import control
 
 NOT_RUNNING = "no quota-tray instance is running: start it with `quota-tray`"
+NOT_RUNNING_DEMO = "no demo is running: start it with `quota-tray demo`"
 _DONE = {"rewarm": "re-warm started", "pause": "warming paused", "resume": "warming resumed"}
 
 
-def ask(command: str, timeout: float = 2.0) -> tuple[bool, str]:
-    """(ok, one line to show) for ``rewarm`` or ``toggle-pause``."""
+def ask(command: str, timeout: float = 2.0, *, demo: bool = False) -> tuple[bool, str]:
+    """(ok, one line to show) for ``rewarm`` or ``toggle-pause``, to the demo with ``demo``."""
+    from trayapp.instance import default_directory
+
+    where = default_directory(demo)
     try:
         if command == "toggle-pause":
-            paused = control.send("status", timeout=timeout).get("paused") is True
+            paused = control.send("status", where, timeout=timeout).get("paused") is True
             command = "resume" if paused else "pause"
-        control.send(command, timeout=timeout)
+        control.send(command, where, timeout=timeout)
     except control.NotRunning:
-        return False, NOT_RUNNING
+        return False, NOT_RUNNING_DEMO if demo else NOT_RUNNING
     except control.ControlError as exc:
         return False, f"the running instance said: {exc}"
     return True, _DONE.get(command, f"{command} done")

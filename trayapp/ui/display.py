@@ -33,6 +33,7 @@ _TEXT_FOR_XORG = {
     STALE_ICON: "[stale]",
     "…": "...",
     "·": "-",
+    "≤": "<=",  # a limit whose usage is unknown: still a bound, not a lost character
 }
 
 
