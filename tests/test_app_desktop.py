@@ -602,6 +602,39 @@ def test_slow_api_notifies_once_and_a_missing_daemon_costs_no_time(
     assert "desktop notifications cannot be delivered" not in loud.stderr()
 
 
+def test_a_reload_applies_the_notification_tone(desktop: Desktop, tmp_path: Path) -> None:  # noqa: F811
+    """The config starts with plain notifications and thresholds no batch reaches; SIGHUP
+    brings spicy notifications and thresholds every batch passes. The re-warm's "too slow"
+    notification speaks the new tone."""
+    calm = SLOW_CONFIG.replace("warn_ms = 1\n", "warn_ms = 100000\n")
+    calm = calm.replace("slowish_ms = 2\n", "slowish_ms = 200000\n")
+    calm = calm.replace("slow_ms = 3\n", "slow_ms = 300000\n")
+    assert calm != SLOW_CONFIG
+    app = DemoApp(desktop, tmp_path, *SLOW_ARGS, config=calm + '[notifications]\ntone = "plain"\n')
+    try:
+        app.icon()
+        app.wait_log("CACHE_WARM_COMPLETE")
+        wait_notifications(desktop, 1)
+        (tmp_path / "app.toml").write_text(SLOW_CONFIG + '[notifications]\ntone = "spicy"\n')
+        app.proc.send_signal(signal.SIGHUP)
+        app.wait_log("CACHE_WARM_CONFIG_RELOADED", timeout=10)
+        assert app.cli("rewarm").returncode == 0
+        app.wait_log("CACHE_WARM_COMPLETE", count=2)
+        wait_notifications(desktop, 3)
+        history = desktop.dunst_history()
+        assert [summary for summary, _, _ in history] == [
+            "✅ Quota cache warm",
+            TOO_SLOW,
+            "✅ Re-warm done",
+        ]
+        assert "FUCK OFF! TOO SLOW!" in history[1][1], history[1][1]
+        assert app.cli("quit").returncode == 0
+        assert app.wait_exit() == 0, app.describe()
+    finally:
+        app.close()
+    assert "Traceback" not in app.stderr(), app.stderr()
+
+
 # Regions the emulator does not know: every request is a 404, so every check of the cycle fails.
 FAILING_CONFIG = """
 [gpu]
