@@ -95,7 +95,8 @@ TOO_SLOW = "💀 Quota API too slow"
 
 
 class DemoApp:
-    """`python -m trayapp demo ARGS` on ``desk``, with its log, control channel and output."""
+    """`python -m trayapp demo ARGS` (or ``command``) on ``desk``, with its log, control
+    channel and output."""
 
     def __init__(
         self,
@@ -105,8 +106,10 @@ class DemoApp:
         backend: str | None = None,
         config: str | None = None,
         name: str = "app",
+        command: str = "demo",
     ) -> None:
         self.desk = desk
+        self.command = command
         env = {k: v for k, v in desk.env.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_"))}
         env.update(
             NO_GCE_CHECK="true",
@@ -116,7 +119,7 @@ class DemoApp:
         if backend:
             env["PYSTRAY_BACKEND"] = backend
         self.env = env
-        argv = [sys.executable, "-m", "trayapp", "demo", *args]
+        argv = [sys.executable, "-m", "trayapp", command, *args]
         if config is not None:
             path = workdir / f"{name}.toml"
             path.write_text(config)
@@ -138,7 +141,8 @@ class DemoApp:
 
     @property
     def log_path(self) -> Path:
-        return Path(self.env["XDG_STATE_HOME"]) / "quota-tray" / "log" / "demo" / "cache_warm.log"
+        logs = Path(self.env["XDG_STATE_HOME"]) / "quota-tray" / "log"
+        return (logs / "demo" if self.command == "demo" else logs) / "cache_warm.log"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -672,6 +676,71 @@ def test_a_cycle_where_every_check_fails_shows_an_error_never_complete(
         [(summary, body, _)] = desktop.dunst_history()
         assert summary == "💥 Quota warming failed" and "3 of 3 checks failed" in body
         assert not app.lines("CACHE_WARM_COMPLETE")
+        assert app.cli("quit").returncode == 0
+        assert app.wait_exit() == 0, app.describe()
+    finally:
+        app.close()
+    assert "Traceback" not in app.stderr(), app.stderr()
+
+
+HEAL_REGIONS = ["us-central1", "us-east1"]
+HEAL_CONFIG = f"""
+[gpu]
+metrics = ["NVIDIA_T4_GPUS"]
+regions = {json.dumps(HEAL_REGIONS)}
+
+[c3]
+regions = {json.dumps(HEAL_REGIONS)}
+"""
+
+
+def test_a_failed_cycle_shows_an_error_then_heals_back_to_normal(
+    desktop: Desktop,  # noqa: F811
+    make_emulator: Callable[..., Any],
+    tmp_path: Path,
+) -> None:
+    """`run` against an emulator that refuses the project: 💥 on the icon and in one
+    notification, never ✅; once the permission is granted the next cycle turns it ✅ with
+    one "back to normal", and nobody clicked anything."""
+    emulator = make_emulator(faults=["403"])
+    app = DemoApp(
+        desktop,
+        tmp_path,
+        *("--project", "proj-a", "--endpoint", emulator.url),
+        *("--interval", "0.2", "--rewarm", "3"),
+        command="run",
+        config=HEAL_CONFIG,
+    )
+    try:
+        app.icon()
+        watch = IconWatch(desktop)
+        watch.until(
+            lambda: (
+                app.alive() and app.lines("CACHE_WARM_INCOMPLETE") and watch.seen[-1:] == ["error"]
+            ),
+            START_TIMEOUT_S,
+            "the refused cycle to show the error icon",
+        )
+        status = app.status()
+        assert (status["level"], status["failed"]) == ("error", 4)
+        assert "permission denied" in status["reasons"][0]
+        wait_notifications(desktop, 1)
+        emulator.clear_faults()  # the permission was granted
+        watch.until(
+            lambda: app.lines("CACHE_WARM_COMPLETE") and watch.seen[-1:] == ["complete"],
+            30,
+            "the healed cycle to show the complete icon",
+        )
+        assert "complete" not in watch.seen[: watch.seen.index("error")], watch.seen
+        wait_notifications(desktop, 2)
+        history = desktop.dunst_history()
+        assert [summary for summary, _, _ in history] == [
+            "💥 Quota warming failed",
+            "✅ Back to normal",
+        ], history
+        assert "4 of 4 checks failed" in history[0][1] and "permission denied" in history[0][1]
+        status = app.status()
+        assert (status["level"], status["failed"]) == ("complete", 0)
         assert app.cli("quit").returncode == 0
         assert app.wait_exit() == 0, app.describe()
     finally:
