@@ -165,7 +165,8 @@ def test_run_once_ends_with_a_trickling_region(make_emulator, tmp_path):
 
 
 class TokenServer:
-    """A loopback OAuth token endpoint: drops connections, refuses the grant, or answers."""
+    """A loopback OAuth token endpoint: drops connections, is busy (503), refuses the grant,
+    or answers."""
 
     def __init__(self) -> None:
         self.mode = "drop"
@@ -185,6 +186,8 @@ class TokenServer:
                     return
                 if outer.mode == "revoked":
                     status, body = 400, {"error": "invalid_grant", "error_description": "Bad"}
+                elif outer.mode == "busy":  # the token service is briefly overloaded
+                    status, body = 503, {"error": "temporarily_unavailable"}
                 else:
                     status, body = 200, {"access_token": "ya29.t", "expires_in": 3600}
                 raw = json.dumps(body).encode()
@@ -223,10 +226,12 @@ def user_credentials(server: TokenServer):
     )
 
 
+@pytest.mark.parametrize("trouble", ["drop", "busy"])  # TransportError, retryable RefreshError
 def test_a_network_blip_while_the_token_refreshes_is_transient(
-    make_emulator, tmp_path, token_server
+    make_emulator, tmp_path, token_server, trouble
 ):
     emulator = make_emulator()
+    token_server.mode = trouble
     source = ComputeSource(emulator.url, timeout_s=2, credentials=user_credentials(token_server))
     warmer, rec, log = rig(tmp_path, source, retry_first_s=0.2, rewarm_s=1e9)
     warmer.start()
