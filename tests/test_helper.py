@@ -247,6 +247,19 @@ def test_failing_regions_keep_their_budget_through_the_fetcher(
     assert source.started >= 4  # each trickle replaced the process
 
 
+def test_a_reloaded_timeout_is_the_fetchers_deadline(make_emulator, make_helper):
+    emulator = make_emulator(faults=["trickle@us-east4"])
+    source = make_helper(emulator.url, timeout_s=30.0)
+    source.prepare()
+    source.timeout_s = 0.5  # what a reload of timeout_s does
+    started = time.monotonic()
+    with pytest.raises(SourceError) as late:
+        source.fetch("proj-a", "us-east4")
+    assert time.monotonic() - started < 5
+    assert late.value.kind == "timeout" and "within 0.5 s" in late.value.message
+    assert source.recipe.timeout_s == 0.5  # the next fetcher reads with it too
+
+
 def test_an_oversized_answer_is_refused_in_the_process(make_emulator, make_helper):
     emulator = make_emulator(faults=["huge_body@us-east4"])
     source = make_helper(emulator.url)

@@ -13,6 +13,7 @@ flight. ``close()`` kills it, and returns within a second whatever a request is 
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import threading
 import time
@@ -104,6 +105,19 @@ class HelperSource:
                 "(the fetcher was replaced)",
             )
         return call.outcome()
+
+    @property
+    def timeout_s(self) -> float:
+        """The whole-answer deadline of a call (and the library's per-read timeout)."""
+        return self.deadline_s
+
+    @timeout_s.setter
+    def timeout_s(self, value: float) -> None:
+        """A reloaded config: the deadline holds from the next call, the per-read timeout
+        from the next fetcher process."""
+        with self._lock:
+            self.recipe = dataclasses.replace(self.recipe, timeout_s=float(value))
+            self.deadline_s = self.recipe.timeout_s
 
     @property
     def pid(self) -> int | None:
