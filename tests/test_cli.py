@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import stat
 import subprocess
@@ -70,6 +71,28 @@ def test_run_once_exits_1_when_checks_fail(env, emulator):
     )
     assert out.returncode == 1
     assert "1 failed" in out.stdout
+    lines = log_file(env).read_text().splitlines()
+    [end] = [line for line in lines if "CACHE_WARM_INCOMPLETE" in line]
+    assert re.search(
+        r" 💥 CACHE_WARM_INCOMPLETE: GPU 20/20, C3 18/18 in [0-9.]+s - 1 failed "
+        r"\(p/us-east5: no such region or project \(HTTP 404",
+        end,
+    ), end
+    assert not any("CACHE_WARM_COMPLETE" in line for line in lines)
+    snap = cache.load(cache_file(env))
+    assert (snap.warmer["level"], snap.cycle("p")["failed"]) == ("error", 1)
+    shown = qt(env, "show", "--project", "p")
+    assert shown.stdout.splitlines()[0].startswith("p: incomplete (1 in error)"), shown.stdout
+    as_json = json.loads(qt(env, "show", "--json", "--project", "p").stdout)
+    assert as_json["projects"]["p"]["state"] == "incomplete"
+
+    emulator.add_fault("403")  # nothing can be read now: the project is failed
+    out = qt(
+        env, "run", "--once", "--project", "p", "--endpoint", emulator.url, "--interval", "0.05"
+    )
+    assert out.returncode == 1 and "38 failed" in out.stdout
+    shown = qt(env, "show", "--project", "p")
+    assert shown.stdout.splitlines()[0].startswith("p: failed (38 in error)"), shown.stdout
 
 
 def test_no_credentials_is_one_clear_line(env):
