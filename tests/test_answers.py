@@ -100,6 +100,11 @@ def test_project_state():
     assert answers.project_state([error, old], max_age, now) == "failed"
     assert answers.project_state([error, pending], max_age, now) == "failed"
     assert answers.project_state([ok, old], max_age, now) == "stale"
+    kept = {**ok, "error": "p/a: permission denied (HTTP 403)"}  # fresh, but its re-fetch failed
+    assert answers.project_state([kept, absent], max_age, now) == "incomplete"
+    assert answers.project_state([kept, {**absent, "error": "timed out"}], max_age, now) == (
+        "failed"
+    )
     assert answers.updated_at([old, ok, error]) == now - 60.0
     assert answers.updated_at([error]) is None
 

@@ -97,7 +97,8 @@ TOO_SLOW = "💀 Quota API too slow"
 
 
 class DemoApp:
-    """`python -m trayapp demo ARGS` on ``desk``, with its log, control channel and output."""
+    """`python -m trayapp demo ARGS` (or ``command``) on ``desk``, with its log, control
+    channel and output."""
 
     def __init__(
         self,
@@ -108,8 +109,10 @@ class DemoApp:
         config: str | None = None,
         name: str = "app",
         extra_env: dict[str, str] | None = None,
+        command: str = "demo",
     ) -> None:
         self.desk = desk
+        self.command = command
         env = {k: v for k, v in desk.env.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_"))}
         env.update(
             NO_GCE_CHECK="true",
@@ -120,7 +123,7 @@ class DemoApp:
         if backend:
             env["PYSTRAY_BACKEND"] = backend
         self.env = env
-        argv = [sys.executable, "-m", "trayapp", "demo", *args]
+        argv = [sys.executable, "-m", "trayapp", command, *args]
         if config is not None:
             path = workdir / f"{name}.toml"
             path.write_text(config)
@@ -142,7 +145,8 @@ class DemoApp:
 
     @property
     def log_path(self) -> Path:
-        return Path(self.env["XDG_STATE_HOME"]) / "quota-tray" / "log" / "demo" / "cache_warm.log"
+        logs = Path(self.env["XDG_STATE_HOME"]) / "quota-tray" / "log"
+        return (logs / "demo" if self.command == "demo" else logs) / "cache_warm.log"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -172,9 +176,9 @@ class DemoApp:
 
     def status(self) -> dict[str, Any]:
         """`quota-tray status` in this process: the same client, without the start-up cost."""
-        directory = (
-            Path(self.env["XDG_RUNTIME_DIR"]) / "quota-tray" / "demo"
-        )  # the demo's own channel
+        directory = Path(self.env["XDG_RUNTIME_DIR"]) / "quota-tray"
+        if self.command == "demo":
+            directory /= "demo"  # the demo's own channel
         return control.send("status", directory, timeout=5)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -645,6 +649,39 @@ def test_slow_api_notifies_once_and_a_missing_daemon_costs_no_time(
     assert "desktop notifications cannot be delivered" not in loud.stderr()
 
 
+def test_a_reload_applies_the_notification_tone(desktop: Desktop, tmp_path: Path) -> None:  # noqa: F811
+    """The config starts with plain notifications and thresholds no batch reaches; SIGHUP
+    brings spicy notifications and thresholds every batch passes. The re-warm's "too slow"
+    notification speaks the new tone."""
+    calm = SLOW_CONFIG.replace("warn_ms = 1\n", "warn_ms = 100000\n")
+    calm = calm.replace("slowish_ms = 2\n", "slowish_ms = 200000\n")
+    calm = calm.replace("slow_ms = 3\n", "slow_ms = 300000\n")
+    assert calm != SLOW_CONFIG
+    app = DemoApp(desktop, tmp_path, *SLOW_ARGS, config=calm + '[notifications]\ntone = "plain"\n')
+    try:
+        app.icon()
+        app.wait_log("CACHE_WARM_COMPLETE")
+        wait_notifications(desktop, 1)
+        (tmp_path / "app.toml").write_text(SLOW_CONFIG + '[notifications]\ntone = "spicy"\n')
+        app.proc.send_signal(signal.SIGHUP)
+        app.wait_log("CACHE_WARM_CONFIG_RELOADED", timeout=10)
+        assert app.cli("rewarm").returncode == 0
+        app.wait_log("CACHE_WARM_COMPLETE", count=2)
+        wait_notifications(desktop, 3)
+        history = desktop.dunst_history()
+        assert [summary for summary, _, _ in history] == [
+            "✅ Quota cache warm",
+            TOO_SLOW,
+            "✅ Re-warm done",
+        ]
+        assert "FUCK OFF! TOO SLOW!" in history[1][1], history[1][1]
+        assert app.cli("quit").returncode == 0
+        assert app.wait_exit() == 0, app.describe()
+    finally:
+        app.close()
+    assert "Traceback" not in app.stderr(), app.stderr()
+
+
 # Regions the emulator does not know: every request is a 404, so every check of the cycle fails.
 FAILING_CONFIG = """
 [gpu]
@@ -682,6 +719,71 @@ def test_a_cycle_where_every_check_fails_shows_an_error_never_complete(
         [(summary, body, _)] = desktop.dunst_history()
         assert summary == "💥 Quota warming failed" and "3 of 3 checks failed" in body
         assert not app.lines("CACHE_WARM_COMPLETE")
+        assert app.cli("quit").returncode == 0
+        assert app.wait_exit() == 0, app.describe()
+    finally:
+        app.close()
+    assert "Traceback" not in app.stderr(), app.stderr()
+
+
+HEAL_REGIONS = ["us-central1", "us-east1"]
+HEAL_CONFIG = f"""
+[gpu]
+metrics = ["NVIDIA_T4_GPUS"]
+regions = {json.dumps(HEAL_REGIONS)}
+
+[c3]
+regions = {json.dumps(HEAL_REGIONS)}
+"""
+
+
+def test_a_failed_cycle_shows_an_error_then_heals_back_to_normal(
+    desktop: Desktop,  # noqa: F811
+    make_emulator: Callable[..., Any],
+    tmp_path: Path,
+) -> None:
+    """`run` against an emulator that refuses the project: 💥 on the icon and in one
+    notification, never ✅; once the permission is granted the next cycle turns it ✅ with
+    one "back to normal", and nobody clicked anything."""
+    emulator = make_emulator(faults=["403"])
+    app = DemoApp(
+        desktop,
+        tmp_path,
+        *("--project", "proj-a", "--endpoint", emulator.url),
+        *("--interval", "0.2", "--rewarm", "3"),
+        command="run",
+        config=HEAL_CONFIG,
+    )
+    try:
+        app.icon()
+        watch = IconWatch(desktop)
+        watch.until(
+            lambda: (
+                app.alive() and app.lines("CACHE_WARM_INCOMPLETE") and watch.seen[-1:] == ["error"]
+            ),
+            START_TIMEOUT_S,
+            "the refused cycle to show the error icon",
+        )
+        status = app.status()
+        assert (status["level"], status["failed"]) == ("error", 4)
+        assert "permission denied" in status["reasons"][0]
+        wait_notifications(desktop, 1)
+        emulator.clear_faults()  # the permission was granted
+        watch.until(
+            lambda: app.lines("CACHE_WARM_COMPLETE") and watch.seen[-1:] == ["complete"],
+            30,
+            "the healed cycle to show the complete icon",
+        )
+        assert "complete" not in watch.seen[: watch.seen.index("error")], watch.seen
+        wait_notifications(desktop, 2)
+        history = desktop.dunst_history()
+        assert [summary for summary, _, _ in history] == [
+            "💥 Quota warming failed",
+            "✅ Back to normal",
+        ], history
+        assert "4 of 4 checks failed" in history[0][1] and "permission denied" in history[0][1]
+        status = app.status()
+        assert (status["level"], status["failed"]) == ("complete", 0)
         assert app.cli("quit").returncode == 0
         assert app.wait_exit() == 0, app.describe()
     finally:

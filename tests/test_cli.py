@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import stat
 import subprocess
@@ -70,6 +71,28 @@ def test_run_once_exits_1_when_checks_fail(env, emulator):
     )
     assert out.returncode == 1
     assert "1 failed" in out.stdout
+    lines = log_file(env).read_text().splitlines()
+    [end] = [line for line in lines if "CACHE_WARM_INCOMPLETE" in line]
+    assert re.search(
+        r" 💥 CACHE_WARM_INCOMPLETE: GPU 20/20, C3 18/18 in [0-9.]+s - 1 failed "
+        r"\(p/us-east5: no such region or project \(HTTP 404",
+        end,
+    ), end
+    assert not any("CACHE_WARM_COMPLETE" in line for line in lines)
+    snap = cache.load(cache_file(env))
+    assert (snap.warmer["level"], snap.cycle("p")["failed"]) == ("error", 1)
+    shown = qt(env, "show", "--project", "p")
+    assert shown.stdout.splitlines()[0].startswith("p: incomplete (1 in error)"), shown.stdout
+    as_json = json.loads(qt(env, "show", "--json", "--project", "p").stdout)
+    assert as_json["projects"]["p"]["state"] == "incomplete"
+
+    emulator.add_fault("403")  # nothing can be read now: the project is failed
+    out = qt(
+        env, "run", "--once", "--project", "p", "--endpoint", emulator.url, "--interval", "0.05"
+    )
+    assert out.returncode == 1 and "38 failed" in out.stdout
+    shown = qt(env, "show", "--project", "p")
+    assert shown.stdout.splitlines()[0].startswith("p: failed (38 in error)"), shown.stdout
 
 
 def test_no_credentials_is_one_clear_line(env):
@@ -411,12 +434,20 @@ def test_sighup_reloads_the_config_and_keeps_a_bad_one_out(env, emulator, tmp_pa
     proc = start_headless(env, emulator, "--config", str(config))
     try:
         wait_status(env, lambda s: s["done"] == s["total"])
-        config.write_text('projects = ["p", "q"]\ninterval_s = 0.05\n')
+        moved = emulator.url.replace("127.0.0.1", "localhost")  # the same server, renamed
+        config.write_text(
+            f'projects = ["p", "q"]\ninterval_s = 0.05\nquotas_endpoint = "{moved}"\n'
+        )
         proc.send_signal(signal.SIGHUP)
         status = wait_status(env, lambda s: s["progress"].get("q", {}).get("done") == 38)
         assert status["progress"]["p"]["total"] == 38
         assert status["cycle"] == 2  # the cycle count goes on, it does not restart at 1
-        assert "🔧 CACHE_WARM_CONFIG_RELOADED: new plan, re-warming" in log_file(env).read_text()
+        text = log_file(env).read_text()
+        assert (
+            "🔧 CACHE_WARM_CONFIG_RELOADED: new plan, re-warming "
+            "(the quotas_endpoint change takes effect at the next start)"
+        ) in text
+        assert "CACHE_WARM_ERROR" not in text  # a note, not an error
         config.write_text('projects = ["p"]\ninterval_s = "soon"\n')
         proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 10

@@ -13,6 +13,7 @@ from fakes import Recorder
 
 from trayapp import cache
 from trayapp.events import EventBus, WarmEvent
+from trayapp.levels import Level
 from trayapp.logsink import FileLog
 from trayapp.plan import build_plan
 from trayapp.sources.base import SourceError
@@ -195,6 +196,32 @@ def test_a_503_that_lasts_fails_the_held_checks_and_the_round(emulator, tmp_path
     h100 = by_key[("us-central1", "NVIDIA_H100_GPUS")]
     assert h100["status"] == "absent" and "HTTP 503" in h100["error"]  # never a fake 0 limit
     assert by_key[("us-central1", "NVIDIA_T4_GPUS")]["error"] is None
+
+
+def test_family_checks_that_failed_heal_on_their_own(emulator, tmp_path):
+    emulator.add_fault("503@cloudquotas")
+    warmer, rec, log = rig(emulator, tmp_path, retry_first_s=0.3, rewarm_s=1e9)
+    warmer.start()
+    try:
+        first = rec.wait_for(ended(1), timeout=60)[-1]
+        assert first.kind is WarmEvent.INCOMPLETE and "HTTP 503" in first.data["reasons"][0]
+        emulator.clear_faults()  # the service is back; nobody clicks anything
+        events = rec.wait_for(lambda evs: any(e.kind is WarmEvent.COMPLETE for e in evs), 60)
+    finally:
+        warmer.stop()
+        log.close()
+    retry = next(e for e in events if e.kind is WarmEvent.RETRY)
+    assert retry.data["failed"] == first.data["failed"] == 9  # the held GPU checks, only
+    assert events[-1].kind is WarmEvent.COMPLETE and events[-1].level is Level.COMPLETE
+    assert events[-1].cycle == first.cycle  # healed by the retry, not by a new cycle
+    by_key, snap = checks(tmp_path)
+    for (region, metric), limit in FAMILY_LIMITS.items():
+        check = by_key[(region, metric)]
+        assert (check["status"], check["limit"], check["error"]) == ("ok", limit, None)
+    assert all(c["error"] is None for c in by_key.values())
+    assert snap.warmer["level"] == "complete" and snap.cycle(PROJECT)["failed"] == 0
+    assert [r.status for r in family_calls(emulator)] == [503, 503, 503, 200]
+    assert "🔁 CACHE_WARM_RETRY" in (tmp_path / "cache_warm.log").read_text(encoding="utf-8")
 
 
 def test_plain_http_to_a_remote_quotas_endpoint_is_refused():

@@ -195,6 +195,71 @@ def test_a_region_past_its_deadline_replaces_the_process(make_emulator, make_hel
     assert source.pid != stuck
 
 
+def test_a_failed_cycle_through_the_fetcher_heals_on_its_own(make_emulator, make_helper, tmp_path):
+    emulator = make_emulator(faults=["403"])  # the user cannot read the project
+    source = make_helper(emulator.url, idle_grace_s=0.2)
+    warmer, rec = warm(emulator.url, tmp_path, source, retry_first_s=0.5, rewarm_s=1e9)
+    warmer.start()
+    try:
+        first = rec.wait_for(ended, timeout=60)[-1]
+        assert first.kind is WarmEvent.INCOMPLETE and first.data["failed"] == 38
+        assert "permission denied" in first.data["reasons"][0]
+        assert cache.load(tmp_path / cache.FILENAME).warmer["level"] == "error"
+        emulator.clear_faults()  # the permission was granted; nobody clicks anything
+        events = rec.wait_for(lambda evs: any(e.kind is WarmEvent.COMPLETE for e in evs), 60)
+    finally:
+        warmer.stop()
+    kinds = [e.kind for e in events]
+    assert kinds.index(WarmEvent.INCOMPLETE) < kinds.index(WarmEvent.RETRY)
+    assert events[-1].kind is WarmEvent.COMPLETE and events[-1].cycle == first.cycle
+    snap = cache.load(tmp_path / cache.FILENAME)
+    assert snap.warmer["level"] == "complete" and snap.is_complete("proj-a")
+    assert any(c["source"] == "cloudquotas" for c in snap.checks("proj-a"))
+
+
+def test_failing_regions_keep_their_budget_through_the_fetcher(
+    make_emulator, make_helper, tmp_path
+):
+    # a 503 region, a trickling one (each trickle kills the fetcher) and a missing one
+    emulator = make_emulator(faults=["503@us-west2", "trickle@us-east4", "404@us-east1"])
+    source = make_helper(emulator.url, timeout_s=0.6)
+    warmer, rec = warm(
+        emulator.url, tmp_path, source, fetch_deadline_s=0.6, retry_first_s=1e9, backoff_ticks=0
+    )
+    warmer.start()
+    try:
+        end = rec.wait_for(ended, timeout=120)[-1]
+    finally:
+        warmer.stop()
+    hits: dict[str, int] = {}
+    for request in emulator.requests():
+        if request.region:
+            hits[request.region] = hits.get(request.region, 0) + 1
+    assert (hits["us-west2"], hits["us-east4"], hits["us-east1"]) == (3, 3, 1)
+    assert max(hits.values()) <= 3  # a fetcher killed under a call never adds an attempt
+    assert end.kind is WarmEvent.INCOMPLETE
+    snap = cache.load(tmp_path / cache.FILENAME)
+    by_region: dict[str, set[str]] = {}
+    for check in snap.checks("proj-a"):
+        by_region.setdefault(check["region"], set()).add(check["error"] or "")
+    assert any("no complete answer within 0.6 s" in e for e in by_region["us-east4"])
+    assert any("HTTP 503" in e for e in by_region["us-west2"])
+    assert source.started >= 4  # each trickle replaced the process
+
+
+def test_a_reloaded_timeout_is_the_fetchers_deadline(make_emulator, make_helper):
+    emulator = make_emulator(faults=["trickle@us-east4"])
+    source = make_helper(emulator.url, timeout_s=30.0)
+    source.prepare()
+    source.timeout_s = 0.5  # what a reload of timeout_s does
+    started = time.monotonic()
+    with pytest.raises(SourceError) as late:
+        source.fetch("proj-a", "us-east4")
+    assert time.monotonic() - started < 5
+    assert late.value.kind == "timeout" and "within 0.5 s" in late.value.message
+    assert source.recipe.timeout_s == 0.5  # the next fetcher reads with it too
+
+
 def test_an_oversized_answer_is_refused_in_the_process(make_emulator, make_helper):
     emulator = make_emulator(faults=["huge_body@us-east4"])
     source = make_helper(emulator.url)

@@ -219,6 +219,21 @@ def test_error_and_pause_overlay_and_clear() -> None:
     assert (shown.key, shown.text) == ("fire", "🔥 Warming… 16/38 · 640 ms")
 
 
+def test_a_failed_cycle_is_never_complete_and_its_retry_says_so() -> None:
+    model = DisplayModel(TOTAL)
+    data = {"failed": 38, "reasons": ["p/us-east1: permission denied"], "retry_in_s": 60.0}
+    shown = model.apply(Event(WarmEvent.INCOMPLETE, 1, progress(38), data=data))
+    assert (shown.key, shown.text) == (
+        "error",
+        "💥 38/38 failed · p/us-east1: permission denied · retry in 60 s",
+    )
+    shown = model.apply(Event(WarmEvent.RETRY, 1, progress(0), data={"failed": 38}))
+    assert (shown.key, shown.text) == ("error", "🔁 Retrying failed checks… 0/38")
+    assert latin1_title(shown.text) == "[retry] Retrying failed checks... 0/38"
+    shown = model.apply(Event(WarmEvent.COMPLETE, 1, progress(38), data={"failed": 0}))
+    assert shown.key == "complete"
+
+
 def test_xorg_titles_are_latin1() -> None:
     assert latin1_title("🔥 Warming… 15/38 · 812 ms") == "[fire] Warming... 15/38 - 812 ms"
     for text in ("⚠️ x", "😤 x", "💀 x", "✅ 38/38 warm · 41 s", "💥 no", "⏸️ Paused · 1/38"):

@@ -21,6 +21,7 @@ from trayapp.levels import Level
 from trayapp.logsink import FileLog
 from trayapp.plan import build_plan
 from trayapp.sources.compute import ComputeSource
+from trayapp.sources.emulator_faults import Latency
 from trayapp.warmer import Warmer
 
 PROJECT = "proj-a"
@@ -106,6 +107,26 @@ def test_every_batch_is_an_api_call_and_answers_fill_their_region(make_emulator,
     assert len(central) == 6 and len({c["fetched_at"] for c in central}) == 1
 
 
+def test_no_value_is_stale_while_a_periodic_rewarm_replaces_it(make_emulator, tmp_path):
+    emulator = make_emulator(latency=2)
+    source = ComputeSource(emulator.url, timeout_s=2)
+    warmer, rec, log = rig(tmp_path, source, rewarm_s=0.8, retry_first_s=1e9)
+    warmer.start()
+    try:
+        rec.wait_for(completed, 60)
+        emulator.latency = Latency(ms=50)  # the re-warm meets a slower API: it falls behind
+        events = rec.wait_for(lambda evs: sum(e.kind is WarmEvent.COMPLETE for e in evs) >= 2, 60)
+    finally:
+        warmer.stop()
+        log.close()
+    rewarm = next(i for i, e in enumerate(events) if e.kind is WarmEvent.REWARM)
+    second = [e for e in events[rewarm:] if e.snapshot is not None]
+    assert len(second) > 10
+    for event in second:  # every reader, at every write of the re-warm, by the writer's age
+        snap = cache.Snapshot(event.snapshot)
+        assert snap.is_complete(PROJECT, now=event.at), (event.kind, snap.max_age_s)
+
+
 def test_regions_keep_their_call_budget_whatever_fails(make_emulator, tmp_path):
     emulator = make_emulator(faults=["404@us-east1", "503@us-west2"])
     warmer, rec, log = rig(
@@ -165,7 +186,8 @@ def test_run_once_ends_with_a_trickling_region(make_emulator, tmp_path):
 
 
 class TokenServer:
-    """A loopback OAuth token endpoint: drops connections, refuses the grant, or answers."""
+    """A loopback OAuth token endpoint: drops connections, is busy (503), refuses the grant,
+    or answers."""
 
     def __init__(self) -> None:
         self.mode = "drop"
@@ -185,6 +207,8 @@ class TokenServer:
                     return
                 if outer.mode == "revoked":
                     status, body = 400, {"error": "invalid_grant", "error_description": "Bad"}
+                elif outer.mode == "busy":  # the token service is briefly overloaded
+                    status, body = 503, {"error": "temporarily_unavailable"}
                 else:
                     status, body = 200, {"access_token": "ya29.t", "expires_in": 3600}
                 raw = json.dumps(body).encode()
@@ -223,10 +247,12 @@ def user_credentials(server: TokenServer):
     )
 
 
+@pytest.mark.parametrize("trouble", ["drop", "busy"])  # TransportError, retryable RefreshError
 def test_a_network_blip_while_the_token_refreshes_is_transient(
-    make_emulator, tmp_path, token_server
+    make_emulator, tmp_path, token_server, trouble
 ):
     emulator = make_emulator()
+    token_server.mode = trouble
     source = ComputeSource(emulator.url, timeout_s=2, credentials=user_credentials(token_server))
     warmer, rec, log = rig(tmp_path, source, retry_first_s=0.2, rewarm_s=1e9)
     warmer.start()

@@ -197,6 +197,46 @@ def test_ticks_follow_the_schedule_without_drift_and_skip_missed_ones():
     assert abs(span - (499 + missed) * 2.0) < 0.01 * span  # < 1% drift over 500 ticks
 
 
+class VirtualTime:
+    """The warmer's clock and its stop event's wait, in virtual seconds: waiting advances the
+    clock by exactly the time asked for, and ``stop_after`` waits end the loop."""
+
+    def __init__(self, stop_after: int) -> None:
+        self.now = 1000.0
+        self.left = stop_after
+
+    def __call__(self) -> float:
+        return self.now
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.now += timeout or 0.0
+        self.left -= 1
+        return self.left < 0
+
+    def set(self) -> None:
+        self.left = -1
+
+
+def test_the_warmer_loop_ticks_without_drift_on_its_injected_clock():
+    clock = VirtualTime(stop_after=500)
+    warmer, _ = make(FakeSource(), interval_s=2.0, clock=clock, wall_clock=clock)
+    warmer._stop = clock  # the loop sleeps on the virtual clock
+    fired = []
+
+    def tick():  # a tick's own work takes time; now and then one runs long
+        fired.append(clock.now)
+        clock.now += 0.05 if len(fired) % 50 else 5.1
+
+    warmer._tick = tick
+    warmer._run()  # on this thread: 500 waits, then the loop ends
+    span = fired[-1] - fired[0]
+    missed = sum(round((b - a) / 2.0) - 1 for a, b in itertools.pairwise(fired))
+    assert len(fired) == 500
+    assert missed == 2 * 9  # each long tick made two ticks late: skipped, not run in a burst
+    assert all(round((t - 1000.0) / 2.0, 6).is_integer() for t in fired)  # on the grid
+    assert abs(span - (499 + missed) * 2.0) < 0.01 * span  # < 1% drift over 500 ticks
+
+
 def test_the_warmer_ticks_on_its_schedule():
     source = FakeSource()
     warmer, _ = make(source, interval_s=0.05, rewarm_s=1e9, skip_log_s=1e9)
@@ -378,11 +418,29 @@ def test_periodic_rewarm_keeps_old_values_until_replaced():
 def test_force_rewarm_during_a_cycle_restarts_it_and_never_runs_two():
     source = FakeSource(delay_s=0.05)
     warmer, rec = make(source, rewarm_s=1e9)
+    running, peak, lock = [0], [0], threading.Lock()
+    real_fetch = source.fetch
+
+    def fetch(project, region):  # counts fetches of every batch under way at once
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            return real_fetch(project, region)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    source.fetch = fetch
     warmer.start()
     rec.wait_for(lambda evs: any(e.kind is WarmEvent.BATCH_WARM for e in evs))
-    warmer.force_rewarm()
+    for _ in range(5):  # asked again and again while a batch runs
+        warmer.force_rewarm()
     events = rec.wait_for(completes())
     warmer.stop()
+    # a batch asks at most two regions (its GPU and its C3 check): more at once would be two
+    # batches, the restarted cycle's next to the one still running
+    assert peak[0] <= 2
     rewarms = [e for e in events if e.kind is WarmEvent.REWARM]
     assert [e.data["reason"] for e in rewarms] == ["forced"]
     complete = next(e for e in events if e.kind is WarmEvent.COMPLETE)

@@ -161,14 +161,21 @@ def _number(value: float) -> str:
 # --- a project at a glance ------------------------------------------------------------------
 
 
+def in_error(check: dict[str, Any]) -> bool:
+    """Its latest attempt failed: never fetched (``error``), or an older value kept."""
+    return check.get("status") == "error" or bool(check.get("error"))
+
+
 def project_state(checks: Sequence[dict[str, Any]], max_age_s: float, now: float) -> str:
-    """``complete`` (every check fresh), ``failed`` (none fresh, some in error),
-    ``incomplete`` (some in error or never fetched) or ``stale`` (all answered, some too old)."""
+    """``complete`` (every check fresh, none in error), ``failed`` (every check in error, or
+    none fresh and some in error), ``incomplete`` (some in error or never fetched) or
+    ``stale`` (all answered, some too old). A fresh value whose latest re-fetch failed still
+    counts as in error: the warming that keeps it fresh is failing."""
     fresh = sum(is_fresh(c, max_age_s, now) for c in checks)
-    if checks and fresh == len(checks):
+    errors = sum(in_error(c) for c in checks)
+    if checks and fresh == len(checks) and not errors:
         return "complete"
-    errors = sum(c.get("status") == "error" for c in checks)
-    if fresh == 0 and errors:
+    if errors and (errors == len(checks) or fresh == 0):
         return "failed"
     if errors or any(c.get("status") == "pending" for c in checks):
         return "incomplete"

@@ -118,7 +118,7 @@ def header(snap: cache.Snapshot, project: str, max_age: float, now: float) -> st
     checks = snap.checks(project)
     state = answers.project_state(checks, max_age, now)
     counts = []
-    errors = sum(c["status"] == "error" for c in checks)
+    errors = sum(answers.in_error(c) for c in checks)
     pending = sum(c["status"] == "pending" for c in checks)
     if errors:
         counts.append(f"{errors} in error")

@@ -4,9 +4,9 @@ A batch takes the next open GPU check and the next open C3 check and fetches the
 concurrently. Within a round each (project, region) is asked at most ``max_attempts`` times,
 and its answer fills every check of that region the moment it arrives. A fetch gets
 ``fetch_deadline_s`` for the whole answer; past it the region has timed out and the batch goes
-on. A round that ends with failed checks is an error (never complete) and its failed checks are
-retried on their own, with a back-off. Network work runs on daemon threads, so stop() returns
-at once even while a request hangs.
+on (``batch_runner``). A round that ends with failed checks is an error (never complete) and
+its failed checks are retried on their own, with a back-off (``healing``). Network work runs on
+daemon threads, so stop() returns at once even while a request hangs.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from trayapp.cache import Snapshot
 from trayapp.events import Event, EventBus, Progress, WarmEvent
 from trayapp.failures import Failures
 from trayapp.family_step import FamilyStep
+from trayapp.healing import Healing
 from trayapp.levels import Level, Thresholds
 from trayapp.metrics import Metrics
 from trayapp.plan import Plan, QuotaCheck
@@ -31,10 +32,9 @@ from trayapp.sources.base import QuotaSource, SourceError
 from trayapp.state import WarmState
 
 __all__ = ["Batch", "Clock", "Warmer", "default_clock"]
-MAX_REASONS = 3
 
 
-class Warmer(BatchRunner):
+class Warmer(BatchRunner, Healing):
     """One scheduler thread and, at most, one batch thread; controls work from any thread.
 
     Observers hear every event through ``bus``; ``clock`` and ``wall_clock`` are injectable so
@@ -111,18 +111,6 @@ class Warmer(BatchRunner):
 
     def progress(self) -> Progress:
         return Progress(*self.state.counts("gpu"), *self.state.counts("c3"))
-
-    def health(self) -> dict[str, Any]:
-        """What failed and what happens next, for `status`: counts, first reasons, retry."""
-        with self._lock:
-            failed = [c for c in self.state.failed() if c in self.state.done]
-            reasons = [self.state.checks[c].error for c in failed]
-            return {
-                "failed": len(failed),
-                "reasons": list(dict.fromkeys(reasons))[:MAX_REASONS],
-                "retry_in_s": _rounded(self._retry.remaining(self.clock())),
-                "not_found": sorted(f"{p}/{r}" for p, r in self._failures.missing),
-            }
 
     def reconfigure(
         self,
@@ -254,15 +242,6 @@ class Warmer(BatchRunner):
         age = max(now - self.state.cycle.started_clock, self.wall_clock() - self._cycle_wall)
         return age - self.rewarm_s if age >= self.rewarm_s else None
 
-    def _idle_reason(self, now: float) -> str:
-        failed = len(self.state.failed())
-        if not failed:
-            return "cache is warm"
-        wait = self._retry.remaining(now)
-        if wait is None:
-            return f"{failed} failed checks wait for a config change or a re-warm"
-        return f"{failed} failed checks, retrying in {wait:.0f} s"
-
     def _skip(self, now: float, reason: str) -> None:
         self._skipped += 1
         if now - self._last_skip_log >= self.skip_log_s:
@@ -283,90 +262,12 @@ class Warmer(BatchRunner):
         self._retries = 0
         self._failures.new_cycle(self.state)
 
-    def _start_retry(self, now: float) -> dict[str, Any] | None:
-        """Open the failed checks again, but not those of regions that do not exist."""
-        missing = self._failures.missing
-        failed = [c for c in self.state.failed() if (c.project, c.region) not in missing]
-        if not failed:
-            self._retry.reset()
-            return None
-        self.state.reopen(failed)
-        wanted = set(failed)
-        self._new_round(
-            now,
-            tuple(c for c in self.plan.gpu if c in wanted),
-            tuple(c for c in self.plan.c3 if c in wanted),
-        )
-        self._retries += 1
-        regions = {(c.project, c.region) for c in failed}
-        return {"failed": len(failed), "regions": len(regions), "attempt": self._retries}
-
     def _new_round(
         self, now: float, gpu: tuple[QuotaCheck, ...], c3: tuple[QuotaCheck, ...]
     ) -> None:
         self._round = Round(self._round.number + 1, now, gpu, c3, self.max_attempts)
         self._families.new_round()
         self._failures.backoff_until = 0.0
-
-    def _finish(self, batch: Batch) -> None:
-        with self._lock:
-            if self._stopping or batch.round != self._round.number:
-                return
-            errors = self._failures.record(
-                batch,
-                self.state,
-                round_=self._round,
-                families=self._families,
-                now=self.clock(),
-                interval_s=self.interval_s,
-            )
-            level = self.thresholds.level(batch.elapsed_ms) if batch.timed else None
-            if level is not None:
-                self.level, self.last_batch_ms = level, batch.elapsed_ms
-            ended = self._end_round() if self.state.complete else None
-        with self._emit_lock:
-            for exc in errors:
-                self._emit(WarmEvent.ERROR, message=exc.message, error_kind=exc.kind, snapshot=True)
-            if batch.notice is not None:
-                self._emit(
-                    WarmEvent.NOTICE, message=batch.notice.message, error_kind=batch.notice.kind
-                )
-            if batch.timed:
-                self._emit(
-                    batch.kind(level),
-                    elapsed_ms=batch.elapsed_ms,
-                    level=level,
-                    snapshot=True,
-                    **batch.describe(),
-                )
-            if ended is not None:
-                kind, data = ended
-                self._emit(kind, snapshot=True, level=self.level, data=data)
-        if ended is not None:  # the round is over: the source may free what it holds
-            self.source.release()
-
-    def _end_round(self) -> tuple[WarmEvent, dict[str, Any]]:
-        """Every check is done: complete when none failed, else an error with a retry."""
-        failed = self.state.failed()
-        now = self.clock()
-        data: dict[str, Any] = {
-            "failed": len(failed),
-            "api_calls": self._round.calls,
-            "duration_s": round(now - self._round.started, 1),
-            "checks": len(self.plan),
-        }
-        if not failed:
-            self.level = Level.COMPLETE
-            self._retry.reset()
-            return WarmEvent.COMPLETE, {**data, "retries": self._retries}
-        self.level = Level.ERROR
-        retryable = any((c.project, c.region) not in self._failures.missing for c in failed)
-        reasons = [self.state.checks[c].error for c in failed]
-        return WarmEvent.INCOMPLETE, {
-            **data,
-            "reasons": list(dict.fromkeys(reasons))[:MAX_REASONS],
-            "retry_in_s": _rounded(self._retry.failed(now, self.rewarm_s) if retryable else None),
-        }
 
     def _set_paused(self, paused: bool) -> None:
         with self._lock:
@@ -398,7 +299,3 @@ class Warmer(BatchRunner):
         time a cycle takes to come round to it again (so no value is stale at each re-warm)."""
         ticks = max(len(self.plan.gpu), len(self.plan.c3))
         return round(self.rewarm_s + max(300.0, 2 * ticks * self.interval_s), 1)
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)

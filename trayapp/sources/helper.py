@@ -7,12 +7,14 @@ before a batch is timed, ended a short grace after ``release()`` says the round 
 
 The process also makes deadlines hard. A call that gets no answer within ``deadline_s`` fails
 with ``timeout`` and its process is killed (its other calls fail with ``unavailable``, which the
-warmer retries); the next call starts a fresh one. A process that dies costs only the calls in
+warmer retries), a moment before the warmer's own deadline, so the warmer's next batch already
+goes to a fresh one. A process that dies costs only the calls in
 flight. ``close()`` kills it, and returns within a second whatever a request is doing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import threading
 import time
@@ -26,7 +28,10 @@ from trayapp.sources.recipe import SourceRecipe
 
 IDLE_GRACE_S = 5.0  # after release(): a retry round that starts at once reuses the process
 START_TIMEOUT_S = 60.0  # start-up imports google-cloud-compute: ~1.5 s idle, more under load
-DEADLINE_MARGIN_S = 0.1  # the warmer's own deadline (the same value) reports the timeout first
+# A call gives up this much before its deadline: the warmer's deadline is the same value,
+# counted from its batch's start, so a stuck process is replaced before the warmer moves on
+# (a next batch sent to it would lose its calls, and their attempts, to the kill).
+DEADLINE_LEAD_S = 0.1
 
 
 class HelperSource:
@@ -96,14 +101,27 @@ class HelperSource:
         """``method(*args)`` on the real source in the process, within ``deadline_s``."""
         process = self._ready_process()
         call = process.call(method, args, where)
-        if not call.wait(self.deadline_s + DEADLINE_MARGIN_S):
+        if not call.wait(max(self.deadline_s - DEADLINE_LEAD_S, self.deadline_s / 2)):
             self._retire(process, f"was replaced: {where} passed its deadline")
             raise SourceError(
                 "timeout",
-                f"{where}: no complete answer within {self.deadline_s:g} s "
+                f"{where}: timed out, no complete answer within {self.deadline_s:g} s "
                 "(the fetcher was replaced)",
             )
         return call.outcome()
+
+    @property
+    def timeout_s(self) -> float:
+        """The whole-answer deadline of a call (and the library's per-read timeout)."""
+        return self.deadline_s
+
+    @timeout_s.setter
+    def timeout_s(self, value: float) -> None:
+        """A reloaded config: the deadline holds from the next call, the per-read timeout
+        from the next fetcher process."""
+        with self._lock:
+            self.recipe = dataclasses.replace(self.recipe, timeout_s=float(value))
+            self.deadline_s = self.recipe.timeout_s
 
     @property
     def pid(self) -> int | None:

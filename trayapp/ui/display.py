@@ -20,6 +20,7 @@ DEFAULT_XORG_BACKGROUND = (0x33, 0x33, 0x33)
 ERROR_ICON = "💥"
 PAUSED_ICON = "⏸️"
 REWARM_ICON = "🔄"
+RETRY_ICON = "🔁"  # the log's CACHE_WARM_RETRY: failed checks asked again on their own
 STALE_ICON = "🕰️"
 _TEXT_FOR_XORG = {
     Level.FIRE.icon: "[fire]",
@@ -30,6 +31,7 @@ _TEXT_FOR_XORG = {
     ERROR_ICON: "[error]",
     PAUSED_ICON: "[paused]",
     REWARM_ICON: "[rewarm]",
+    RETRY_ICON: "[retry]",
     STALE_ICON: "[stale]",
     "…": "...",
     "·": "-",
@@ -193,7 +195,7 @@ class DisplayModel:
         elif kind is WarmEvent.RETRY:
             self._done = event.progress.done
             self._base = Display(
-                self._base.key, f"{REWARM_ICON} Retrying failed checks… {self._done}/{self.total}"
+                self._base.key, f"{RETRY_ICON} Retrying failed checks… {self._done}/{self.total}"
             )
         elif kind is WarmEvent.ERROR:
             self._error = redact(event.message or "warming stopped", 120) or "warming stopped"
