@@ -183,6 +183,32 @@ def test_event_bus_isolates_a_failing_observer(caplog):
     assert len([r for r in caplog.records if "observer Bad failed" in r.getMessage()]) == 1
 
 
+@pytest.mark.parametrize("tone", ["spicy", "plain"])
+@pytest.mark.parametrize(("retry", "then"), [(60.0, "retry in 60s"), (None, "no retry")])
+def test_an_incomplete_cycle_says_whether_it_is_retried_and_nothing_else(tone, retry, then):
+    from trayapp.logsink import format_event
+
+    line = format_event(
+        Event(
+            WarmEvent.INCOMPLETE,
+            cycle=1,
+            progress=Progress(20, 20, 0, 18),
+            data={
+                "failed": 18,
+                "duration_s": 3.0,
+                "reasons": ["p/us-east1: 503"],
+                "retry_in_s": retry,
+            },
+        ),
+        tone,
+    )
+    assert line.startswith(
+        "💥 CACHE_WARM_INCOMPLETE: GPU 20/20, C3 0/18 in 3.0s - 18 failed (p/us-east1: 503) - "
+    )
+    assert then in line
+    assert ("etry" in line.replace(then, "")) is False, line  # no second, contradicting word
+
+
 def test_progress_text():
     assert str(Progress(3, 20, 2, 18)) == "GPU 3/20, C3 2/18"
     assert Progress(3, 20, 2, 18).done == 5

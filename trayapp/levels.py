@@ -63,7 +63,7 @@ _PHRASES = {
         Level.SLOWISH: "Getting fucking slow here...",
         Level.SLOW: "💀 FUCK OFF! TOO SLOW! GCP API IS BULLSHIT! 💀",
         Level.COMPLETE: "Cache is HOT! Quotas will be instant! 🔥",
-        Level.ERROR: "💀 GCP SAYS NO! Retrying, because somebody has to.",
+        Level.ERROR: "💀 GCP SAYS NO! 💀",
         "low_hit_rate": "CACHE WARMING ISN'T WORKING! FUCK OFF! 💀",
     },
     "plain": {
@@ -72,7 +72,7 @@ _PHRASES = {
         Level.SLOWISH: "getting slow",
         Level.SLOW: "too slow",
         Level.COMPLETE: "cache complete",
-        Level.ERROR: "some checks failed; retrying",
+        Level.ERROR: "some checks failed",
         "low_hit_rate": "cache warming is not keeping up",
     },
 }
