@@ -523,12 +523,12 @@ def test_plain_is_the_default_and_spicy_opts_in() -> None:
 
 
 def test_body_is_escaped_for_freedesktop_markup(monkeypatch: pytest.MonkeyPatch) -> None:
-    from trayapp.ui import notify
+    from trayapp.ui import notify_send
 
-    monkeypatch.setattr(notify.sys, "platform", "linux")
-    assert notify.body_markup("<b>403</b> & 'x'") == "&lt;b&gt;403&lt;/b&gt; &amp; 'x'"
-    monkeypatch.setattr(notify.sys, "platform", "win32")
-    assert notify.body_markup("<b>") == "<b>"
+    monkeypatch.setattr(notify_send.sys, "platform", "linux")
+    assert notify_send.body_markup("<b>403</b> & 'x'") == "&lt;b&gt;403&lt;/b&gt; &amp; 'x'"
+    monkeypatch.setattr(notify_send.sys, "platform", "win32")
+    assert notify_send.body_markup("<b>") == "<b>"
 
 
 def test_a_reload_keeps_the_notifications_wording_of_the_new_config() -> None:

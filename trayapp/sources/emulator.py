@@ -5,41 +5,45 @@ Serves ``GET /compute/v1/projects/{p}/regions/{r}`` and the paged region list th
 compute.googleapis.com does, so the real google-cloud-compute client can be exercised (and the
 app demonstrated) with no account and no network: deterministic quotas, latency profiles and
 injected faults. Standard library only; listens on loopback unless told otherwise.
+
+This module holds the server's lifecycle, its request log and the path of one request through
+faults and latency; the sockets are in ``emulator_http`` and the answers in ``emulator_answers``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import re
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from trayapp.sources import emulator_answers as answers
 from trayapp.sources import emulator_quotas as quotas
 from trayapp.sources.base import is_loopback_host
-from trayapp.sources.emulator_data import (
-    FAULT_TARGETS,
-    KNOWN_REGIONS,
-    _region_json,
-    expected_quotas,
-)
-from trayapp.sources.emulator_faults import (
-    TRICKLE_GAP_S,
-    Fault,
-    FaultSet,
-    Latency,
-    error_body,
-    parse_fault,
+from trayapp.sources.emulator_data import FAULT_TARGETS, KNOWN_REGIONS, expected_quotas
+from trayapp.sources.emulator_faults import Fault, FaultSet, Latency, error_body, parse_fault
+from trayapp.sources.emulator_http import (
+    MAX_CONNECTIONS,
+    MAX_REQUEST_BODY,
+    EmulatorHandler,
+    EmulatorServer,
+    EmulatorServer6,
+    send_huge,
+    send_trickle,
 )
 
-__all__ = ["KNOWN_REGIONS", "Emulator", "RequestRecord", "expected_quotas"]
+__all__ = [
+    "KNOWN_REGIONS",
+    "MAX_CONNECTIONS",
+    "MAX_REQUEST_BODY",
+    "Emulator",
+    "RequestRecord",
+    "expected_quotas",
+]
 
 
 @dataclass(frozen=True)
@@ -55,93 +59,6 @@ class RequestRecord:
     region: str | None
     status: int | str
     fault: str | None = None
-
-
-MAX_REQUEST_BODY = 64 * 1024  # the API is read-only: no request needs a body
-MAX_CONNECTIONS = 64  # connection threads at once
-_ROUTE = re.compile(r"^/compute/v1/projects/([^/]+)/regions(?:/([^/]+))?/?$")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    server_version = "quota-tray-emulator/1"
-    timeout = 60  # idle keep-alive connections
-    # headers and body go out in two writes: with Nagle on, each answer on a kept-alive
-    # connection would wait ~40 ms for the client's delayed ACK, a floor under every batch
-    disable_nagle_algorithm = True
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.emulator._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        self.server.emulator._track(self.connection, add=False)
-        super().finish()
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the request log is the record."""
-
-    def do_GET(self) -> None:
-        self.server.emulator._serve(self)
-
-    def do_other(self) -> None:
-        """Any other method: the body is read (keep-alive stays sound), then 404 or 405.
-
-        A body over MAX_REQUEST_BODY (or a length that is not a number) is never read: 413 or
-        400, and the connection is closed."""
-        declared = self.headers.get("Content-Length") or "0"
-        if not declared.isdigit() or int(declared) > MAX_REQUEST_BODY:
-            self.close_connection = True
-            status = 400 if not declared.isdigit() else 413
-            text = "Bad Content-Length." if status == 400 else "Request body too large."
-            self.send_json(status, json.dumps(error_body(status, "invalid", text)).encode())
-            return
-        self.rfile.read(int(declared))
-        self.server.emulator._serve(self)
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_other
-
-    def send_json(self, status: int, payload: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-class _Server(ThreadingHTTPServer):
-    """One thread per connection, at most MAX_CONNECTIONS: beyond that a connection is closed
-    at once (the client retries or fails), never a thread more."""
-
-    daemon_threads = True
-    emulator: Emulator
-    slots: threading.BoundedSemaphore
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A client that gave up (timed out, closed) is normal here, not worth a traceback."""
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            super().handle_error(request, client_address)
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
 
 
 class Emulator:
@@ -177,7 +94,7 @@ class Emulator:
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
-        self._server: _Server | None = None
+        self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
 
@@ -196,9 +113,9 @@ class Emulator:
     def start(self) -> str:
         if self._server is not None:
             return self.url
-        server_class = _Server6 if ":" in self.host else _Server
-        server = server_class((self.host, self.port), _Handler)
-        server.emulator = self
+        server_class = EmulatorServer6 if ":" in self.host else EmulatorServer
+        server = server_class((self.host, self.port), EmulatorHandler)
+        server.serve, server.track = self._serve, self._track
         server.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._server, self._stopping = server, threading.Event()
         port = server.server_address[1]
@@ -271,10 +188,10 @@ class Emulator:
     def _regions(self) -> Iterable[str]:
         return KNOWN_REGIONS if self.captured is None else self.captured
 
-    def _serve(self, handler: _Handler) -> None:
+    def _serve(self, handler: EmulatorHandler) -> None:
         started, wall = time.monotonic(), time.time()
         url = urlsplit(handler.path)
-        route = _ROUTE.match(url.path)
+        route = answers.ROUTE.match(url.path)
         project, region = route.groups() if route else (None, None)
         quota_route = quotas.ROUTE.match(url.path)
         if quota_route:  # faults aimed at "cloudquotas" (or at every region) hit it
@@ -304,82 +221,24 @@ class Emulator:
             if self._stopping.wait(self.latency.delay_ms(region) / 1000):
                 handler.close_connection = True  # stopping: drop the request unanswered
                 return
-            status, body = self._answer(project, region, parse_qs(url.query), fault, quota_route)
+            status, body = answers.answer(
+                self.url,
+                project,
+                region,
+                parse_qs(url.query),
+                fault=fault,
+                quota=quota_route,
+                captured=self.captured,
+                family_default=self.family_default,
+            )
         raw = json.dumps(body).encode()
         if fault is not None and fault.action == "broken_body":
             raw = raw[: len(raw) // 2]
         record(status, fault)  # before the answer: a client that has it finds it logged
         if fault is not None and fault.action == "huge_body":
-            self._huge(handler, fault.size)
+            send_huge(handler, fault.size, self._stopping)
             return
         if fault is not None and fault.action == "trickle":
-            self._trickle(handler, status, raw)
+            send_trickle(handler, status, raw, self._stopping)
             return
         handler.send_json(status, raw)
-
-    def _huge(self, handler: _Handler, size: int) -> None:
-        """A valid Region of ``size`` bytes, made as it is sent: it never sits in our memory."""
-        head, tail = b'{"kind": "compute#region", "name": "huge", "description": "', b'"}'
-        handler.close_connection = True
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json; charset=UTF-8")
-        handler.send_header("Content-Length", str(size))
-        handler.end_headers()
-        handler.wfile.write(head)
-        left, chunk = size - len(head) - len(tail), b"x" * 65536
-        while left > 0 and not self._stopping.is_set():
-            handler.wfile.write(chunk[:left])
-            left -= len(chunk)
-        handler.wfile.write(tail)
-
-    def _trickle(self, handler: _Handler, status: int, raw: bytes) -> None:
-        """The whole answer, a byte at a time: every read gets data, the answer never ends."""
-        handler.close_connection = True
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=UTF-8")
-        handler.send_header("Content-Length", str(len(raw)))
-        handler.end_headers()
-        handler.wfile.flush()
-        for i in range(len(raw)):
-            if self._stopping.wait(TRICKLE_GAP_S):
-                return
-            handler.wfile.write(raw[i : i + 1])
-            handler.wfile.flush()
-
-    def _answer(
-        self,
-        project: str,
-        region: str | None,
-        query: dict[str, list[str]],
-        fault: Fault | None,
-        quota: re.Match[str] | None = None,
-    ) -> tuple[int, dict[str, object]]:
-        if quota is not None:
-            if fault is not None and fault.action == "http":
-                return fault.status, quotas.fault_body(fault.status, fault.reason, project)
-            return quotas.quota_info(project, *quota.groups()[1:], self.family_default)
-        if fault is not None and fault.action == "http":
-            return fault.status, fault.error_body(project, region)
-        with_quotas = fault is None or fault.action != "no_quotas"
-        if region is not None:
-            if self.captured is not None:
-                return 200, self.captured[region]
-            return 200, _region_json(self.url, project, region, with_quotas)
-        names = sorted(KNOWN_REGIONS)
-        try:
-            size = int(query.get("maxResults", ["500"])[0])
-            start = int(query.get("pageToken", ["0"])[0] or "0")
-        except ValueError:
-            size = start = -1
-        if not (0 < size <= 500 and 0 <= start <= len(names)):
-            return 400, error_body(400, "invalid", "Invalid value for maxResults or pageToken.")
-        page = names[start : start + size]
-        body: dict[str, object] = {
-            "kind": "compute#regionList",
-            "id": f"projects/{project}/regions",
-            "items": [_region_json(self.url, project, r, with_quotas) for r in page],
-            "selfLink": f"{self.url}/compute/v1/projects/{project}/regions",
-        }
-        if start + size < len(names):
-            body["nextPageToken"] = str(start + size)
-        return 200, body

@@ -7,22 +7,17 @@ closes open menus. Nothing on the tray thread does network or disk I/O: images a
 before ``run()``, controller actions run on a worker thread, files open in short-lived threads.
 
 Backends and their quirks live in :mod:`trayapp.ui.backends`; what is shown in
-:mod:`trayapp.ui.display`.
+:mod:`trayapp.ui.display`; the menu and its actions in :mod:`trayapp.ui.tray_menu`.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import queue
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from trayapp.events import Event
 
@@ -44,56 +39,14 @@ from trayapp.ui.display import (
     DEFAULT_XORG_BACKGROUND,
     Display,
     DisplayModel,
-    QuotaLine,
     latin1_title,
 )
+from trayapp.ui.tray_menu import Controller, TrayMenu, open_in_desktop
 
 __all__ = ["Controller", "TrayApp", "tray_unavailable_reason"]
 
-log = logging.getLogger(__name__)
 
-
-class Controller(Protocol):
-    """What the tray asks of the warmer."""
-
-    @property
-    def paused(self) -> bool: ...
-
-    def force_rewarm(self) -> None: ...
-
-    def pause(self) -> None: ...
-
-    def resume(self) -> None: ...
-
-
-# --- the app ----------------------------------------------------------------------------------
-
-
-def _open_in_desktop(path: Path) -> None:
-    """Open a file or folder with the desktop's handler; blocks, so call it off the tray."""
-    if sys.platform == "win32":
-        os.startfile(path)  # type: ignore[attr-defined]  # noqa: S606
-        return
-    command = ["open", str(path)] if sys.platform == "darwin" else ["xdg-open", str(path)]
-    try:
-        proc = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        log.warning("cannot open %s: %s", path, exc.strerror or exc)
-        return
-    try:
-        if proc.wait(timeout=60) != 0:
-            log.warning("%s could not open %s (exit status %d)", command[0], path, proc.returncode)
-    except subprocess.TimeoutExpired:
-        pass  # the handler keeps running on its own
-
-
-class TrayApp:
+class TrayApp(TrayMenu):
     """The tray icon and its menu; an observer of the warmer's events.
 
     ``controller`` pauses, resumes and forces re-warms; ``notifier`` (optional) is switched by
@@ -131,7 +84,7 @@ class TrayApp:
         self.on_quit = on_quit
         self.log_path = Path(log_path) if log_path is not None else None
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self._opener = opener or _open_in_desktop
+        self._opener = opener or open_in_desktop
         self.show_stats = show_stats  # slow (SQLite, Pillow): always run off the tray thread
         paused = bool(getattr(controller, "paused", False))
         self.model = DisplayModel(total, paused=paused, clock=clock)
@@ -257,125 +210,3 @@ class TrayApp:
         if getattr(self.icon, "_running", False):
             self.icon.stop()
         self._actions.put(None)
-
-    # -- menu
-
-    def _menu(self, pystray: ModuleType) -> Any:
-        item, menu = pystray.MenuItem, pystray.Menu
-        return menu(
-            item("Rewarm now", self._rewarm_now, default=True),
-            item(lambda _: self.display.text, None, enabled=False),
-            item("Quotas", menu(lambda: self._quota_items(pystray))),
-            menu.SEPARATOR,
-            item(lambda _: "Resume" if self.model.paused else "Pause", self._pause_or_resume),
-            item(
-                "Notifications",
-                self._toggle_notifications,
-                checked=lambda _: bool(self.notifier and self.notifier.enabled),
-                visible=self.notifier is not None,
-            ),
-            menu.SEPARATOR,
-            item("Show stats", self._show_stats, visible=self.show_stats is not None),
-            item("Open log", self._open_log, enabled=self.log_path is not None),
-            item("Open cache folder", self._open_cache, enabled=self.cache_dir is not None),
-            menu.SEPARATOR,
-            item("Quit", self._quit),
-        )
-
-    def _quota_items(self, pystray: ModuleType) -> list[Any]:
-        """One line per GPU type (then C3) with its best regions; a click copies the best
-        region's name, the word a person types next (``--zone us-west1-b``)."""
-        item = pystray.MenuItem
-        lines = self.display.quotas
-        if not lines:
-            return [item("No answers yet", None, enabled=False)]
-        items = [
-            item(
-                line.text,
-                self._copy_action(line),
-                enabled=line.region is not None and self._copier is not None,
-            )
-            for line in lines
-        ]
-        if self._copier is None:
-            return items
-        hint = item("Click a line to copy its best region", None, enabled=False)
-        return [*items, pystray.Menu.SEPARATOR, hint]
-
-    def _copy_action(self, line: QuotaLine) -> Callable[[], None]:
-        def copy() -> None:
-            if line.region is None or self._copier is None:
-                return
-            try:
-                self._copier(line.region)
-            except Exception:
-                log.exception("cannot copy %s to the clipboard", line.region)
-                return
-            self.copied.append(line.region)
-
-        return copy
-
-    def _rewarm_now(self) -> None:
-        self._in_background(self.controller.force_rewarm)
-
-    def _pause_or_resume(self) -> None:
-        if self.model.paused:
-            self._in_background(self.controller.resume)
-        else:
-            self._in_background(self.controller.pause)
-
-    def _toggle_notifications(self) -> None:
-        if self.notifier is not None:
-            self.notifier.set_enabled(not self.notifier.enabled)
-
-    def _show_stats(self) -> None:
-        if self.show_stats is not None:
-            self._in_background(self.show_stats)
-
-    def _open_log(self) -> None:
-        if self.log_path is not None:
-            self._open(self.log_path)
-
-    def _open_cache(self) -> None:
-        if self.cache_dir is not None:
-            self._open(self.cache_dir)
-
-    def _quit(self) -> None:
-        try:
-            if self.on_quit is not None:
-                self.on_quit()
-        except Exception:
-            log.exception("quit handler failed")
-        finally:
-            self.stop()
-
-    def _open(self, path: Path) -> None:
-        def target() -> None:
-            try:
-                self._opener(path)
-            except Exception as exc:
-                log.warning("cannot open %s: %s", path, exc)
-
-        threading.Thread(target=target, name="tray-open", daemon=True).start()
-
-    # -- controller calls, off the tray thread
-
-    def _in_background(self, action: Callable[[], None]) -> None:
-        with self._worker_lock:
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._work, name="tray-actions", daemon=True)
-                self._worker.start()
-        self._actions.put(action)
-
-    def _work(self) -> None:
-        while True:
-            action = self._actions.get()
-            if action is None:
-                return
-            try:
-                action()
-            except Exception:
-                log.exception("tray action %s failed", getattr(action, "__name__", action))
-            with self._state_lock:
-                self.model.set_paused(bool(getattr(self.controller, "paused", False)))
-            self._push()
