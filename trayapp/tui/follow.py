@@ -88,11 +88,19 @@ class CacheFollower:
 
     @work(thread=True, exclusive=True, group="load")
     def load(self, sig: Signature) -> None:
-        """Parse off the UI thread; the stat came first, so a newer file is read again later."""
+        """Parse off the UI thread, and say which file was read.
+
+        The file may have been replaced since the poll's stat: a stat here, before and after
+        the read, names the copy read when they agree; when they differ the older one is kept,
+        so the newer file is read again at the next poll.
+        """
+        before = signature(self.path)
         try:
             snap, error = cache.load(self.path), None
         except cache.CacheError as exc:
             snap, error = None, exc
+        if before == signature(self.path):
+            sig = before
         alive = snap is not None and model.pid_alive(snap.warmer.get("pid"))
         if not get_current_worker().is_cancelled:
             self.post_message(Loaded(sig, snap, error, alive))
