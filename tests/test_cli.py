@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from userdirs import headless_env, run_cli
+from userdirs import headless_env, run_cli, start_demo
 
 from trayapp import cache
 
@@ -349,20 +349,9 @@ def test_control_commands_reach_the_running_instance(env, emulator):
 def test_the_demo_runs_beside_a_real_instance_and_commands_say_which(env, emulator):
     """The demo has its own lock and control channel; status, pause and quit name the instance
     they reached: the real one when it runs, else the demo; --demo always the demo."""
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "trayapp", "demo", "--headless", "--speed", "20"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    demo = start_demo(env)
     real = None
     try:
-        deadline = time.monotonic() + 30
-        while qt(env, "status", "--demo").returncode != 0:
-            assert demo.poll() is None, demo.communicate()
-            assert time.monotonic() < deadline, "the demo never answered status --demo"
-            time.sleep(0.05)
         # only the demo runs: the commands reach it, and say so
         alone = qt(env, "pause")
         assert (

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from tui_pilot import cells, drive, status, until
-from userdirs import isolated_env, run_cli
+from userdirs import isolated_env, run_cli, start_demo
 
 from trayapp import answers, cache
 from trayapp.tui import model, remote
@@ -348,19 +348,8 @@ def test_the_command_opens_the_file_show_reads_and_loads_no_warmer(env, demo):
 
 def test_the_demos_view_asks_the_demo(env):
     """`tui --demo` keys reach the demo's own instance; the real cache's view never does."""
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "trayapp", "demo", "--headless", "--speed", "20"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    demo = start_demo(env)
     try:
-        deadline = time.monotonic() + 30
-        while qt(env, "status", "--demo").returncode != 0:
-            assert demo.poll() is None, demo.communicate()
-            assert time.monotonic() < deadline, "the demo never answered"
-            time.sleep(0.05)
         path = Path(env["XDG_CACHE_HOME"]) / "quota-tray" / "demo" / cache.FILENAME
         app = QuotaApp(path, demo=True)
 

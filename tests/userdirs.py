@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -46,3 +47,21 @@ def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess
         capture_output=True,
         text=True,
     )
+
+
+def start_demo(env: dict[str, str], timeout: float = 30) -> subprocess.Popen:
+    """A headless demo in ``env``, returned once it answers ``status --demo``."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "trayapp", "demo", "--headless", "--speed", "20"],
+        env=env,
+        stdout=subprocess.DEVNULL,  # nobody reads it: a full pipe would stall the demo
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + timeout
+    while run_cli(env, "status", "--demo").returncode != 0:
+        if demo.poll() is not None or time.monotonic() > deadline:
+            demo.kill()
+            raise AssertionError(f"the demo never answered status --demo: {demo.communicate()}")
+        time.sleep(0.05)
+    return demo
