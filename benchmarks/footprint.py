@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("NO_GCE_CHECK", "true")
 
-from trayapp.sources.emulator import Emulator  # noqa: E402
+from trayapp.emulator.server import Emulator  # noqa: E402
 
 TOOLKITS = {
     "GTK": (
@@ -183,7 +183,7 @@ def bench_memory(tmp: Path) -> list[tuple[str, str, str]]:
 
 def bench_fetcher() -> list[tuple[str, str, str]]:
     from trayapp.sources.compute import ComputeSource
-    from trayapp.sources.helper import HelperSource
+    from trayapp.sources.fetcher.source import HelperSource
     from trayapp.sources.recipe import SourceRecipe
 
     rows = []
@@ -235,7 +235,7 @@ def bench_fetcher() -> list[tuple[str, str, str]]:
 def bench_batches() -> list[tuple[str, str, str]]:
     from run import timed_cycle
 
-    from trayapp.sources.helper import HelperSource
+    from trayapp.sources.fetcher.source import HelperSource
     from trayapp.sources.recipe import SourceRecipe
 
     cycle = timed_cycle(lambda url: HelperSource(SourceRecipe(url, timeout_s=5.0)))

@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from trayapp import cache  # noqa: E402
-from trayapp.plan import build_plan  # noqa: E402
-from trayapp.state import WarmState  # noqa: E402
+from trayapp.warming.plan import build_plan  # noqa: E402
+from trayapp.warming.state import WarmState  # noqa: E402
 
 
 def full_cache(projects: int) -> dict:
@@ -159,9 +159,9 @@ def peak_rss_mb(args: list[str], env: dict[str, str]) -> float:
 def timed_cycle(make_source: Callable[[str], Any], latency_ms: int = 200) -> dict[str, Any]:
     """One default cycle against the emulator (both APIs) through ``make_source(url)``: the API
     time of every batch that made calls, and the COMPLETE event."""
-    from trayapp.events import EventBus, WarmEvent
-    from trayapp.sources.emulator import Emulator
-    from trayapp.warmer import Warmer
+    from trayapp.emulator.server import Emulator
+    from trayapp.warming.events import EventBus, WarmEvent
+    from trayapp.warming.scheduler import Warmer
 
     done = threading.Event()
     batches: list[int] = []

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from trayapp.emulator.server import Emulator
 from trayapp.sources.compute import ComputeSource
-from trayapp.sources.emulator import Emulator
 
 os.environ["NO_GCE_CHECK"] = "true"
 

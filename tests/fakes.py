@@ -6,8 +6,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from trayapp.events import Event, WarmEvent
 from trayapp.sources.base import RegionQuotas, SourceError
+from trayapp.warming.events import Event, WarmEvent
 
 
 class FakeSource:

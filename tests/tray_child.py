@@ -27,9 +27,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trayapp.events import Event, Progress, WarmEvent
-from trayapp.levels import Level
 from trayapp.ui.tray import TrayApp
+from trayapp.warming.events import Event, Progress, WarmEvent
+from trayapp.warming.levels import Level
 
 
 class RecordingController:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from trayapp.cache import is_fresh, parse_time
-from trayapp.text import clean_line
+from trayapp.safety.text import clean_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

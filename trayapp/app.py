@@ -14,12 +14,12 @@ from typing import Any
 
 from trayapp import cache, paths
 from trayapp.config import Settings
-from trayapp.events import Event, EventBus, WarmEvent
 from trayapp.history import HistoryRecorder
 from trayapp.logsink import FileLog
 from trayapp.sources.base import QuotaSource
-from trayapp.state import WarmState
-from trayapp.warmer import Warmer
+from trayapp.warming.events import Event, EventBus, WarmEvent
+from trayapp.warming.scheduler import Warmer
+from trayapp.warming.state import WarmState
 from trayapp.watch import WatchAlerts
 
 log = logging.getLogger("trayapp")
@@ -36,7 +36,7 @@ class Files:
         """The user's files; the demo keeps its own beside them, so it never clobbers them."""
         sub = Path("demo") if demo else Path()
         return cls(
-            cache=paths.cache_file(demo),
+            cache=cache.default_path(demo),
             log=paths.log_dir() / sub / "cache_warm.log",
             history=paths.state_dir() / sub / "history.sqlite3",
         )
@@ -150,7 +150,7 @@ class Runtime:
 
 def run_headless(runtime: Runtime, *, once: bool) -> int:
     """Warm until quit (Ctrl+C, SIGTERM, `quota-tray quit`), or for one cycle with ``once``."""
-    from trayapp.progress import TerminalProgress
+    from trayapp.ui.progress import TerminalProgress
 
     progress = TerminalProgress(sys.stdout, runtime.settings.tone)
     runtime.subscribe(progress)
@@ -201,7 +201,7 @@ def resolve_projects(settings: Settings, *, detect: bool) -> tuple[str, ...]:
         if os.environ.get(var, "").strip():
             return (os.environ[var].strip(),)
     if detect:
-        from trayapp.sources.helper import detect_project  # google.auth loads elsewhere
+        from trayapp.sources.fetcher.source import detect_project  # google.auth loads elsewhere
 
         found = detect_project()
         if found:

@@ -273,7 +273,7 @@ def login_project_problem(projects: Sequence[str]) -> str | None:
         return f"the login start would stop at the config: {exc}"
     if projects or settings.projects:
         return None
-    from trayapp.sources.helper import detect_project
+    from trayapp.sources.fetcher.source import detect_project
 
     if detect_project():
         return None

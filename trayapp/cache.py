@@ -12,7 +12,7 @@ import os
 import time
 from datetime import UTC, datetime
 
-from trayapp.text import clean_line
+from trayapp.safety.text import clean_line
 
 TYPE_CHECKING = False  # typing and pathlib would cost more to import than json itself
 if TYPE_CHECKING:
@@ -44,11 +44,12 @@ class CacheError(Exception):
         super().__init__(f"{text}: {path}" + (f" ({detail})" if detail else ""))
 
 
-def default_path() -> Path:
-    """Where the warmer writes, following XDG on Linux (same rule as platformdirs)."""
+def default_path(demo: bool = False) -> Path:
+    """Where the warmer writes, following XDG on Linux (same rule as platformdirs); the demo
+    keeps its own cache in a ``demo`` folder beside it."""
     from trayapp.paths import cache_dir  # platformdirs only when no path is given
 
-    return cache_dir() / FILENAME
+    return cache_dir() / ("demo" if demo else "") / FILENAME
 
 
 def now_iso() -> str:
@@ -212,7 +213,7 @@ def write_atomic(path: str | os.PathLike[str], doc: dict[str, Any]) -> None:
     """Temp file beside the target, fsync, replace: readers see the old or the new file."""
     import tempfile  # only writers pay for it
 
-    from trayapp.safefiles import private_dir
+    from trayapp.safety.files import private_dir
 
     path = os.fspath(path)
     directory, name = os.path.split(path)

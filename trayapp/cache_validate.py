@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from trayapp.text import clean_line
+from trayapp.safety.text import clean_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

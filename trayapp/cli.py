@@ -123,7 +123,7 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
 
         autostart.add_autostart_arguments(p)
     elif name == "emulator":
-        from trayapp.sources import emulator_cli
+        from trayapp.emulator import cli as emulator_cli
 
         emulator_cli.add_arguments(p)
 
@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return autostart_command(args.action, args.project)
         if command == "emulator":
-            from trayapp.sources import emulator_cli
+            from trayapp.emulator import cli as emulator_cli
 
             return emulator_cli.run_from_args(args)
         return warm(args, demo=command == "demo")
@@ -207,7 +207,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
     import time
 
     from trayapp import app, control, instance
-    from trayapp.sources.helper import HelperSource
+    from trayapp.sources.fetcher.source import HelperSource
     from trayapp.sources.recipe import SourceRecipe
 
     first = settings_from(args)  # a bad config is exit 2 before anything else happens
@@ -221,8 +221,8 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
         cleanup.callback(lock.release)
         endpoint = None
         if demo:
-            from trayapp.sources.emulator import Emulator
-            from trayapp.sources.emulator_faults import Latency
+            from trayapp.emulator.faults import Latency
+            from trayapp.emulator.server import Emulator
 
             emulator = Emulator(latency=Latency.demo(scale=1 / args.speed))
             endpoint = emulator.start()
@@ -272,7 +272,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
 
 def _os_line(exc: OSError) -> str:
     """``<path>: <why>`` in one line, for a file or folder we cannot use."""
-    from trayapp.text import clean_line
+    from trayapp.safety.text import clean_line
 
     where = f"{exc.filename}: " if exc.filename else ""
     return clean_line(f"{where}{exc.strerror or exc}")
@@ -280,7 +280,7 @@ def _os_line(exc: OSError) -> str:
 
 def _demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str | None) -> Settings:
     """The demo project against the emulator, with time scaled by ``--speed``."""
-    from trayapp.levels import Thresholds
+    from trayapp.warming.levels import Thresholds
 
     speed, t = args.speed, settings.thresholds
     return settings.with_overrides(
@@ -304,10 +304,10 @@ def tui(args: argparse.Namespace) -> int:
             raise
         print(TUI_MISSING, file=sys.stderr)
         return 2
-    from trayapp.paths import cache_file  # the file show reads; the warmer is not loaded
+    from trayapp.cache import default_path  # the file show reads; the warmer is not loaded
 
     app = QuotaApp(
-        cache_file(demo=args.demo), [args.project] if args.project else None, demo=args.demo
+        default_path(demo=args.demo), [args.project] if args.project else None, demo=args.demo
     )
     app.run()
     return app.return_code or 0

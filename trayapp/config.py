@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from trayapp import plan
-from trayapp.levels import TONES, Thresholds
-from trayapp.text import clean_line
+from trayapp.safety.text import clean_line
+from trayapp.warming import plan
+from trayapp.warming.levels import TONES, Thresholds
 from trayapp.watch import WatchRule
 
 DEFAULT_ENDPOINT = "https://compute.googleapis.com"
@@ -61,7 +61,7 @@ class Settings:
     @property
     def cloudquotas_endpoint(self) -> str:
         """The Cloud Quotas URL in effect (see ``quotas_endpoint_for``)."""
-        from trayapp.sources.families import quotas_endpoint_for
+        from trayapp.sources.cloudquotas import quotas_endpoint_for
 
         return quotas_endpoint_for(self.endpoint, self.quotas_endpoint)
 
@@ -201,7 +201,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
 
 def _gpu_metrics(value: Any) -> tuple[str, ...]:
     """Names of GPU quota metrics; a typo is an error naming the closest known metric."""
-    from trayapp.metric_names import gpu_metric_problem
+    from trayapp.sources.compute_metrics import gpu_metric_problem
 
     names = _names("gpu.metrics", value)
     for name in names:
@@ -247,7 +247,7 @@ def _watch_rules(value: Any, settings: Settings) -> tuple[WatchRule, ...]:
 def _watched_metric(key: str, name: str, settings: Settings) -> tuple[str, tuple[str, ...]]:
     """The full name of a warmed metric given by full or short name, with its regions."""
     from trayapp import answers
-    from trayapp.metric_names import closest
+    from trayapp.sources.compute_metrics import closest
 
     warmed = dict.fromkeys(settings.gpu_metrics, settings.gpu_regions)
     warmed.setdefault(settings.c3_metric, settings.c3_regions)

@@ -88,7 +88,7 @@ def resolve_directory(directory: str | os.PathLike[str] | None) -> Path:
 
 def private_directory(directory: str | os.PathLike[str] | None = None) -> Path:
     """Create the directory 0700 (or tighten ours to 0700); refuse one owned by someone else."""
-    from trayapp.safefiles import UnsafePath, private_dir
+    from trayapp.safety.files import UnsafePath, private_dir
 
     path = resolve_directory(directory)
     private_dir(path)

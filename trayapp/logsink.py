@@ -8,10 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from trayapp.events import Event, WarmEvent
-from trayapp.levels import Level, phrase
-from trayapp.safefiles import open_private, private_dir
-from trayapp.text import clean_line
+from trayapp.safety.files import open_private, private_dir
+from trayapp.safety.text import clean_line
+from trayapp.warming.events import Event, WarmEvent
+from trayapp.warming.levels import Level, phrase
 
 MAX_BYTES = 5 * 1024 * 1024  # beyond this the old log is kept as .1 and a new one begins
 MAX_LINE = 2000  # a log line, whatever its details say

@@ -21,13 +21,6 @@ def cache_dir() -> Path:
     return Path(_dirs().user_cache_dir)
 
 
-def cache_file(demo: bool = False) -> Path:
-    """The quota cache; the demo keeps its own in a ``demo`` folder beside it."""
-    from trayapp.cache import FILENAME
-
-    return cache_dir() / ("demo" if demo else "") / FILENAME
-
-
 def config_file() -> Path:
     return Path(_dirs().user_config_dir) / "config.toml"
 

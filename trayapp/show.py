@@ -70,9 +70,9 @@ def _at_least_zero(text: str) -> float:
 
 
 def show(args: argparse.Namespace) -> int:
-    from trayapp.paths import cache_file
+    from trayapp.cache import default_path
 
-    path = cache_file(demo=args.demo)
+    path = default_path(demo=args.demo)
     try:
         snap = cache.load(path)
     except cache.CacheError as exc:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from trayapp.levels import Level, Thresholds
 from trayapp.ui.plot import DAY, draw_chart, window_text
+from trayapp.warming.levels import Level, Thresholds
 
 
 # -- the tray's "Show stats" ------------------------------------------------------------------
@@ -31,7 +31,7 @@ def show_stats(
     there is no history and ``OSError`` when the chart cannot be written or opened.
     """
     from trayapp import history, paths
-    from trayapp.safefiles import private_dir
+    from trayapp.safety.files import private_dir
 
     data = history.series(db or history.default_path(), since_s)
     target = Path(folder if folder is not None else paths.cache_dir()) / "stats.png"
@@ -45,7 +45,7 @@ def show_stats(
 
 def write_chart(data: Any, target: Path, t: Thresholds) -> None:
     """Draw into our own 0600 file at ``target``: a link planted there is replaced."""
-    from trayapp.safefiles import open_private
+    from trayapp.safety.files import open_private
 
     fd = open_private(target, os.O_WRONLY | os.O_TRUNC)
     with os.fdopen(fd, "wb") as f:

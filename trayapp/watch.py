@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trayapp import answers
-from trayapp.events import Event, WarmEvent
+from trayapp.warming.events import Event, WarmEvent
 
 
 @dataclass(frozen=True)

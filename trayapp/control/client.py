@@ -25,7 +25,7 @@ from trayapp.control.wire import (
     client_handshake,
 )
 from trayapp.instance import default_directory, lock_directory, resolve_directory
-from trayapp.text import clean_line
+from trayapp.safety.text import clean_line
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

@@ -13,7 +13,7 @@ from typing import Any
 from trayapp.control.client import send
 from trayapp.control.server import Handler
 from trayapp.control.wire import EXIT_NOT_RUNNING, NOT_RUNNING_LINE, ControlError, NotRunning
-from trayapp.text import clean_line
+from trayapp.safety.text import clean_line
 
 
 def identity(runtime: Any, demo: bool) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from trayapp.control.wire import (
     write_key,
 )
 from trayapp.instance import private_directory
-from trayapp.text import clean_line
+from trayapp.safety.text import clean_line
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection, Listener

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from trayapp.metrics import percentile
+from trayapp.warming.metrics import percentile
 
 LEVELS = ("fire", "warn", "slowish", "slow")
 _BATCHES = "SELECT * FROM batches WHERE at BETWEEN ? AND ?"

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from trayapp.cache import set_aside
-from trayapp.events import Event, WarmEvent
 from trayapp.history.schema import COLUMNS, SCHEMA, SCHEMA_VERSION
-from trayapp.safefiles import drop_link, open_private, private_dir, same_file
+from trayapp.safety.files import drop_link, open_private, private_dir, same_file
+from trayapp.warming.events import Event, WarmEvent
 
 log = logging.getLogger("trayapp.history")  # log lines name the history, not its module
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from trayapp.sources.family_map import FamilyQuotas
-from trayapp.text import clean_line
+from trayapp.safety.text import clean_line
+from trayapp.sources.compute_family import FamilyQuotas
 
 # metric name -> (limit, usage), as one region reported them.
 RegionQuotas = dict[str, tuple[float, float]]

@@ -7,9 +7,9 @@ from plain values only, so it can be re-created on the far side of a process bou
 from __future__ import annotations
 
 from trayapp.sources.base import RegionQuotas
+from trayapp.sources.cloudquotas import CloudQuotasSource, quotas_endpoint_for
 from trayapp.sources.compute import ComputeSource
-from trayapp.sources.families import CloudQuotasSource, quotas_endpoint_for
-from trayapp.sources.family_map import FamilyQuotas
+from trayapp.sources.compute_family import FamilyQuotas
 from trayapp.sources.size_cap import MAX_ANSWER_BYTES
 
 

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 
 from trayapp import answers, cache
-from trayapp.levels import Level, phrase
-from trayapp.text import clean_line
+from trayapp.safety.text import clean_line
+from trayapp.warming.levels import Level, phrase
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from trayapp import answers
-from trayapp.events import Event, WarmEvent
-from trayapp.levels import Level
 from trayapp.ui.notices import redact
+from trayapp.warming.events import Event, WarmEvent
+from trayapp.warming.levels import Level
 
 log = logging.getLogger(__name__)
 

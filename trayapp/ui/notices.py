@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trayapp import answers
-from trayapp.events import Event, WarmEvent
-from trayapp.levels import Level, phrase
+from trayapp.warming.events import Event, WarmEvent
+from trayapp.warming.levels import Level, phrase
 
 APP_NAME = "quota-tray"
 SLOW_NOTICE_INTERVAL_S = 600.0  # "too slow" at most once per 10 minutes

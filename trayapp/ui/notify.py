@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from trayapp.events import Event
 from trayapp.ui.notices import (
     APP_NAME,
     SLOW_NOTICE_INTERVAL_S,
@@ -33,6 +32,7 @@ from trayapp.ui.notify_send import (
     notification_unavailable_reason,
     plyer_send,
 )
+from trayapp.warming.events import Event
 
 __all__ = [
     "APP_NAME",

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from trayapp.metrics import percentile
+from trayapp.warming.metrics import percentile
 
 if TYPE_CHECKING:
     from trayapp import history

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trayapp.events import Event
+from trayapp.warming.events import Event
 
 if TYPE_CHECKING:
     from PIL import Image

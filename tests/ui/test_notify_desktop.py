@@ -1,0 +1,229 @@
+"""Notifications through plyer to a real dunst on a real session bus (and to no daemon)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+# Fixtures come from tests/desktop.py (tests/conftest.py imports them as well).
+from desktop import Desktop, desktop, desktop_without_notifications  # noqa: F401
+
+from trayapp.ui.notify import Notifier
+from trayapp.warming.events import Event, Progress, WarmEvent
+from trayapp.warming.levels import Level
+
+pytestmark = pytest.mark.desktop
+
+P0 = Progress(0, 20, 0, 18)
+P_ALL = Progress(20, 20, 18, 18)
+
+
+def batch(cycle: int, done: int, level: Level, ms: int) -> Event:
+    gpu = min(done, 20)
+    kind = WarmEvent.BATCH_WARM if level is Level.FIRE else WarmEvent.BATCH_SLOW
+    return Event(kind, cycle, Progress(gpu, 20, done - gpu, 18), elapsed_ms=ms, level=level)
+
+
+def complete(cycle: int) -> Event:
+    return Event(
+        WarmEvent.COMPLETE,
+        cycle,
+        P_ALL,
+        level=Level.COMPLETE,
+        data={"failed": 0, "duration_s": 41.2},
+    )
+
+
+@pytest.fixture
+def notifier() -> Iterator[Notifier]:
+    notifier = Notifier(display_timeout_s=30, send_timeout_s=3)
+    notifier.start()
+    yield notifier
+    assert notifier.stop(5)
+
+
+def test_complete_notification_reaches_dunst(
+    desktop: Desktop,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    notifier: Notifier,
+) -> None:
+    desktop.activate(monkeypatch)
+    notifier.on_event(Event(WarmEvent.START, 1, P0))
+    notifier.on_event(batch(1, 2, Level.FIRE, 812))
+    notifier.on_event(complete(1))
+    assert notifier.wait_idle(10)
+    assert notifier.sent == 1, notifier.unavailable_reason
+
+    bubble = desktop.wait_for(desktop.notification_bubbles, 10, "dunst to show the bubble")[0]
+    desktop.save_doc_screenshot("notification.png", bubble.box)
+    shot = desktop.grab(bubble.box)
+    colours = shot.getcolors(maxcolors=1 << 16) or []
+    assert len(colours) > 20, "the bubble should have drawn text and an icon"
+
+    history = desktop.dunst_history()
+    assert history == [("✅ Quota cache warm", "38/38 checks warm in 41 s.", "quota-tray")]
+
+
+def test_too_slow_only_once_per_cycle(
+    desktop: Desktop,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    notifier: Notifier,
+) -> None:
+    desktop.activate(monkeypatch)
+    notifier.on_event(Event(WarmEvent.START, 1, P0))
+    for done in range(2, 14, 2):
+        notifier.on_event(batch(1, done, Level.SLOW, 3400 + done))
+    notifier.on_event(complete(1))
+    notifier.on_event(Event(WarmEvent.REWARM, 2, P0, data={"reason": "periodic"}))
+    for done in range(2, 8, 2):  # within 10 minutes of the last one: quiet
+        notifier.on_event(batch(2, done, Level.SLOW, 3500))
+    assert notifier.wait_idle(15)
+
+    desktop.wait_for(
+        lambda: desktop.run("dunstctl", "count", "displayed").strip() == "2",
+        10,
+        "two bubbles",
+    )
+    history = desktop.dunst_history()
+    summaries = [summary for summary, _, _ in history]
+    assert summaries == ["💀 Quota API too slow", "✅ Quota cache warm"]
+    assert "3402 ms" in history[0][1]
+    assert all(app == "quota-tray" for _, _, app in history)
+
+
+def failed_cycle(reason: str) -> Event:
+    """A cycle that ended with every check failed: one notice per distinct reason."""
+    data = {"failed": 38, "checks": 38, "reasons": [reason], "retry_in_s": 60.0}
+    return Event(WarmEvent.INCOMPLETE, 1, P0, data=data)
+
+
+def test_without_a_daemon_on_event_stays_fast_and_warns_once(
+    desktop_without_notifications: Desktop,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    desk = desktop_without_notifications
+    desk.activate(monkeypatch)
+    assert not desk.notification_daemon_ready()
+    notifier = Notifier(send_timeout_s=2, probe_interval_s=0)
+    notifier.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="trayapp.ui.notify"):
+            started = time.perf_counter()
+            for i in range(100):
+                notifier.on_event(failed_cycle(f"no credentials {i}"))
+            elapsed = time.perf_counter() - started
+            assert notifier.wait_idle(60)
+    finally:
+        assert notifier.stop(5)
+    assert elapsed < 1.0, f"100 on_event calls took {elapsed:.3f} s"
+    warnings = [r for r in caplog.records if "cannot be delivered" in r.getMessage()]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert "org.freedesktop.Notifications" in warnings[0].getMessage()
+    assert notifier.sent == 0
+
+
+def test_hung_daemon_never_delays_the_caller(
+    desktop: Desktop,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    desktop.activate(monkeypatch)
+    dunst = desktop.processes["dunst"]
+    notifier = Notifier(send_timeout_s=1)
+    notifier.start()
+    os.kill(dunst.pid, signal.SIGSTOP)  # owns the bus name, answers nothing
+    try:
+        with caplog.at_level(logging.WARNING, logger="trayapp.ui.notify"):
+            started = time.perf_counter()
+            notifier.on_event(Event(WarmEvent.START, 1, P0))
+            for i in range(50):
+                notifier.on_event(failed_cycle(f"denied {i}"))
+            notifier.on_event(complete(1))
+            elapsed = time.perf_counter() - started
+            assert notifier.wait_idle(30)
+    finally:
+        os.kill(dunst.pid, signal.SIGCONT)
+        assert notifier.stop(5)
+    assert elapsed < 0.5, f"52 on_event calls took {elapsed:.3f} s"
+    warnings = [r for r in caplog.records if "cannot be delivered" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "did not answer" in warnings[0].getMessage()
+
+
+def answered(region: str, metric: str, limit: float, usage: float | None) -> dict:
+    from trayapp.cache import now_iso
+
+    return {
+        "kind": "gpu",
+        "region": region,
+        "metric": metric,
+        "status": "ok",
+        "limit": limit,
+        "usage": usage,
+        "fetched_at": now_iso(),
+        "error": None,
+    }
+
+
+def test_the_answer_and_a_watch_alert_reach_dunst(
+    desktop: Desktop,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    notifier: Notifier,
+) -> None:
+    """The complete notice names the best region per GPU type; a watch rule met for the first
+    time is one bubble naming the region; text that looks like markup shows as text."""
+    from trayapp.ui.notices import watch_notice
+    from trayapp.watch import WatchAlerts, WatchRule, hits
+
+    desktop.activate(monkeypatch)
+    checks = [
+        answered("us-west1", "NVIDIA_H100_GPUS", 16.0, 8.0),
+        answered("europe-west4", "NVIDIA_H100_GPUS", 8.0, 4.0),
+        answered("us-central1", "NVIDIA_T4_GPUS", 8.0, None),
+    ]
+    snapshot = {"projects": {"my-project": {"cycle": {}, "checks": checks}}}
+    alerts = WatchAlerts([WatchRule("NVIDIA_H100_GPUS", 8.0)])
+    alerts.listeners.append(lambda groups: notifier.post(*map(watch_notice, groups)))
+    done = Event(
+        WarmEvent.COMPLETE,
+        1,
+        P_ALL,
+        level=Level.COMPLETE,
+        data={"failed": 0, "duration_s": 53},
+        snapshot=snapshot,
+    )
+    notifier.on_event(Event(WarmEvent.START, 1, P0))
+    alerts.on_event(done)  # the watch alert first, alone on screen for its picture
+    assert notifier.wait_idle(10)
+    bubble = desktop.wait_for(desktop.notification_bubbles, 10, "the watch alert on screen")[0]
+    desktop.save_doc_screenshot("watch-alert.png", bubble.box)
+    notifier.on_event(done)
+    alerts.on_event(done)  # still met: no second alert
+    [hit] = hits(
+        [WatchRule("NVIDIA_H100_GPUS", 1.0)],
+        [answered("<b>x</b> & y", "NVIDIA_H100_GPUS", 2.0, 0.0)],
+    )
+    notifier.post(watch_notice([hit]))
+    assert notifier.wait_idle(10)
+    assert notifier.sent == 3, notifier.unavailable_reason
+    history = desktop.dunst_history()
+    assert history[:2] == [
+        (
+            "🎯 8 × H100 free in us-west1",
+            "8 free in us-west1\nWatching for 8 × H100.",
+            "quota-tray",
+        ),
+        (
+            "✅ Quota cache warm",
+            "38/38 checks warm in 53 s.\nH100: 8 free in us-west1\nT4: ≤ 8 free in us-central1",
+            "quota-tray",
+        ),
+    ]
+    # dunst got the markup escaped, so it shows the characters and never parses a tag
+    assert history[2][1].startswith("2 free in &lt;b&gt;x&lt;/b&gt; &amp; y")

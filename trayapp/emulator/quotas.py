@@ -1,0 +1,123 @@
+"""The Cloud Quotas part of the emulator: the GPU family QuotaInfo, and its errors.
+
+Serves ``GET /v1/projects/{p}/locations/global/services/compute.googleapis.com/quotaInfos/
+GPUS-PER-GPU-FAMILY-per-project-region`` in proto3 JSON as cloudquotas.googleapis.com does, so
+the real google-cloud-quotas client is exercised. Like the live Compute API (see the captured
+bodies in tests/data), the emulator's regions.get does not report on-demand H100, H100 Mega or
+H200: those answers come from here. Standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from trayapp.sources.compute_family import QUOTA_ID, SERVICE, FamilyQuotas, quota_info_name
+
+# Fault target for Cloud Quotas requests (``503@cloudquotas#1``, ``403:SERVICE_DISABLED@...``).
+QUOTAS_TARGET = "cloudquotas"
+ROUTE = re.compile(r"^/v1/projects/([^/]+)/locations/global/services/([^/]+)/quotaInfos/([^/]+)/?$")
+
+# Metrics regions.get does not report on the live API (no on-demand H100 in Compute's enum,
+# nothing at all for H100 Mega or H200); the preemptible and committed H100 forms do exist.
+FAMILY_ONLY_METRICS = (
+    "NVIDIA_H100_GPUS",
+    *(
+        f"{p}NVIDIA_{g}_GPUS"
+        for g in ("H100_MEGA", "H200")
+        for p in ("", "PREEMPTIBLE_", "COMMITTED_")
+    ),
+)
+
+# Deterministic entries with every precedence case over the default GPU regions:
+#   H100: us-central1 16 and europe-west4 24 (region + family), us-east1 / us-west1 8 (family)
+#   H200: us-central1 8 (region + family), europe-west4 4 (region only), us-east1 and us-west1
+#         no entry: not reported, unless the emulator serves a catch-all (``family_default``)
+#   T4: 99 (family): regions.get reports T4 in those regions, and its answer wins
+FAMILY_ENTRIES: FamilyQuotas = [
+    ({"gpu_family": "NVIDIA_H100"}, 8.0),
+    ({"gpu_family": "NVIDIA_T4"}, 99.0),
+    ({"region": "europe-west4"}, 4.0),
+    ({"region": "us-central1", "gpu_family": "NVIDIA_H100"}, 16.0),
+    ({"region": "us-central1", "gpu_family": "NVIDIA_H200"}, 8.0),
+    ({"region": "europe-west4", "gpu_family": "NVIDIA_H100"}, 24.0),
+    ({"region": "us-central1", "gpu_family": "NVIDIA_H100_MEGA"}, 8.0),
+]
+
+
+def expected_families(project: str, default: float | None = None) -> FamilyQuotas:
+    """The entries the emulator serves for ``project`` (the same for every project), led by
+    the catch-all entry (no dimensions) when ``default`` is given."""
+    entries = [(dict(d), v) for d, v in FAMILY_ENTRIES]
+    return entries if default is None else [({}, float(default)), *entries]
+
+
+def quota_info(
+    project: str, service: str, quota_id: str, default: float | None = None
+) -> tuple[int, dict[str, object]]:
+    """(status, body) for a QuotaInfo request: the family quota, or 404 for any other."""
+    if service != SERVICE or quota_id != QUOTA_ID:
+        name = f"projects/{project}/locations/global/services/{service}/quotaInfos/{quota_id}"
+        return 404, status_body(404, "NOT_FOUND", f"QuotaInfo {name} not found.")
+    infos = []
+    for dimensions, value in expected_families(project, default):
+        entry: dict[str, object] = {
+            "details": {"value": str(int(value))},  # int64: a JSON string in proto3 JSON
+            "applicableLocations": [dimensions.get("region", "global")],
+        }
+        if dimensions:
+            entry["dimensions"] = dimensions
+        infos.append(entry)
+    return 200, {
+        "name": quota_info_name(project),
+        "quotaId": QUOTA_ID,
+        "metric": f"{SERVICE}/gpus_per_gpu_family",
+        "service": SERVICE,
+        "isPrecise": True,
+        "containerType": "PROJECT",
+        "dimensions": ["region", "gpu_family"],
+        "quotaDisplayName": "GPUs per GPU family per project per region",
+        "metricDisplayName": "GPUs per GPU family",
+        "metricUnit": "1",
+        "isFixed": False,
+        "isConcurrent": False,
+        "dimensionsInfos": infos,
+    }
+
+
+def status_body(
+    code: int, status: str, message: str, reason: str = "", metadata: dict[str, str] | None = None
+) -> dict[str, object]:
+    """A google.rpc.Status error document, with an ErrorInfo detail when ``reason`` is set."""
+    error: dict[str, object] = {"code": code, "message": message, "status": status}
+    if reason:
+        error["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": reason,
+                "domain": "googleapis.com",
+                "metadata": metadata or {},
+            }
+        ]
+    return {"error": error}
+
+
+def fault_body(status: int, reason: str, project: str) -> dict[str, object]:
+    """An injected error as Cloud Quotas words it."""
+    if reason == "SERVICE_DISABLED":
+        return status_body(
+            403,
+            "PERMISSION_DENIED",
+            f"Cloud Quotas API has not been used in project {project} before or it is disabled.",
+            "SERVICE_DISABLED",
+            {"service": "cloudquotas.googleapis.com", "consumer": f"projects/{project}"},
+        )
+    if status == 403:
+        return status_body(
+            403,
+            "PERMISSION_DENIED",
+            f"Permission 'cloudquotas.quotas.get' denied on resource '{quota_info_name(project)}'.",
+            reason if reason and reason != "forbidden" else "IAM_PERMISSION_DENIED",
+            {"permission": "cloudquotas.quotas.get"},
+        )
+    words = {404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE", 500: "INTERNAL"}
+    return status_body(status, words.get(status, "UNKNOWN"), f"Request failed ({status}).")

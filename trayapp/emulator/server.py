@@ -1,0 +1,243 @@
+"""A local HTTP emulator of the Compute Engine regions API (and of Cloud Quotas' GPU family
+QuotaInfo, see ``emulator_quotas``).
+
+Serves ``GET /compute/v1/projects/{p}/regions/{r}`` and the paged region list the way
+compute.googleapis.com does, so the real google-cloud-compute client can be exercised (and the
+app demonstrated) with no account and no network: deterministic quotas, latency profiles and
+injected faults. Standard library only; listens on loopback unless told otherwise.
+
+This module holds the server's lifecycle, its request log and the path of one request through
+faults and latency; the sockets are in ``emulator_http`` and the answers in ``emulator_answers``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from trayapp.emulator import answers, quotas
+from trayapp.emulator.data import FAULT_TARGETS, KNOWN_REGIONS, expected_quotas
+from trayapp.emulator.faults import Fault, FaultSet, Latency, error_body, parse_fault
+from trayapp.emulator.transport import (
+    MAX_CONNECTIONS,
+    MAX_REQUEST_BODY,
+    EmulatorHandler,
+    EmulatorServer,
+    EmulatorServer6,
+    send_huge,
+    send_trickle,
+)
+from trayapp.sources.base import is_loopback_host
+
+__all__ = [
+    "KNOWN_REGIONS",
+    "MAX_CONNECTIONS",
+    "MAX_REQUEST_BODY",
+    "Emulator",
+    "RequestRecord",
+    "expected_quotas",
+]
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the emulator saw it. ``status`` is the HTTP status sent, or "hang" when
+    the request started hanging (if the fault is then cleared, its answer is logged again)."""
+
+    monotonic: float
+    wall: float
+    method: str
+    path: str
+    project: str | None
+    region: str | None
+    status: int | str
+    fault: str | None = None
+
+
+class Emulator:
+    """The emulator server. ``start()`` returns its base URL; ``stop()`` is prompt, even with
+    hung requests, and closes every socket. Faults and latency may be changed while running."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: Latency | float | None = None,
+        faults: Iterable[Fault | str] = (),
+        allow_remote: bool = False,
+        *,
+        captured: Mapping[str, dict[str, object]] | None = None,
+        family_default: float | None = None,
+    ) -> None:
+        if not allow_remote and not is_loopback_host(host):
+            raise ValueError(
+                f"refusing to listen on {host}: the emulator serves loopback only "
+                "(pass allow_remote=True / --allow-remote to expose it)"
+            )
+        self.host, self.port = host, port
+        # region name -> a Region body captured from the live API, served verbatim instead
+        self.captured = dict(captured) if captured is not None else None
+        self.family_default = family_default  # the GPU family quota's catch-all entry, if any
+        self.latency = latency if isinstance(latency, Latency) else Latency(ms=latency or 0)
+        self.faults = FaultSet(
+            parse_fault(f, FAULT_TARGETS) if isinstance(f, str) else f for f in faults
+        )
+        self._log: list[RequestRecord] = []
+        self._log_changed = threading.Condition()
+        self._stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+        self._server: EmulatorServer | None = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("the emulator is not started")
+        return self._url
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections currently open (busy or idle keep-alive)."""
+        with self._conn_lock:
+            return len(self._connections)
+
+    def start(self) -> str:
+        if self._server is not None:
+            return self.url
+        server_class = EmulatorServer6 if ":" in self.host else EmulatorServer
+        server = server_class((self.host, self.port), EmulatorHandler)
+        server.serve, server.track = self._serve, self._track
+        server.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._server, self._stopping = server, threading.Event()
+        port = server.server_address[1]
+        self._url = (
+            f"http://[{self.host}]:{port}" if ":" in self.host else f"http://{self.host}:{port}"
+        )
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="compute-emulator", daemon=True
+        )
+        self._thread.start()
+        return self._url
+
+    def stop(self) -> None:
+        """Stop serving: hung and delayed requests are dropped unanswered, sockets closed."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        self.faults.release_hangs()
+        server.shutdown()
+        server.server_close()
+        with self._conn_lock:
+            for conn in self._connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def add_fault(self, fault: Fault | str) -> Fault:
+        """Inject a fault (a Fault or a spec like ``503@us-east1#2``) for the next requests."""
+        return self.faults.add(
+            parse_fault(fault, FAULT_TARGETS) if isinstance(fault, str) else fault
+        )
+
+    def clear_faults(self) -> None:
+        """Remove every fault; hung requests then get a normal answer."""
+        self.faults.clear()
+
+    def requests(self, reset: bool = False) -> list[RequestRecord]:
+        """A copy of the request log; ``reset`` empties it."""
+        with self._log_changed:
+            records = list(self._log)
+            if reset:
+                self._log.clear()
+            return records
+
+    def wait_for_requests(
+        self, predicate: Callable[[list[RequestRecord]], bool], timeout: float = 5.0
+    ) -> bool:
+        """Wait until ``predicate(log)`` holds; False if it still does not after ``timeout``."""
+        with self._log_changed:
+            return self._log_changed.wait_for(lambda: predicate(list(self._log)), timeout)
+
+    def _record(self, record: RequestRecord) -> None:
+        with self._log_changed:
+            self._log.append(record)
+            self._log_changed.notify_all()
+
+    def _track(self, conn: socket.socket, add: bool) -> None:
+        with self._conn_lock:
+            (self._connections.add if add else self._connections.discard)(conn)
+
+    def _regions(self) -> Iterable[str]:
+        return KNOWN_REGIONS if self.captured is None else self.captured
+
+    def _serve(self, handler: EmulatorHandler) -> None:
+        started, wall = time.monotonic(), time.time()
+        url = urlsplit(handler.path)
+        route = answers.ROUTE.match(url.path)
+        project, region = route.groups() if route else (None, None)
+        quota_route = quotas.ROUTE.match(url.path)
+        if quota_route:  # faults aimed at "cloudquotas" (or at every region) hit it
+            project, region = quota_route.group(1), quotas.QUOTAS_TARGET
+
+        def record(status: int | str, fault: Fault | None) -> None:
+            action = fault.action if fault else None
+            self._record(
+                RequestRecord(
+                    started, wall, handler.command, handler.path, project, region, status, action
+                )
+            )
+
+        fault = None
+        if project is None:
+            status, body = 404, error_body(404, "notFound", f"The URL {url.path} was not found.")
+        elif handler.command != "GET":
+            status, body = 405, error_body(405, "methodNotAllowed", "Only GET is served here.")
+        elif not quota_route and region is not None and region not in self._regions():
+            status, body = 404, Fault.http(404).error_body(project, region)
+        else:
+            fault, release = self.faults.take(project, region)
+            if fault is not None and fault.action == "hang":
+                record("hang", fault)
+                release.wait()  # until the fault is cleared or the emulator stops
+                fault = None
+            if self._stopping.wait(self.latency.delay_ms(region) / 1000):
+                handler.close_connection = True  # stopping: drop the request unanswered
+                return
+            status, body = answers.answer(
+                self.url,
+                project,
+                region,
+                parse_qs(url.query),
+                fault=fault,
+                quota=quota_route,
+                captured=self.captured,
+                family_default=self.family_default,
+            )
+        raw = json.dumps(body).encode()
+        if fault is not None and fault.action == "broken_body":
+            raw = raw[: len(raw) // 2]
+        record(status, fault)  # before the answer: a client that has it finds it logged
+        if fault is not None and fault.action == "huge_body":
+            send_huge(handler, fault.size, self._stopping)
+            return
+        if fault is not None and fault.action == "trickle":
+            send_trickle(handler, status, raw, self._stopping)
+            return
+        handler.send_json(status, raw)

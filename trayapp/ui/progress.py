@@ -1,0 +1,47 @@
+"""Headless progress on a terminal: a live status line, or plain lines when piped."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TextIO
+
+from trayapp.logsink import format_event
+from trayapp.warming.events import Event, WarmEvent
+
+_BATCH = (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW, WarmEvent.BATCH_FAIL)
+
+
+def status_line(event: Event) -> str:
+    """``🔥 15/38 · 812 ms`` - the level icon, done/total and the last batch time."""
+    p = event.progress
+    icon = event.level.icon if event.level else "…"
+    ms = f" · {event.elapsed_ms} ms" if event.elapsed_ms is not None else ""
+    return f"{icon} {p.done}/{p.total}{ms}  ({p})"
+
+
+class TerminalProgress:
+    """Observer printing progress; events carry everything, so it keeps no state of its own."""
+
+    def __init__(self, stream: TextIO | None = None, tone: str = "spicy") -> None:
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty()
+        self.tone = tone
+        self._lock = threading.Lock()
+        self._width = 0
+
+    def on_event(self, event: Event) -> None:
+        with self._lock:
+            if self.live and event.kind in _BATCH:
+                text = status_line(event)
+                self.stream.write("\r" + text.ljust(self._width))
+                self._width = len(text)
+            else:
+                line = format_event(event, self.tone)
+                if line is None:
+                    return
+                if self.live and self._width:
+                    self.stream.write("\r" + " " * self._width + "\r")
+                    self._width = 0
+                self.stream.write(line + "\n")
+            self.stream.flush()

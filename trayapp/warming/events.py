@@ -1,0 +1,111 @@
+"""What the warmer tells the world, and the bus that carries it to observers.
+
+Observers run on the warmer's threads: they must be quick and must never touch a UI
+directly. One observer raising never stops the warmer or the others.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from trayapp.warming.levels import Level
+
+log = logging.getLogger(__name__)
+
+
+class WarmEvent(enum.Enum):
+    START = "start"  # warmer started; data: interval_s, rewarm_s, checks
+    BATCH_WARM = "batch_warm"  # batch done below warn_ms
+    BATCH_SLOW = "batch_slow"  # batch done at warn_ms or slower (level says how slow)
+    BATCH_FAIL = "batch_fail"  # a check of the batch failed (it may be retried)
+    COMPLETE = "complete"  # every check of the cycle fresh; data: totals
+    INCOMPLETE = "incomplete"  # the cycle ended with failed checks; data: totals, reasons
+    RETRY = "retry"  # failed checks are fetched again on their own; data: failed, regions
+    REWARM = "rewarm"  # a new cycle began; data: reason ("periodic" | "forced")
+    SKIP = "skip"  # ticks skipped; data: skipped, reason
+    ERROR = "error"  # a failure that stops warming (credentials, permission)
+    CANCELLED = "cancelled"  # stop() while warming
+    FINAL_STATS = "final_stats"  # after stop(); data: the metrics summary
+    PAUSED = "paused"  # pause()/resume(); data: paused
+    CONFIG_REJECTED = "config_rejected"  # a reload was refused; warming goes on unchanged
+    CONFIG_RELOADED = "config_reloaded"  # a reload was applied; data: notes
+    NOTICE = "notice"  # something to mend that stops nothing (message: what to do), once a run
+
+
+@dataclass(frozen=True)
+class Progress:
+    gpu_done: int
+    gpu_total: int
+    c3_done: int
+    c3_total: int
+
+    @property
+    def done(self) -> int:
+        return self.gpu_done + self.c3_done
+
+    @property
+    def total(self) -> int:
+        return self.gpu_total + self.c3_total
+
+    def __str__(self) -> str:
+        return f"GPU {self.gpu_done}/{self.gpu_total}, C3 {self.c3_done}/{self.c3_total}"
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: WarmEvent
+    cycle: int
+    progress: Progress
+    at: float = field(default_factory=time.time)
+    elapsed_ms: int | None = None
+    level: Level | None = None
+    message: str = ""
+    error_kind: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    snapshot: Mapping[str, Any] | None = None  # the cache document after this event
+
+
+class Observer(Protocol):
+    def on_event(self, event: Event) -> None: ...
+
+
+class NullObserver:
+    """An observer that does nothing, with the signature every observer has."""
+
+    def on_event(self, event: Event) -> None:
+        return None
+
+
+class EventBus:
+    """Delivers events to observers in subscription order, isolating their failures."""
+
+    def __init__(self) -> None:
+        self._observers: list[Observer] = []
+        self._failed: set[int] = set()
+        self._lock = threading.Lock()
+
+    def subscribe(self, observer: Observer) -> None:
+        with self._lock:
+            self._observers.append(observer)
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            observers = list(self._observers)
+        for observer in observers:
+            try:
+                observer.on_event(event)
+            except Exception:
+                key = id(observer)
+                if key not in self._failed:
+                    self._failed.add(key)
+                    log.exception(
+                        "observer %s failed on %s; further failures of it are not logged",
+                        type(observer).__name__,
+                        event.kind.name,
+                    )

@@ -1,0 +1,301 @@
+"""The scheduler: a tick per interval, at most one batch at a time, re-warms on schedule.
+
+A batch takes the next open GPU check and the next open C3 check and fetches their regions
+concurrently. Within a round each (project, region) is asked at most ``max_attempts`` times,
+and its answer fills every check of that region the moment it arrives. A fetch gets
+``fetch_deadline_s`` for the whole answer; past it the region has timed out and the batch goes
+on (``batch_runner``). A round that ends with failed checks is an error (never complete) and
+its failed checks are retried on their own, with a back-off (``healing``). Network work runs on
+daemon threads, so stop() returns at once even while a request hangs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from trayapp.cache import Snapshot
+from trayapp.sources.base import QuotaSource, SourceError
+from trayapp.warming.batch import Batch
+from trayapp.warming.batch_runner import BatchRunner
+from trayapp.warming.events import Event, EventBus, Progress, WarmEvent
+from trayapp.warming.failures import Failures
+from trayapp.warming.family_step import FamilyStep
+from trayapp.warming.healing import Healing
+from trayapp.warming.levels import Level, Thresholds
+from trayapp.warming.metrics import Metrics
+from trayapp.warming.plan import Plan, QuotaCheck
+from trayapp.warming.rounds import Round
+from trayapp.warming.schedule import Clock, RetryBackoff, TickSchedule, default_clock
+from trayapp.warming.state import WarmState
+
+__all__ = ["Batch", "Clock", "Warmer", "default_clock"]
+
+
+class Warmer(BatchRunner, Healing):
+    """One scheduler thread and, at most, one batch thread; controls work from any thread.
+
+    Observers hear every event through ``bus``; ``clock`` and ``wall_clock`` are injectable so
+    schedules, clock jumps and sleep are tested without waiting.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        source: QuotaSource,
+        bus: EventBus,
+        *,
+        interval_s: float = 2.0,
+        rewarm_s: float = 1800.0,
+        thresholds: Thresholds | None = None,
+        clock: Clock = default_clock,
+        wall_clock: Clock = time.time,
+        max_attempts: int = 3,
+        backoff_ticks: int = 5,
+        skip_log_s: float = 60.0,
+        fetch_deadline_s: float = 10.0,
+        retry_first_s: float = 60.0,
+        state: WarmState | None = None,
+    ) -> None:
+        self.plan, self.source, self.bus = plan, source, bus
+        self.interval_s, self.rewarm_s = interval_s, rewarm_s
+        self.thresholds = thresholds or Thresholds()
+        self.clock, self.wall_clock = clock, wall_clock
+        self.max_attempts = max_attempts
+        self.skip_log_s, self.fetch_deadline_s = skip_log_s, fetch_deadline_s
+        self.state = state or WarmState(plan)
+        self.metrics = Metrics()
+        bus.subscribe(self.metrics)
+        self._lock = threading.Lock()
+        self._emit_lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._batch: threading.Thread | None = None
+        self._round = Round(0, 0.0, (), (), max_attempts)  # a cycle, or a retry of its failures
+        # GPU metrics regions.get does not report: asked of the family quota, if the source can
+        self._families = FamilyStep(max_attempts)
+        self._family_source = callable(getattr(source, "fetch_families", None))
+        self._cycle_wall = 0.0  # wall time the cycle began
+        self._failures = Failures(backoff_ticks)
+        self._retry = RetryBackoff(retry_first_s)
+        self._retries = 0
+        self._force = self._paused = self._stopping = self._closed = False
+        self._skipped = 0
+        self._last_skip_log = float("-inf")
+        self.level: Level | None = None
+        self.last_batch_ms: int | None = None
+
+    # -- controls, callable from any thread -------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="quota-warmer", daemon=True)
+        self._thread.start()
+
+    def force_rewarm(self) -> None:
+        """Start a new cycle at the next tick (restarting a running one; never two at once)."""
+        with self._lock:
+            self._force = True
+        if self.paused:
+            self.resume()
+
+    def pause(self) -> None:
+        self._set_paused(True)
+
+    def resume(self) -> None:
+        self._set_paused(False)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def progress(self) -> Progress:
+        return Progress(*self.state.counts("gpu"), *self.state.counts("c3"))
+
+    def reconfigure(
+        self,
+        plan: Plan,
+        *,
+        interval_s: float,
+        rewarm_s: float,
+        thresholds: Thresholds,
+        fetch_deadline_s: float | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        """Apply reloaded settings; a changed plan starts a new cycle, keeping known values."""
+        with self._lock:
+            self.interval_s, self.rewarm_s, self.thresholds = interval_s, rewarm_s, thresholds
+            if fetch_deadline_s is not None:
+                self.fetch_deadline_s = fetch_deadline_s
+            changed = plan != self.plan
+            if changed:
+                old = Snapshot(self.state.document(self._warmer_info()))
+                state = WarmState(plan)
+                state.continue_from(self.state)
+                state.seed(old)
+                self.plan, self.state = plan, state
+                self._failures.missing.clear()
+                self._force = True
+        self._emit(WarmEvent.CONFIG_RELOADED, data={"plan_changed": changed, "notes": notes})
+
+    def reject_config(self, message: str) -> None:
+        """Tell the log and notifications that a reload was refused (warming goes on)."""
+        self._emit(WarmEvent.CONFIG_REJECTED, message=message)
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop ticking without waiting for a hung request; CANCELLED and FINAL_STATS are the
+        last events, ever."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._stopping = True
+            in_flight = self._batch is not None and self._batch.is_alive()
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        threading.Thread(target=self.source.close, name="quota-close", daemon=True).start()
+        with self._emit_lock:
+            self._emit(WarmEvent.CANCELLED, data={"in_flight": in_flight}, snapshot=True)
+            stats = self.metrics.summary()
+            stats["skipped"] += self._skipped
+            self._emit(WarmEvent.FINAL_STATS, data=stats)
+            self._closed = True
+
+    # -- scheduler thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        with self._lock:
+            self._start_cycle(self.clock())
+        self._emit(
+            WarmEvent.START,
+            snapshot=True,
+            data={
+                "checks": len(self.plan),
+                "projects": list(self.plan.projects),
+                "interval_s": self.interval_s,
+                "rewarm_s": self.rewarm_s,
+            },
+        )
+        try:  # import the library and build the client before any batch is timed
+            self.source.prepare()
+        except SourceError as exc:
+            self._finish(Batch([], self._round.number, fatal=exc))
+        schedule = TickSchedule(self.interval_s, self.clock())
+        while not self._stop.wait(schedule.delay(self.clock())):
+            self._tick()
+            if schedule.interval_s != self.interval_s:  # reconfigured: a new schedule from now
+                schedule.restart(self.interval_s, self.clock())
+            else:
+                schedule.ticked(self.clock())
+
+    def _tick(self) -> None:
+        events: list[tuple[WarmEvent, dict[str, Any]]] = []
+        with self._lock:
+            if self._paused or self._stopping:
+                return None
+            now = self.clock()
+            if self._batch is not None and self._batch.is_alive():
+                return self._skip(now, "batch still running")
+            if now < self._failures.backoff_until:
+                return self._skip(now, "backing off after rate limiting")
+            ended = self.state.complete
+            overdue = self._overdue_s(now) if ended else None
+            reason = "forced" if self._force else None if overdue is None else "periodic"
+            if reason:  # an unfinished cycle finishes first, then re-warms at once
+                if reason == "forced":
+                    self._failures.missing.clear()  # asked to look again: regions may exist
+                self._force = False
+                self._start_cycle(now)
+                # a minute late means the data was served stale: a sleep, or a long pause
+                stale = overdue is not None and overdue > max(60.0, 2 * self.interval_s)
+                events.append((WarmEvent.REWARM, {"reason": reason, "stale": stale}))
+            elif ended:
+                retry = self._start_retry(now) if self._retry.is_due(now) else None
+                if retry is None:
+                    return self._skip(now, self._idle_reason(now))
+                events.append((WarmEvent.RETRY, retry))
+            batch = self._next_batch()
+            if not batch.checks:
+                return None
+            self._batch = threading.Thread(
+                target=self._run_batch, args=(batch,), name="quota-batch", daemon=True
+            )
+        for kind, data in events:
+            self._emit(kind, data=data, snapshot=True)
+        self._batch.start()
+        return None
+
+    def _next_batch(self) -> Batch:
+        """A family call when one is due (a batch of its own), else 1 GPU + 1 C3 check."""
+        project = self._families.due()
+        if project is not None:
+            self._families.started(project)
+            return Batch(self._families.waiting(project), self._round.number, family=project)
+        open_ = self.state.done | self._families.held  # held checks were answered by a region
+        return Batch(self._round.pick(open_), self._round.number)
+
+    def _overdue_s(self, now: float) -> float | None:
+        """How late the re-warm is, or None when it is not due yet.
+
+        By the warmer's clock, or by the wall clock: time.monotonic stands still while macOS
+        and Windows sleep, and readers judge freshness by wall time. A wall clock set back makes
+        the age negative, which never triggers; the warmer's clock still does."""
+        age = max(now - self.state.cycle.started_clock, self.wall_clock() - self._cycle_wall)
+        return age - self.rewarm_s if age >= self.rewarm_s else None
+
+    def _skip(self, now: float, reason: str) -> None:
+        self._skipped += 1
+        if now - self._last_skip_log >= self.skip_log_s:
+            skipped, self._skipped, self._last_skip_log = self._skipped, 0, now
+            threading.Thread(
+                target=self._emit,
+                args=(WarmEvent.SKIP,),
+                daemon=True,
+                kwargs={"data": {"skipped": skipped, "reason": reason}},
+            ).start()
+
+    def _start_cycle(self, now: float) -> None:
+        self.state.new_cycle(now)
+        self._cycle_wall = self.wall_clock()
+        self._families.new_cycle()
+        self._new_round(now, self.plan.gpu, self.plan.c3)
+        self._retry.reset()
+        self._retries = 0
+        self._failures.new_cycle(self.state)
+
+    def _new_round(
+        self, now: float, gpu: tuple[QuotaCheck, ...], c3: tuple[QuotaCheck, ...]
+    ) -> None:
+        self._round = Round(self._round.number + 1, now, gpu, c3, self.max_attempts)
+        self._families.new_round()
+        self._failures.backoff_until = 0.0
+
+    def _set_paused(self, paused: bool) -> None:
+        with self._lock:
+            changed, self._paused = self._paused != paused, paused
+        if changed:
+            self._emit(WarmEvent.PAUSED, data={"paused": paused}, snapshot=True)
+
+    def _emit(self, kind: WarmEvent, *, snapshot: bool = False, **fields: Any) -> None:
+        with self._emit_lock:
+            if self._closed:  # nothing after FINAL_STATS
+                return
+            with self._lock:
+                doc = self.state.document(self._warmer_info()) if snapshot else None
+                progress = self.progress()
+                cycle = self.state.cycle.id
+            self.bus.emit(Event(kind, cycle, progress, snapshot=doc, **fields))
+
+    def _warmer_info(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "level": self.level.value if self.level else None,
+            "last_batch_ms": self.last_batch_ms,
+            "paused": self._paused,
+            "max_age_s": self.max_age_s(),
+        }
+
+    def max_age_s(self) -> float:
+        """How old an answer may be and still count as fresh: the re-warm period plus the
+        time a cycle takes to come round to it again (so no value is stale at each re-warm)."""
+        ticks = max(len(self.plan.gpu), len(self.plan.c3))
+        return round(self.rewarm_s + max(300.0, 2 * ticks * self.interval_s), 1)

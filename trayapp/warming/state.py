@@ -1,0 +1,190 @@
+"""What the warmer knows about every check, and the cache document made from it.
+
+Old values stay until new ones replace them: a failed re-fetch keeps the last good value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from trayapp.cache import Snapshot, now_iso
+from trayapp.sources.base import RegionQuotas
+from trayapp.warming.plan import Plan, QuotaCheck
+
+
+@dataclass
+class CheckState:
+    status: str = "pending"  # pending | ok | absent | error
+    limit: float | None = None
+    usage: float | None = None
+    fetched_at: str | None = None
+    error: str | None = None
+    source: str | None = None  # "compute" (regions.get) or "cloudquotas" (GPU family quota)
+
+
+@dataclass
+class Cycle:
+    id: int
+    started_at: str
+    started_clock: float  # the warmer's clock, for re-warm timing
+    completed: dict[str, str] = field(default_factory=dict)  # project -> when it was done
+
+
+class WarmState:
+    """Check values in plan order, plus the current cycle and which checks it has done."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        order = sorted(plan.gpu + plan.c3, key=lambda c: (c.kind != "gpu",))
+        self.checks: dict[QuotaCheck, CheckState] = {c: CheckState() for c in order}
+        self.done: set[QuotaCheck] = set()
+        self.cycle = Cycle(id=0, started_at=now_iso(), started_clock=0.0)
+
+    def new_cycle(self, clock: float) -> Cycle:
+        self.done = set()
+        self.cycle = Cycle(id=self.cycle.id + 1, started_at=now_iso(), started_clock=clock)
+        return self.cycle
+
+    def continue_from(self, other: WarmState) -> None:
+        """Take over the cycle count of the state this one replaces: ids only ever grow."""
+        self.cycle = Cycle(id=other.cycle.id, started_at=now_iso(), started_clock=0.0)
+
+    def apply_region(
+        self, project: str, region: str, quotas: RegionQuotas, fetched_at: str
+    ) -> list[QuotaCheck]:
+        """One region's answer fills every check of that region still open; returns them."""
+        filled = [
+            c
+            for c in self.checks
+            if c.project == project and c.region == region and c not in self.done
+        ]
+        for check in filled:
+            self.apply_ok(check, quotas, fetched_at)
+        return filled
+
+    def region_checks(self, project: str, region: str) -> list[QuotaCheck]:
+        """The checks of one region still open this cycle."""
+        return [
+            c
+            for c in self.checks
+            if c.project == project and c.region == region and c not in self.done
+        ]
+
+    def failed(self) -> list[QuotaCheck]:
+        """Checks whose latest attempt failed (their error is set until an answer arrives)."""
+        return [c for c, s in self.checks.items() if s.error is not None]
+
+    def reopen(self, checks: list[QuotaCheck]) -> None:
+        """Open ``checks`` again for a retry; their projects are not complete meanwhile."""
+        for check in checks:
+            self.done.discard(check)
+            self.cycle.completed.pop(check.project, None)
+
+    def apply_ok(self, check: QuotaCheck, quotas: RegionQuotas, fetched_at: str) -> None:
+        state = self.checks[check]
+        if check.metric in quotas:
+            state.status = "ok"
+            state.limit, state.usage = quotas[check.metric]
+        else:
+            state.status, state.limit, state.usage = "absent", 0.0, 0.0
+        state.fetched_at, state.error, state.source = fetched_at, None, "compute"
+        self._mark_done(check)
+
+    def apply_family(self, check: QuotaCheck, limit: float, fetched_at: str) -> None:
+        """A GPU family limit for a metric regions.get did not report: usage is unknown."""
+        state = self.checks[check]
+        state.status, state.limit, state.usage = "ok", limit, None
+        state.fetched_at, state.error, state.source = fetched_at, None, "cloudquotas"
+        self._mark_done(check)
+
+    def hold(self, check: QuotaCheck) -> None:
+        """Keep an answered check open while the family quota may still answer it."""
+        self.done.discard(check)
+        self.cycle.completed.pop(check.project, None)
+
+    def release(self, check: QuotaCheck) -> None:
+        """A held check stays as regions.get answered it (not reported)."""
+        self._mark_done(check)
+
+    def apply_error(self, check: QuotaCheck, message: str, *, final: bool) -> None:
+        """Record a failure; a value fetched earlier stays, with its old fetched_at."""
+        state = self.checks[check]
+        state.error = message
+        if state.status in ("pending", "error"):
+            state.status, state.limit, state.usage = "error", None, None
+        if final:
+            self._mark_done(check)
+
+    def _mark_done(self, check: QuotaCheck) -> None:
+        self.done.add(check)
+        project = check.project
+        if all(c in self.done for c in self.checks if c.project == project):
+            self.cycle.completed.setdefault(project, now_iso())
+
+    def seed(self, snapshot: Snapshot) -> int:
+        """Carry good values over from an earlier run's file; returns how many."""
+        known = {(c.project, c.kind, c.region, c.metric): c for c in self.checks}
+        seeded = 0
+        for entry in snapshot.checks():
+            key = (entry["project"], entry["kind"], entry["region"], entry["metric"])
+            check = known.get(key)
+            if check is not None and entry["status"] in ("ok", "absent"):
+                source = entry.get("source")
+                self.checks[check] = CheckState(
+                    entry["status"],
+                    entry["limit"],
+                    entry["usage"],
+                    entry["fetched_at"],
+                    None,
+                    source if source in ("compute", "cloudquotas") else None,
+                )
+                seeded += 1
+        return seeded
+
+    def counts(self, kind: str) -> tuple[int, int]:
+        checks = self.plan.gpu if kind == "gpu" else self.plan.c3
+        return sum(c in self.done for c in checks), len(checks)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.done) == len(self.checks)
+
+    def document(self, warmer: dict[str, Any]) -> dict[str, Any]:
+        """Schema 1 of the cache file (see cache/schema.json)."""
+        projects: dict[str, Any] = {}
+        for project in self.plan.projects:
+            checks = [c for c in self.checks if c.project == project]
+            done = sum(c in self.done for c in checks)
+            failed = sum(self.checks[c].error is not None for c in checks if c in self.done)
+            projects[project] = {
+                "cycle": {
+                    "id": self.cycle.id,
+                    "started_at": self.cycle.started_at,
+                    "completed_at": self.cycle.completed.get(project),
+                    "done": done,
+                    "total": len(checks),
+                    "failed": failed,
+                },
+                "checks": [
+                    {
+                        "kind": c.kind,
+                        "region": c.region,
+                        "metric": c.metric,
+                        "status": s.status,
+                        "limit": s.limit,
+                        "usage": s.usage,
+                        "fetched_at": s.fetched_at,
+                        "error": s.error,
+                        "source": s.source,
+                    }
+                    for c in checks
+                    for s in (self.checks[c],)
+                ],
+            }
+        return {
+            "schema_version": 1,
+            "written_at": now_iso(),
+            "warmer": warmer,
+            "projects": projects,
+        }
