@@ -181,3 +181,14 @@ def loaded_by(name: str) -> set[str]:
 def test_importing_the_core_loads_no_heavy_library(name):
     heavy = sorted(loaded_by(name) & set(HEAVY))
     assert heavy == [], f"import {name} loads {heavy}"
+
+
+def test_the_bundle_names_only_modules_that_exist():
+    """The spec's hidden imports follow a module when it moves (the package list is checked
+    by tests/cli/test_packaging.py); a stale name would only fail the slow build."""
+    import re
+
+    spec = (ROOT / "packaging" / "quota-tray.spec").read_text()
+    hidden = set(re.findall(r'"(trayapp(?:\.\w+)+)"', spec))
+    assert hidden, "the spec names the modules the fetcher imports by name"
+    assert hidden <= set(modules()), sorted(hidden - set(modules()))
