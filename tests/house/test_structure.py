@@ -189,3 +189,22 @@ def test_the_bundle_names_only_modules_that_exist():
     hidden = set(re.findall(r'"(trayapp(?:\.\w+)+)"', spec))
     assert hidden, "the spec names the modules the fetcher imports by name"
     assert hidden <= set(modules()), sorted(hidden - set(modules()))
+
+
+# Bases a class in the engine may have: the engine is composed of objects, never of mixins.
+PLAIN_BASES = {"Protocol", "Exception", "Enum", "StrEnum", "NamedTuple"}
+
+
+def test_the_engine_is_composed_not_mixed_in():
+    """A class in trayapp/warming inherits no behaviour from another of our classes: the
+    scheduler holds its collaborators (batch runner, healing, failures) as objects."""
+    mixed = {}
+    for name, path in modules().items():
+        if not under(name, ("trayapp.warming",)):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                bases = [ast.unparse(b).rsplit(".", 1)[-1] for b in node.bases]
+                if [b for b in bases if b not in PLAIN_BASES]:
+                    mixed[f"{name}.{node.name}"] = bases
+    assert not mixed, f"compose these instead of inheriting: {mixed}"
