@@ -167,11 +167,6 @@ def format_summary(s: dict[str, Any], since_s: float | None) -> str:
     for key, name in (("rewarms", "re-warms"), ("errors", "errors")):
         if s[key]:
             lines.append(f"  {name:<9} " + ", ".join(f"{k} {v}" for k, v in s[key].items()))
-    if s["reads"]:
-        r = s["reads"]
-        lines.append(
-            f"  reads     hit rate {r['hit_rate']:.1%} ({r['hits']} of {r['hits'] + r['misses']})"
-        )
     if s.get("chart"):
         lines.append(f"  chart     {s['chart']}")
     return "\n".join(lines)

@@ -155,7 +155,7 @@ def test_a_real_warmer_fills_the_history(tmp_path):
 
 # -- statistics against a known history ---------------------------------------------------------
 def known_history(path):
-    """20 batches 100..2000 ms, levels 10/5/3/2, three failures, two cycles, some reads."""
+    """20 batches 100..2000 ms, levels 10/5/3/2, three failures, two cycles."""
     levels = ["fire"] * 10 + ["warn"] * 5 + ["slowish"] * 3 + ["slow"] * 2
     fails = {3: "rate_limited", 7: "rate_limited", 11: "timeout"}
     events = [
@@ -167,7 +167,6 @@ def known_history(path):
     rec = HistoryRecorder(path, "p1").start()
     for event in events:
         rec.on_event(event)
-    rec.record_reads(8, 2, at=NOW - 10)
     assert rec.stop(10)
 
 
@@ -187,12 +186,26 @@ def test_stats_figures_are_exact(tmp_path):
         (2, 50.0, 20),
     ]
     assert s["rewarms"] == {"periodic": 1} and s["errors"] == {}
-    assert s["reads"] == {"hits": 8, "misses": 2, "hit_rate": 0.8}
+    assert "reads" not in s  # the history records what the warmer did, not what readers read
     assert s["projects"] == ["p1"]
     assert s["since"] == "2027-01-15T07:00:00+00:00" and s["until"] == "2027-01-15T08:00:00+00:00"
     everything = history.stats(path, None, now=NOW)
     assert everything["batches"] == 21 and everything["batch_ms"]["max"] == 9_999
     assert everything["since"] is None
+
+
+def test_a_history_with_the_old_reads_table_still_reads_and_records(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    known_history(path)
+    with sqlite3.connect(path) as conn:  # as an earlier version left it
+        conn.execute("CREATE TABLE reads (at REAL NOT NULL, hits INTEGER, misses INTEGER)")
+        conn.execute("INSERT INTO reads VALUES (?, 8, 2)", (NOW - 10,))
+    conn.close()
+    rec = HistoryRecorder(path, "p1").start()
+    rec.on_event(batch(NOW - 5, 100, "fire"))
+    assert rec.stop(10) and rec.written == 1
+    s = history.stats(path, 3600, now=NOW)
+    assert s["batches"] == 21 and "reads" not in s
 
 
 def test_series_for_the_chart(tmp_path):
@@ -210,7 +223,7 @@ def test_empty_window_and_missing_or_unreadable_history(tmp_path):
     known_history(path)
     empty = history.stats(path, 60, now=NOW - 3 * 86400)
     assert empty["batches"] == 0 and empty["batch_ms"] == {"p50": 0, "p95": 0, "max": 0}
-    assert empty["api_calls_per_cycle"] is None and empty["reads"] is None
+    assert empty["api_calls_per_cycle"] is None
     with pytest.raises(HistoryError) as missing:
         history.stats(tmp_path / "nope.sqlite3", None)
     assert missing.value.reason == "missing"

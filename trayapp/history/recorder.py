@@ -81,11 +81,6 @@ class HistoryRecorder:
             return
         self._put(self._row(event))
 
-    def record_reads(self, hits: int, misses: int, at: float | None = None) -> None:
-        """Reader-side cache hits and misses (see ``trayapp.cache.ReadStats``)."""
-        if self.recording:
-            self._put(("reads", (time.time() if at is None else at, hits, misses)))
-
     def _put(self, row: tuple[str, tuple[Any, ...]]) -> None:
         try:
             self._queue.put_nowait(row)
