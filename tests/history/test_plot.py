@@ -250,6 +250,22 @@ def test_stats_command_prints_a_summary(tmp_path, capsys):
     assert "🔥 fire" in out and "💀 slow" in out
 
 
+def test_the_chart_is_drawn_before_the_users_file_is_touched(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "h.sqlite3"
+    known_history(path)
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(b"the user's old chart")
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("cannot draw")
+
+    monkeypatch.setattr(stats, "draw_chart", broken)
+    assert stats.stats_command(parse("--db", str(path), "--plot", str(chart))) == 1
+    assert chart.read_bytes() == b"the user's old chart"  # not truncated by a failed drawing
+    err = capsys.readouterr().err
+    assert err == f"quota-tray: cannot write the chart {chart}: cannot draw\n"
+
+
 def test_stats_command_json_and_plot(tmp_path, capsys):
     path = tmp_path / "h.sqlite3"
     known_history(path)

@@ -71,12 +71,18 @@ def test_links_at_log_history_and_cache_are_replaced_never_followed(env, tmp_pat
     assert "CACHE_WARM_COMPLETE" in (state / "log" / "cache_warm.log").read_text()
     assert not (cache_dir / "quota-cache.json").is_symlink()
 
+    # a path the user names is the user's: their link is followed, as any program would
+    mine = tmp_path / "charts" / "latest.png"
+    mine.parent.mkdir()
+    mine.write_bytes(b"last week's chart")
+    mine.chmod(0o644)
     chart = tmp_path / "chart.png"
-    chart.symlink_to(victim)
+    chart.symlink_to(mine)
     out = qt(env, "stats", "--plot", str(chart))
     assert out.returncode == 0, out.stderr
+    assert chart.is_symlink() and chart.readlink() == mine
+    assert mine.read_bytes().startswith(b"\x89PNG") and mode(mine) == 0o644
     assert victim.read_text() == "precious\n" and mode(victim) == 0o644
-    assert not chart.is_symlink() and chart.read_bytes().startswith(b"\x89PNG")
 
 
 def test_our_existing_loose_folders_are_tightened_to_0700(env, emulator):
