@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from fakes import FakeSource
@@ -292,31 +291,76 @@ def test_a_corrupt_database_is_set_aside_and_recording_goes_on(tmp_path, caplog,
 
 
 @pytest.mark.parametrize("when", ["at open", "while running"])
-def test_a_locked_database_is_set_aside_with_one_log_line(tmp_path, caplog, when):
+def test_a_busy_database_is_waited_for_never_set_aside(tmp_path, caplog, when):
+    """A person holds the history in the sqlite3 shell (a real second connection with an
+    exclusive lock) for longer than the busy timeout: the rows wait, nothing is renamed."""
     path = tmp_path / "h.sqlite3"
     caplog.set_level(logging.INFO)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("CREATE TABLE other (x)")
-    rec = HistoryRecorder(path, "p1", busy_timeout_s=0.2)
+    rec = HistoryRecorder(path, "p1", busy_timeout_s=0.1, retry_s=0.05)
     if when == "while running":
         holder.close()
         rec.start()
         rec.on_event(batch(NOW, 100))
         _wait(lambda: rec.written == 1)
         holder = sqlite3.connect(path, isolation_level=None)
+    inode = path.stat().st_ino
     holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO other VALUES (1)")
     if when == "at open":
         rec.start()
     rec.on_event(batch(NOW + 1, 200))
     rec.on_event(batch(NOW + 2, 300))
-    assert rec.stop(10)
+    _wait(lambda: "busy" in (rec.problem or "") and "2 rows waiting" in rec.problem)
+    rec.on_event(batch(NOW + 3, 400))  # still busy: queued behind the others
     holder.execute("COMMIT")
     holder.close()
+    _wait(lambda: rec.written == (4 if when == "while running" else 3))
+    assert rec.problem is None and rec.recording
+    assert rec.stop(10)
+    assert path.stat().st_ino == inode and not list(tmp_path.glob("h.sqlite3.bad-*"))
+    assert rec.set_aside == []
+    assert rows(path, "SELECT x FROM other") == [(1,)]  # the holder's work is intact
+    expected = [(200,), (300,), (400,)] if when == "at open" else [(100,), (200,), (300,), (400,)]
+    assert rows(path, "SELECT elapsed_ms FROM batches ORDER BY at") == expected
     warned = warnings_of(caplog)
     assert len(warned) == 1, [w.getMessage() for w in warned]
-    assert "was locked" in warned[0].getMessage() and "set aside" in warned[0].getMessage()
-    assert rows(path, "SELECT elapsed_ms FROM batches ORDER BY at") == [(200,), (300,)]
-    assert len(rec.set_aside) == 1 and Path(rec.set_aside[0]).exists()
+    assert "is busy" in warned[0].getMessage() and "set aside" not in warned[0].getMessage()
+
+
+def test_a_database_busy_until_the_app_stops_loses_only_its_waiting_rows(tmp_path, caplog):
+    path = tmp_path / "h.sqlite3"
+    record(path, [batch(NOW, 100)])
+    caplog.set_level(logging.INFO)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("DELETE FROM cycles")  # a write: the exclusive lock is really taken
+    rec = HistoryRecorder(path, "p1", busy_timeout_s=0.1, retry_s=0.05).start()
+    rec.on_event(batch(NOW + 1, 200))
+    _wait(lambda: rec.problem is not None)
+    assert rec.stop(10)
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert rows(path, "SELECT elapsed_ms FROM batches") == [(100,)]
+    assert not list(tmp_path.glob("h.sqlite3.bad-*"))
+    said = [w.getMessage() for w in warnings_of(caplog)]
+    assert len(said) == 2 and "1 rows not recorded" in said[1], said
+
+
+def test_a_history_of_another_schema_version_is_left_as_it_is(tmp_path, caplog):
+    path = tmp_path / "h.sqlite3"
+    with sqlite3.connect(path) as conn:  # a newer quota-tray's file: healthy, not ours to change
+        conn.execute("CREATE TABLE batches (x)")
+        conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    before = path.read_bytes()
+    caplog.set_level(logging.INFO)
+    rec = record(path, [batch(NOW, 100)])
+    assert not rec.recording and rec.set_aside == [] and not list(tmp_path.glob("*.bad-*"))
+    assert path.read_bytes() == before
+    assert "schema version 99" in rec.problem
+    assert len(warnings_of(caplog)) == 1
 
 
 def test_when_even_a_fresh_file_fails_warming_goes_on_without_a_history(
