@@ -62,12 +62,7 @@ def test_a_failing_cache_writer_and_a_busy_history_are_in_status_and_the_log(tmp
     runtime.troubles.persist_s = 0.3  # a one-off hiccup is only logged; this one lasts
     try:
         runtime.warmer.start()
-        troubles = wait_for(
-            lambda: (
-                len(status(runtime)) == 2
-                and status(runtime)
-            )
-        )
+        troubles = wait_for(lambda: len(status(runtime)) == 2 and status(runtime))
         assert any("cannot write" in t and "quota-cache.json" in t for t in troubles), troubles
         assert any("history database busy" in t for t in troubles), troubles
         text = format_status(status_payload(runtime, time.monotonic()))
