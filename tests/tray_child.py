@@ -8,6 +8,7 @@ appended to the file named by ``--calls``, one name per line.
     {"cmd": "event", "kind": "BATCH_WARM", "done": 15, "elapsed_ms": 812, "level": "fire"}
     {"cmd": "state"}
     {"cmd": "advance", "seconds": 240}   # the tray's wall clock moves on
+    {"cmd": "troubles", "shown": [LINE], "new": [LINE]}   # something keeps failing
     {"cmd": "menu"}      # GTK: the open menu's items with their places on the screen
     {"cmd": "chart", "history": FILE, "out": FILE.png}   # draw the stats chart here
     {"cmd": "stop"}
@@ -64,6 +65,10 @@ class RecordingController:
 class FakeNotifier:
     def __init__(self) -> None:
         self.enabled = True
+        self.posted: list[list[str]] = []  # (title, message) of each notice posted
+
+    def post(self, *notices: Any) -> None:
+        self.posted.extend([n.title, n.message] for n in notices)
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -178,6 +183,7 @@ def main() -> int:
             "notifications": notifier.enabled,
             "paused": controller.paused,
             "copied": list(tray.copied),
+            "posted": list(notifier.posted),
         }
 
     def serve() -> None:
@@ -189,6 +195,9 @@ def main() -> int:
                 name = command.get("cmd")
                 if name == "event":
                     tray.on_event(make_event(command, args.total))
+                    reply({"ok": True, **state()})
+                elif name == "troubles":  # what keeps failing began or ended
+                    tray.show_troubles(command["shown"], command["new"])
                     reply({"ok": True, **state()})
                 elif name == "advance":
                     skew[0] += float(command["seconds"])
