@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import json
+import os
 import signal
 import sys
 import threading
@@ -72,6 +73,20 @@ class FakeNotifier:
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
+
+
+def mesa_kb() -> int:
+    """Resident kB of Mesa's GL (libLLVM, a DRI driver, libGL) mapped into this process."""
+    total, counting = 0, False
+    with Path("/proc/self/smaps").open() as smaps:
+        for line in smaps:
+            head = line.split()
+            if head and "-" in head[0] and not head[0].endswith(":"):
+                path = head[5] if len(head) > 5 else ""
+                counting = any(part in path for part in ("libLLVM", "/dri/", "libGLX_mesa"))
+            elif counting and head and head[0] == "Rss:":
+                total += int(head[1])
+    return total
 
 
 def make_event(spec: dict[str, Any], total: int) -> Event:
@@ -184,6 +199,8 @@ def main() -> int:
             "paused": controller.paused,
             "copied": list(tray.copied),
             "posted": list(notifier.posted),
+            "gdk_gl": os.environ.get("GDK_GL"),  # what a program the tray opens would inherit
+            "mesa_kb": mesa_kb(),
         }
 
     def serve() -> None:
