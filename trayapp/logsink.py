@@ -186,9 +186,11 @@ class LogRoute(logging.Handler):
         window_s: float = 60.0,
         burst: int = 20,
         clock: Callable[[], float] = time.monotonic,
+        stream: TextIO | None = None,
     ) -> None:
         super().__init__(logging.WARNING)
         self.filelog, self.window_s, self.burst, self.clock = filelog, window_s, burst, clock
+        self.stream = stream  # also there (a terminal, a service's journal), same lines
         self._last: dict[tuple[str, str], float] = {}
         self._held: dict[tuple[str, str], int] = {}
         self._window = (float("-inf"), 0)  # (start, lines written in it)
@@ -213,6 +215,9 @@ class LogRoute(logging.Handler):
             if held:
                 text += f" ({held} more like it held back)"
             self.filelog.python(record.levelno, text)
+            if self.stream is not None:
+                self.stream.write(f"quota-tray: {clean_line(text, MAX_LINE)}\n")
+                self.stream.flush()
         except Exception:
             self.handleError(record)
 
@@ -229,8 +234,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 def route_logging(filelog: FileLog) -> Callable[[], None]:
-    """Send warnings and errors of every logger to ``filelog``; returns the undo."""
-    handler = LogRoute(filelog)
+    """Send warnings and errors of every logger to ``filelog`` (and, as before, to stderr);
+    returns the undo."""
+    import sys
+
+    handler = LogRoute(filelog, stream=sys.stderr)
     root = logging.getLogger()
     root.addHandler(handler)
     return lambda: root.removeHandler(handler)

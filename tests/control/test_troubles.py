@@ -4,6 +4,7 @@ failing is in `status` (and the tray title and one notification: tests/ui)."""
 
 from __future__ import annotations
 
+import io
 import logging
 import sqlite3
 import time
@@ -83,7 +84,8 @@ def test_a_failing_cache_writer_and_a_busy_history_are_in_status_and_the_log(tmp
 def test_python_warnings_reach_the_log_as_one_clean_line_each_rate_limited(tmp_path):
     filelog = FileLog(tmp_path / "cache_warm.log").open()
     now = [0.0]
-    route = LogRoute(filelog, window_s=60.0, burst=5, clock=lambda: now[0])
+    terminal = io.StringIO()
+    route = LogRoute(filelog, window_s=60.0, burst=5, clock=lambda: now[0], stream=terminal)
     log = logging.getLogger("trayapp.somewhere")
     log.addHandler(route)
     try:
@@ -114,3 +116,5 @@ def test_python_warnings_reach_the_log_as_one_clean_line_each_rate_limited(tmp_p
         "💥 APP_ERROR: trayapp.somewhere: flood 1",
         "💥 APP_ERROR: trayapp.somewhere: flood 2",
     ]
+    said = [line.split(": ", 1)[1] for line in lines]
+    assert terminal.getvalue().splitlines() == [f"quota-tray: {x}" for x in said]

@@ -1,7 +1,8 @@
 """Every batch and cycle in SQLite, so ``quota-tray stats`` can say how the API did over days.
 
-The recorder (an observer with a writer thread of its own) and the read-only queries share
-nothing but the file's layout in :mod:`trayapp.history.schema`. Standard library only.
+The recorder (an observer with a writer thread of its own, opening the file through
+:mod:`trayapp.history.database`) and the read-only queries share nothing but the file's layout
+in :mod:`trayapp.history.schema`. Standard library only.
 """
 
 from trayapp.history.queries import LEVELS, HistoryError, Series, series, stats
