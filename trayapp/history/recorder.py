@@ -106,13 +106,8 @@ class HistoryRecorder:
         head += (e.progress.done, e.progress.total, data.get("api_calls"))
         if e.kind in _BATCH:
             level = e.level.value if e.level is not None else None
-            return "batches", (
-                *head,
-                e.elapsed_ms,
-                level,
-                len(data.get("failed") or ()),
-                e.error_kind,
-            )
+            failed = len(data.get("failed") or ())
+            return "batches", (*head, e.elapsed_ms, level, failed, e.error_kind)
         tail = (data.get("failed"), data.get("reason"), e.error_kind, e.message[:500] or None)
         return "cycles", (*head, data.get("duration_s"), *tail)
 
