@@ -249,6 +249,7 @@ def run_tray(runtime: Runtime) -> int:
     runtime.subscribe(tray)
     runtime.subscribe(notifier)
     runtime.troubles.listeners.append(tray.show_troubles)
+    threading.Thread(target=_look_for_troubles, args=(runtime,), daemon=True).start()
     runtime.on_reload.append(notifier.apply)
     runtime.alerts.listeners.append(
         lambda groups: notifier.post(*(watch_notice(group) for group in groups))
@@ -269,6 +270,13 @@ def run_tray(runtime: Runtime) -> int:
         notifier.stop(1.0)
         restore()
     return 0
+
+
+def _look_for_troubles(runtime: Runtime) -> None:
+    """Between cycles no event comes to look: a failure that outlasts a cycle is still told."""
+    every_s = min(5.0, runtime.troubles.persist_s)
+    while not runtime.quit_requested.wait(every_s):
+        runtime.troubles.current()
 
 
 def _show_stats(runtime: Runtime) -> None:
