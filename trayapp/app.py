@@ -15,7 +15,7 @@ from typing import Any
 from trayapp import cache, paths
 from trayapp.config import Settings
 from trayapp.history import HistoryRecorder
-from trayapp.logsink import FileLog
+from trayapp.logsink import FileLog, Troubles, route_logging
 from trayapp.sources.base import QuotaSource
 from trayapp.warming.events import Event, EventBus, WarmEvent
 from trayapp.warming.scheduler import Warmer
@@ -73,6 +73,7 @@ class Runtime:
         self.on_reload: list[Callable[[Settings], None]] = []  # told the new settings on SIGHUP
         self.bus = EventBus()
         self.filelog = FileLog(files.log, settings.tone).open()
+        self._unroute = route_logging(self.filelog)  # warnings of every module, rate-limited
         plan = settings.plan()
         state = WarmState(plan)
         self._seed(state)
@@ -85,6 +86,14 @@ class Runtime:
         self.bus.subscribe(self.alerts)
         self.history = HistoryRecorder(files.history, ",".join(settings.projects)).start()
         self.bus.subscribe(self.history)
+        self.troubles = Troubles(  # shown in the tray title, `status` and one notification
+            {
+                "cache": lambda: self.writer.failing,
+                "history": lambda: self.history.problem,
+                "observers": lambda: "; ".join(self.bus.failing()),
+            }
+        )
+        self.bus.subscribe(self.troubles)
         self.warmer = Warmer(
             plan,
             source,
@@ -104,7 +113,6 @@ class Runtime:
             if exc.reason in ("corrupt", "schema"):
                 moved = os.path.basename(cache.set_aside(exc.path))  # noqa: PTH119
                 self.filelog.error(f"{exc}; set aside as {moved}, starting afresh")
-                log.warning("%s; set aside as %s", exc, moved)
             elif exc.reason == "unreadable":
                 self.filelog.error(str(exc))
 
@@ -145,6 +153,7 @@ class Runtime:
     def stop(self) -> None:
         self.warmer.stop()
         self.history.stop(2.0)
+        self._unroute()
         self.filelog.close()
 
 
@@ -239,6 +248,8 @@ def run_tray(runtime: Runtime) -> int:
     )
     runtime.subscribe(tray)
     runtime.subscribe(notifier)
+    runtime.troubles.listeners.append(tray.show_troubles)
+    threading.Thread(target=_look_for_troubles, args=(runtime,), daemon=True).start()
     runtime.on_reload.append(notifier.apply)
     runtime.alerts.listeners.append(
         lambda groups: notifier.post(*(watch_notice(group) for group in groups))
@@ -259,6 +270,13 @@ def run_tray(runtime: Runtime) -> int:
         notifier.stop(1.0)
         restore()
     return 0
+
+
+def _look_for_troubles(runtime: Runtime) -> None:
+    """Between cycles no event comes to look: a failure that outlasts a cycle is still told."""
+    every_s = min(5.0, runtime.troubles.persist_s)
+    while not runtime.quit_requested.wait(every_s):
+        runtime.troubles.current()
 
 
 def _show_stats(runtime: Runtime) -> None:

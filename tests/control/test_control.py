@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from channel import authenticated
 
 from trayapp import control, instance
 from trayapp.control import ControlError, ControlServer, NotRunning, wire
@@ -41,8 +42,8 @@ sys.stdin.read()
 
 SECOND_START = """
 import sys
-from trayapp.instance import acquire_or_explain
-sys.exit(0 if acquire_or_explain(sys.argv[1]) is not None else 1)
+from trayapp.instance import InstanceLock, claim
+sys.exit(0 if isinstance(claim(sys.argv[1]), InstanceLock) else 1)
 """
 
 SERVE = """
@@ -157,7 +158,7 @@ def status_within_1s(directory) -> dict:
 
 
 def authed(srv: ControlServer):
-    return control.authenticated(srv.directory)
+    return authenticated(srv.directory)
 
 
 # -- single instance ---------------------------------------------------------------------------
@@ -202,17 +203,17 @@ def test_lock_is_exclusive_in_one_process_too_and_release_frees_it(ctl):
         with pytest.raises(AlreadyRunning) as err:
             InstanceLock(ctl).acquire()
         assert err.value.pid == os.getpid()
-        assert instance.acquire_or_explain(ctl) is None
+        assert instance.claim(ctl) == instance.EXIT_ALREADY_RUNNING
     assert not lock.held
     again = InstanceLock(ctl).acquire()
     again.release()
 
 
-def test_acquire_or_explain_prints_one_line(ctl, capsys):
-    lock = instance.acquire_or_explain(ctl)
-    assert lock is not None
+def test_claim_says_already_running_in_one_line(ctl, capsys):
+    lock = instance.claim(ctl)
+    assert isinstance(lock, InstanceLock)
     try:
-        assert instance.acquire_or_explain(ctl) is None
+        assert instance.claim(ctl) == instance.EXIT_ALREADY_RUNNING
         err = capsys.readouterr().err
         assert err == (
             f"quota-tray is already running (pid {os.getpid()}); use `quota-tray rewarm`,"

@@ -176,7 +176,7 @@ class DemoApp:
 
     def status(self) -> dict[str, Any]:
         """`quota-tray status` in this process: the same client, without the start-up cost."""
-        directory = Path(self.env["XDG_RUNTIME_DIR"]) / "quota-tray"
+        directory = Path(self.env["XDG_STATE_HOME"]) / "quota-tray"  # the lock's folder
         if self.command == "demo":
             directory /= "demo"  # the demo's own channel
         return control.send("status", directory, timeout=5)
