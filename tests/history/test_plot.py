@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+from history_samples import NOW, known_history, record
 from PIL import Image
-from test_history import NOW, known_history, record
 
 from trayapp import history, stats
 from trayapp.history import Series
