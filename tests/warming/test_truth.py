@@ -144,6 +144,21 @@ def test_regions_keep_their_call_budget_whatever_fails(make_emulator, tmp_path):
     assert all("no such region or project" in c["error"] for c in east1)
 
 
+def test_a_failing_cycle_logs_no_success_mark(make_emulator, tmp_path):
+    emulator = make_emulator(faults=["503@us-west2"])
+    warmer, rec, log = rig(tmp_path, ComputeSource(emulator.url, timeout_s=2))
+    warmer.start()
+    try:
+        rec.wait_for(ended(), timeout=60)
+    finally:
+        warmer.stop()
+        log.close()
+    lines = (tmp_path / "cache_warm.log").read_text(encoding="utf-8").splitlines()
+    assert any("🔥 BATCH_WARM" in line for line in lines)  # fast batches, in a 💥 cycle
+    assert any("💥 CACHE_WARM_INCOMPLETE" in line for line in lines)
+    assert [line for line in lines if "✅" in line] == []
+
+
 def test_a_trickling_region_times_out_and_the_cycle_goes_on(make_emulator, tmp_path):
     emulator = make_emulator(faults=["trickle@us-east4"])
     source = ComputeSource(emulator.url, timeout_s=0.5)  # each read gets a byte in time
