@@ -136,6 +136,10 @@ class FileLog:
             return
         self._write(datetime.fromtimestamp(event.at).astimezone(), line)
 
+    def write_line(self, line: str) -> None:
+        """A line decided outside the event stream (a watch rule met), stamped now."""
+        self._write(datetime.now().astimezone(), line)
+
     def error(self, message: str) -> None:
         """A failure outside the event stream (the disk, the cache file)."""
         self._write(datetime.now().astimezone(), f"💥 CACHE_WARM_ERROR: {message}")
