@@ -81,6 +81,14 @@ srv.stop()
 """
 
 
+def stopped(pid: int) -> bool:
+    """Every thread of ``pid`` has stopped (SIGSTOP is delivered some time after kill())."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+    return all(state in "tT" for state in states)
+
+
 def fill_backlog(address: str) -> list[socket.socket]:
     """Connections queued at a server that accepts nothing, until the kernel says EAGAIN."""
     held: list[socket.socket] = []
@@ -121,6 +129,10 @@ def test_a_full_backlog_is_retried_not_reported(ctl, monkeypatch):
         assert address, "the server did not start"
         assert control.send("status", ctl)["pid"] == proc.pid
         os.kill(proc.pid, signal.SIGSTOP)  # its accept loop stands still: nothing is taken
+        deadline = time.monotonic() + 10
+        while not stopped(proc.pid):
+            assert time.monotonic() < deadline, "the server did not stop"
+            time.sleep(0.01)
         held = fill_backlog(address)
         monkeypatch.setattr(control.client.socket, "socket", ConnectSpy)
         ConnectSpy.refused.clear()
