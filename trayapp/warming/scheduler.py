@@ -273,6 +273,8 @@ class Warmer:
             changed, self._paused = self._paused != paused, paused
         if changed:
             self._emit(WarmEvent.PAUSED, data={"paused": paused}, snapshot=True)
+        if changed and paused:  # as at a round's end: a paused warmer holds no fetcher
+            self.source.release()
 
     def _emit(self, kind: WarmEvent, *, snapshot: bool = False, **fields: Any) -> None:
         with self._emit_lock:
