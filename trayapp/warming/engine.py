@@ -54,6 +54,7 @@ class Engine:
     families: FamilyStep = field(init=False)
     stopping: bool = False
     retries: int = 0  # retry rounds of this cycle
+    once: bool = False  # `run --once`: the first cycle's end is the run's end, no retry follows
     level: Level | None = None
     last_batch_ms: int | None = None
 

@@ -111,6 +111,10 @@ class Warmer:
         self._thread = threading.Thread(target=self._run, name="quota-warmer", daemon=True)
         self._thread.start()
 
+    def run_once(self) -> None:
+        """`run --once`: no retry after the cycle; stopping once it ended is no cancellation."""
+        self._engine.once = True
+
     def force_rewarm(self) -> None:
         """Start a new cycle at the next tick (restarting a running one; never two at once)."""
         with self._lock:
@@ -157,8 +161,8 @@ class Warmer:
         self._emit(WarmEvent.CONFIG_REJECTED, message=message)
 
     def stop(self, timeout: float = 1.0) -> None:
-        """Stop ticking without waiting for a hung request; CANCELLED and FINAL_STATS are the
-        last events, ever."""
+        """Stop ticking without waiting for a hung request; CANCELLED (not after a finished
+        --once cycle) and FINAL_STATS are the last events, ever."""
         with self._lock:
             if self._engine.stopping:
                 return
@@ -169,7 +173,8 @@ class Warmer:
             self._thread.join(timeout)
         threading.Thread(target=self.source.close, name="quota-close", daemon=True).start()
         with self._emit_lock:
-            self._emit(WarmEvent.CANCELLED, data={"in_flight": in_flight}, snapshot=True)
+            if not (self._engine.once and self.state.complete):  # a --once run that ended
+                self._emit(WarmEvent.CANCELLED, data={"in_flight": in_flight}, snapshot=True)
             stats = self.metrics.summary()
             stats["skipped"] += self._skipped
             self._emit(WarmEvent.FINAL_STATS, data=stats)
