@@ -272,9 +272,7 @@ def test_failing_regions_keep_their_budget_through_the_fetcher(
     # a 503 region, a trickling one (each trickle kills the fetcher) and a missing one
     emulator = make_emulator(faults=["503@us-west2", "trickle@us-east4", "404@us-east1"])
     source = make_helper(emulator.url, timeout_s=0.6)
-    warmer, rec = warm(
-        emulator.url, tmp_path, source, fetch_deadline_s=0.6, retry_first_s=1e9, backoff_ticks=0
-    )
+    warmer, rec = warm(emulator.url, tmp_path, source, fetch_deadline_s=0.6, backoff_ticks=0)
     warmer.start()
     try:
         end = rec.wait_for(ended, timeout=120)[-1]

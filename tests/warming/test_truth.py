@@ -213,7 +213,7 @@ def test_a_failing_cycle_logs_no_success_mark(make_emulator, tmp_path):
 def test_a_trickling_region_times_out_and_the_cycle_goes_on(make_emulator, tmp_path):
     emulator = make_emulator(faults=["trickle@us-east4"])
     source = ComputeSource(emulator.url, timeout_s=0.5)  # each read gets a byte in time
-    warmer, rec, log = rig(tmp_path, source, fetch_deadline_s=0.5, retry_first_s=1e9)
+    warmer, rec, log = rig(tmp_path, source, fetch_deadline_s=0.5)
     started = time.monotonic()
     warmer.start()
     events = rec.wait_for(ended(), timeout=30)
