@@ -160,9 +160,7 @@ def run_headless(runtime: Runtime, *, once: bool) -> int:
     runtime.on_reload.append(lambda new: setattr(progress, "tone", new.tone))
     runtime.alerts.listeners.append(lambda groups: [progress.say(alert_line(g)) for g in groups])
     restore = on_signals(runtime)
-    if once:
-        runtime.warmer.run_once()
-    runtime.warmer.start()
+    runtime.warmer.start(once=once)
     try:
         while not runtime.quit_requested.wait(0.2):
             if once and runtime.watch.complete.is_set():

@@ -11,7 +11,6 @@ daemon threads, so stop() returns at once even while a request hangs.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import Any
@@ -107,13 +106,11 @@ class Warmer:
         return self._healing.health()
 
     # -- controls, callable from any thread -------------------------------------------------
-    def start(self) -> None:
+    def start(self, once: bool = False) -> None:
+        """``once`` (`run --once`): no retry after the cycle; its end is no cancellation."""
+        self._engine.once = once
         self._thread = threading.Thread(target=self._run, name="quota-warmer", daemon=True)
         self._thread.start()
-
-    def run_once(self) -> None:
-        """`run --once`: no retry after the cycle; stopping once it ended is no cancellation."""
-        self._engine.once = True
 
     def force_rewarm(self) -> None:
         """Start a new cycle at the next tick (restarting a running one; never two at once)."""
@@ -124,6 +121,7 @@ class Warmer:
 
     def pause(self) -> None:
         self._set_paused(True)
+        self.source.release()  # as at a round's end: a paused warmer holds no fetcher
 
     def resume(self) -> None:
         self._set_paused(False)
@@ -278,8 +276,6 @@ class Warmer:
             changed, self._paused = self._paused != paused, paused
         if changed:
             self._emit(WarmEvent.PAUSED, data={"paused": paused}, snapshot=True)
-        if changed and paused:  # as at a round's end: a paused warmer holds no fetcher
-            self.source.release()
 
     def _emit(self, kind: WarmEvent, *, snapshot: bool = False, **fields: Any) -> None:
         with self._emit_lock:
@@ -292,13 +288,7 @@ class Warmer:
             self.bus.emit(Event(kind, cycle, progress, snapshot=doc, **fields))
 
     def _warmer_info(self) -> dict[str, Any]:
-        return {
-            "pid": os.getpid(),
-            "level": self.level.value if self.level else None,
-            "last_batch_ms": self.last_batch_ms,
-            "paused": self._paused,
-            "max_age_s": self.max_age_s(),
-        }
+        return self._engine.warmer_info(self._paused)
 
     def max_age_s(self) -> float:
         """How old an answer may be and still count as fresh: the re-warm period plus the
