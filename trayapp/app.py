@@ -20,7 +20,7 @@ from trayapp.sources.base import QuotaSource
 from trayapp.warming.events import Event, EventBus, WarmEvent
 from trayapp.warming.scheduler import Warmer
 from trayapp.warming.state import WarmState
-from trayapp.watch import WatchAlerts
+from trayapp.watch import WatchAlerts, alert_line
 
 log = logging.getLogger("trayapp")
 
@@ -83,7 +83,10 @@ class Runtime:
         self.watch = CycleWatch()
         self.bus.subscribe(self.watch)
         self.alerts = WatchAlerts(settings.watch)  # [[watch]] rules, checked per cycle
-        self.bus.subscribe(self.alerts)
+        self.bus.subscribe(self.alerts)  # after the log: a rule's line follows its cycle's end
+        self.alerts.listeners.append(
+            lambda groups: [self.filelog.write_line(alert_line(g)) for g in groups]
+        )
         self.history = HistoryRecorder(files.history, ",".join(settings.projects)).start()
         self.bus.subscribe(self.history)
         self.troubles = Troubles(  # shown in the tray title, `status` and one notification
@@ -164,8 +167,9 @@ def run_headless(runtime: Runtime, *, once: bool) -> int:
     progress = TerminalProgress(sys.stdout, runtime.settings.tone)
     runtime.subscribe(progress)
     runtime.on_reload.append(lambda new: setattr(progress, "tone", new.tone))
+    runtime.alerts.listeners.append(lambda groups: [progress.say(alert_line(g)) for g in groups])
     restore = on_signals(runtime)
-    runtime.warmer.start()
+    runtime.warmer.start(once=once)
     try:
         while not runtime.quit_requested.wait(0.2):
             if once and runtime.watch.complete.is_set():

@@ -52,14 +52,17 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
             f"re-warm every {d.get('rewarm_s')}s)"
         )
     if kind is WarmEvent.COMPLETE:
+        end = " - run --once finished: complete" if d.get("once") else ""
         return (
             f"✅ CACHE_WARM_COMPLETE: {p} in {d.get('duration_s')}s - "
-            f"{d.get('api_calls')} API calls - {phrase(Level.COMPLETE, tone)}"
+            f"{d.get('api_calls')} API calls{end} - {phrase(Level.COMPLETE, tone)}"
         )
     if kind is WarmEvent.INCOMPLETE:
         reasons = d.get("reasons") or ["unknown"]
         retry = d.get("retry_in_s")
         then = f"retry in {retry:g}s" if retry is not None else "no retry: fix the config"
+        if d.get("once"):
+            then = f"run --once finished with {d.get('failed')} failed"
         return (
             f"💥 CACHE_WARM_INCOMPLETE: {p} in {d.get('duration_s')}s - {d.get('failed')} "
             f"failed ({reasons[0]}) - {then} - {phrase(Level.ERROR, tone)}"
@@ -140,6 +143,10 @@ class FileLog:
         if line is None:
             return
         self._write(datetime.fromtimestamp(event.at).astimezone(), line)
+
+    def write_line(self, line: str) -> None:
+        """A line decided outside the event stream (a watch rule met), stamped now."""
+        self._write(datetime.now().astimezone(), line)
 
     def error(self, message: str) -> None:
         """A failure outside the event stream (the disk, the cache file)."""

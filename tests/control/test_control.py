@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 from channel import authenticated
+from fakes import FakeSource
 
 from trayapp import control, instance
 from trayapp.control import ControlError, ControlServer, NotRunning, wire
@@ -460,7 +461,7 @@ def test_client_command_output(server, capsys):
 
 def test_status_payload_and_handlers_of_a_runtime(ctl, tmp_path):
     plan = build_plan(["p1", "p2"])
-    warmer = Warmer(plan, source=SimpleNamespace(), bus=EventBus())
+    warmer = Warmer(plan, source=FakeSource(), bus=EventBus())
     warmer.state.new_cycle(0.0)
     first = plan.gpu[0]
     warmer.state.apply_ok(first, {first.metric: (8.0, 1.0)}, "2026-01-01T00:00:00+00:00")

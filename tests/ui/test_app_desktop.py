@@ -891,7 +891,7 @@ def test_gtk_quotas_submenu_and_a_watch_alert(desktop: Desktop, tmp_path: Path) 
         history = desktop.dunst_history()
         titles = [summary for summary, _, _ in history]
         assert titles == [
-            f"🎯 up to {hit.free:g} × H100 free in {hit.region}",
+            f"🎯 H100: a limit of {hit.free:g} in {hit.region} (usage unknown)",
             "✅ Quota cache warm",
         ]
         complete_body = next(body for summary, body, _ in history if summary.startswith("✅"))
