@@ -15,11 +15,12 @@ from typing import Any
 from trayapp import cache, paths
 from trayapp.config import Settings
 from trayapp.history import HistoryRecorder
-from trayapp.logsink import FileLog, Troubles, route_logging
+from trayapp.logsink import FileLog, route_logging
 from trayapp.sources.base import QuotaSource
 from trayapp.warming.events import Event, EventBus, WarmEvent
 from trayapp.warming.scheduler import Warmer
 from trayapp.warming.state import WarmState
+from trayapp.warming.troubles import Troubles
 from trayapp.watch import WatchAlerts, alert_line
 
 log = logging.getLogger("trayapp")

@@ -157,7 +157,7 @@ class TrayApp(TrayMenu):
         return latin1_title(text) if self.backend == "xorg" else text
 
     def show_troubles(self, shown: list[str], new: list[str]) -> None:
-        """What keeps failing (see ``trayapp.logsink.Troubles``): in the title while it lasts,
+        """What keeps failing (see ``trayapp.warming.troubles``): in the title while it lasts,
         and one notification as each begins."""
         trouble = None
         if shown:
