@@ -194,7 +194,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         interval_s=args.interval,
         rewarm_s=args.rewarm,
         timeout_s=args.timeout,
-        endpoint=check_endpoint(endpoint) if endpoint else None,
+        endpoint=check_endpoint(endpoint, "--endpoint") if endpoint else None,
         quotas_endpoint=(
             check_endpoint(quotas_endpoint, "--quotas-endpoint") if quotas_endpoint else None
         ),

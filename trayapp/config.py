@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from trayapp import answers
 from trayapp.safety.text import clean_line
+from trayapp.settings import names
 from trayapp.warming import plan
 from trayapp.warming.levels import TONES, Thresholds
 from trayapp.watch import WatchRule
@@ -77,7 +80,7 @@ class Settings:
             if key in given:
                 given[key] = _positive(key, given[key])
         if "projects" in given:
-            given["projects"] = _names("--project", given["projects"])
+            given["projects"] = _projects("--project", given["projects"])
         return replace(self, **given)
 
 
@@ -106,6 +109,22 @@ def _names(key: str, value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v.strip() for v in value))
 
 
+def _projects(key: str, value: Any) -> tuple[str, ...]:
+    return tuple(_named(key, names.project, v) for v in _names(key, value))
+
+
+def _regions(key: str, value: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_named(key, names.region, v) for v in _names(key, value)))
+
+
+def _named(key: str, rule: Any, value: str) -> str:
+    """``value`` as ``rule`` accepts it; a mistake is a ConfigError that names ``key``."""
+    try:
+        return rule(value.strip())
+    except names.BadName as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
 def _string(key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{key} must be a non-empty string")
@@ -124,7 +143,7 @@ def _table(key: str, value: Any, allowed: set[str]) -> dict[str, Any]:
         raise ConfigError(f"[{key}] must be a table")
     for sub in value:
         if sub not in allowed:
-            raise ConfigError(f"unknown key {key}.{sub}")
+            raise ConfigError(names.unknown("key", f"{key}.{sub}", {f"{key}.{a}" for a in allowed}))
     return value
 
 
@@ -146,10 +165,10 @@ def from_mapping(data: dict[str, Any]) -> Settings:
     }
     for key in data:
         if key not in known:
-            raise ConfigError(f"unknown key {key}")
+            raise ConfigError(names.unknown("key", key, known))
     values: dict[str, Any] = {}
     if "projects" in data:
-        values["projects"] = _names("projects", data["projects"])
+        values["projects"] = _projects("projects", data["projects"])
     for key in ("interval_s", "rewarm_s", "timeout_s"):
         if key in data:
             values[key] = _positive(key, data[key])
@@ -174,13 +193,15 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         if "metrics" in table:
             values["gpu_metrics"] = _gpu_metrics(table["metrics"])
         if "regions" in table:
-            values["gpu_regions"] = _names("gpu.regions", table["regions"])
+            values["gpu_regions"] = _regions("gpu.regions", table["regions"])
     if "c3" in data:
         table = _table("c3", data["c3"], {"metric", "regions"})
         if "metric" in table:
-            values["c3_metric"] = _string("c3.metric", table["metric"])
+            values["c3_metric"] = _named(
+                "c3.metric", names.cpu_metric, _string("c3.metric", table["metric"])
+            )
         if "regions" in table:
-            values["c3_regions"] = _names("c3.regions", table["regions"])
+            values["c3_regions"] = _regions("c3.regions", table["regions"])
     if "notifications" in data:
         table = _table("notifications", data["notifications"], {"enabled", "tone"})
         if "enabled" in table:
@@ -200,15 +221,12 @@ def from_mapping(data: dict[str, Any]) -> Settings:
 
 
 def _gpu_metrics(value: Any) -> tuple[str, ...]:
-    """Names of GPU quota metrics; a typo is an error naming the closest known metric."""
-    from trayapp.sources.compute_metrics import gpu_metric_problem
+    """GPU quota metrics, full or short (``H100``); a typo names the closest known metric."""
+    given = _names("gpu.metrics", value)
+    return tuple(dict.fromkeys(_named("gpu.metrics", names.gpu_metric, v) for v in given))
 
-    names = _names("gpu.metrics", value)
-    for name in names:
-        problem = gpu_metric_problem(name)
-        if problem:
-            raise ConfigError(f"gpu.metrics: {problem}")
-    return names
+
+WATCH_KEYS = ("metric", "min_free", "regions")
 
 
 def _watch_rules(value: Any, settings: Settings) -> tuple[WatchRule, ...]:
@@ -223,21 +241,23 @@ def _watch_rules(value: Any, settings: Settings) -> tuple[WatchRule, ...]:
         key = f"watch #{number}"
         for sub in table:
             if sub not in ("metric", "min_free", "regions"):
-                raise ConfigError(f"unknown key {sub} in {key}")
+                raise ConfigError(f"{key}: {names.unknown('key', sub, WATCH_KEYS)}")
         if "metric" not in table or "min_free" not in table:
             raise ConfigError(f"{key} needs metric and min_free")
         metric, regions = _watched_metric(key, _string(f"{key} metric", table["metric"]), settings)
         min_free = _positive(f"{key} min_free", table["min_free"])
         chosen: tuple[str, ...] = ()
         if table.get("regions"):
-            chosen = tuple(r.lower() for r in _names(f"{key} regions", table["regions"]))
+            given = _names(f"{key} regions", table["regions"])
+            every = (*settings.gpu_regions, *settings.c3_regions)
+            chosen = tuple(_named(key, partial(names.region, warmed=every), r) for r in given)
+            table_name = "[c3] regions" if metric == settings.c3_metric else "[gpu] regions"
             for region in chosen:
                 if region not in regions:
-                    import difflib
-
-                    near = difflib.get_close_matches(region, regions, n=1, cutoff=0.5)
-                    hint = f"; did you mean {near[0]}?" if near else ""
-                    raise ConfigError(f"{key}: region {region!r} is not warmed for {metric}{hint}")
+                    raise ConfigError(
+                        f"{key}: region {region} is not warmed for "
+                        f"{answers.short_name(metric)}: add it to {table_name}"
+                    )
         elif "regions" in table and not isinstance(table["regions"], list):
             raise ConfigError(f"{key} regions must be a list of strings")
         rules.append(WatchRule(metric, min_free, chosen))
@@ -246,17 +266,12 @@ def _watch_rules(value: Any, settings: Settings) -> tuple[WatchRule, ...]:
 
 def _watched_metric(key: str, name: str, settings: Settings) -> tuple[str, tuple[str, ...]]:
     """The full name of a warmed metric given by full or short name, with its regions."""
-    from trayapp import answers
-    from trayapp.sources.compute_metrics import closest
-
     warmed = dict.fromkeys(settings.gpu_metrics, settings.gpu_regions)
     warmed.setdefault(settings.c3_metric, settings.c3_regions)
     for metric, regions in warmed.items():
         if answers.metric_matches(metric, name):
             return metric, regions
-    guess = closest(name, tuple(warmed))
-    hint = f"; did you mean {guess}?" if guess else ""
-    raise ConfigError(f"{key}: metric {name!r} is not warmed (see [gpu] metrics){hint}")
+    raise ConfigError(f"{key}: {names.not_warmed_metric(name, tuple(warmed))}")
 
 
 def load(path: Path, *, required: bool = False) -> Settings:
@@ -288,6 +303,13 @@ def load(path: Path, *, required: bool = False) -> Settings:
 
 
 def check_endpoint(url: str, key: str = "endpoint") -> str:
+    """A base URL (scheme, host, port): the clients add the API's own path to it."""
+    from urllib.parse import urlsplit
+
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"{key} must start with http:// or https://, not {url!r}")
+    parts = urlsplit(url)
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        base = f"{parts.scheme}://{parts.netloc}"
+        raise ConfigError(f"{key} takes the base URL without a path: {base}, not {url!r}")
     return url.rstrip("/")
