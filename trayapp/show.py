@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import argparse
 
 EXIT_NO_MATCH = 1
+EXIT_USAGE = 2
 EXIT_NO_CACHE = 3
 
 
@@ -82,6 +83,10 @@ def show(args: argparse.Namespace) -> int:
         print(f"quota-tray: project {args.project!r} is not in {path}", file=sys.stderr)
         return EXIT_NO_CACHE
     projects = [args.project] if args.project else snap.projects
+    problems = _filter_problems(snap, projects, args)
+    if any(mistake for _, mistake in problems):
+        print(f"quota-tray: {next(line for line, mistake in problems if mistake)}", file=sys.stderr)
+        return EXIT_USAGE
     now = time.time()
     max_age = args.max_age or snap.max_age_s
     chosen = {
@@ -100,10 +105,31 @@ def show(args: argparse.Namespace) -> int:
             if number:
                 print()  # a blank line between projects
             _print_project(snap, project, chosen[project], max_age, now)
+    for line, _ in problems:  # a real name that is not warmed
+        print(f"quota-tray: {line}", file=sys.stderr)
     if not matched:
-        print(f"quota-tray: no check matches {_filters(args)}", file=sys.stderr)
+        if not problems:
+            print(f"quota-tray: no check matches {_filters(args)}", file=sys.stderr)
         return EXIT_NO_MATCH
     return 0
+
+
+def _filter_problems(
+    snap: cache.Snapshot, projects: list[str], args: argparse.Namespace
+) -> list[tuple[str, bool]]:
+    """Each --metric or --region that matches nothing in the cache, and why (see names)."""
+    if not args.metric and not args.region:
+        return []
+    checks = [c for p in projects for c in snap.checks(p)]
+    metrics = [
+        m for m in args.metric if not any(answers.metric_matches(c["metric"], m) for c in checks)
+    ]
+    regions = [r for r in args.region if r.strip().lower() not in {c["region"] for c in checks}]
+    if not metrics and not regions:
+        return []
+    from trayapp.settings import names  # only when a filter is wrong: difflib and the lists
+
+    return names.filter_problems(checks, metrics, regions)
 
 
 def _filters(args: argparse.Namespace) -> str:

@@ -202,4 +202,38 @@ def in_the_form_of(typed: str, full: str) -> str:
     """``full`` as people typed theirs: the short name (``H100``) unless they typed a full one."""
     from trayapp.answers import short_name
 
-    return full if metric_key(typed).endswith(("_GPUS", "_CPUS")) else short_name(full)
+    key = metric_key(typed)
+    long = key.startswith(("NVIDIA", "PREEMPTIBLE")) or key.endswith(
+        ("_GPU", "_GPUS", "_CPU", "_CPUS")
+    )
+    return full if long else short_name(full)
+
+
+def filter_problems(
+    checks: Iterable[dict[str, object]], metrics: Iterable[str] = (), regions: Iterable[str] = ()
+) -> list[tuple[str, bool]]:
+    """For each metric or region filter that matches no check: (the line that says why, True
+    when it is a mistake rather than a real name that is not warmed). ``show`` and the
+    terminal view say the same."""
+    from trayapp.answers import metric_matches
+
+    rows = list(checks)
+    warmed_metrics = tuple(dict.fromkeys(str(c["metric"]) for c in rows))
+    warmed_regions = tuple(dict.fromkeys(str(c["region"]) for c in rows))
+    found = []
+    for name in metrics:
+        if not any(metric_matches(m, name) for m in warmed_metrics):
+            line = not_warmed_metric(name, warmed_metrics)
+            found.append((f"--metric: {line}", line.startswith("unknown")))
+    for name in regions:
+        if name.strip().lower() in warmed_regions:
+            continue
+        try:
+            region(name, warmed_regions)
+        except BadName as exc:
+            found.append((f"--region: {exc}", True))
+            continue
+        found.append(
+            (f"--region: {name} is not warmed: add it to [gpu] regions or [c3] regions", False)
+        )
+    return found
