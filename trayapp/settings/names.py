@@ -225,6 +225,7 @@ def filter_problems(
         if not any(metric_matches(m, name) for m in warmed_metrics):
             line = not_warmed_metric(name, warmed_metrics)
             found.append((f"--metric: {line}", line.startswith("unknown")))
+            continue
     for name in regions:
         if name.strip().lower() in warmed_regions:
             continue

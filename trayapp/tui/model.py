@@ -93,6 +93,18 @@ def rows(
     return sort_rows([_row(c, now, max_age_s) for c in picked], sort, reverse)
 
 
+def filter_problem(snap: cache.Snapshot, projects: Sequence[str], filters: Filters) -> str | None:
+    """When the GPU types match nothing, why (as ``show --metric`` says it), else None."""
+    checks = [c for p in projects for c in snap.checks(p)]
+    wanted = [m for m in filters.metrics if answers.select(checks, metrics=[m])]
+    if not filters.metrics or wanted:
+        return None
+    from trayapp.settings import names
+
+    problems = names.filter_problems(checks, filters.metrics)
+    return problems[0][0].replace("--metric: ", "GPU type: ", 1) if problems else None
+
+
 def _row(check: dict[str, Any], now: float, max_age_s: float) -> Row:
     fresh = cache.is_fresh(check, max_age_s, now)
     status = answers.status_text(check)
