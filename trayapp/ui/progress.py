@@ -6,7 +6,7 @@ import sys
 import threading
 from typing import TextIO
 
-from trayapp.logsink import format_event
+from trayapp.logsink import RepeatFold
 from trayapp.warming.events import Event, WarmEvent
 
 _BATCH = (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW, WarmEvent.BATCH_FAIL)
@@ -21,7 +21,7 @@ def status_line(event: Event) -> str:
 
 
 class TerminalProgress:
-    """Observer printing progress; events carry everything, so it keeps no state of its own."""
+    """Observer printing progress; the only state it keeps is a count of repeated failures."""
 
     def __init__(self, stream: TextIO | None = None, tone: str = "spicy") -> None:
         self.stream = stream or sys.stdout
@@ -29,6 +29,7 @@ class TerminalProgress:
         self.tone = tone
         self._lock = threading.Lock()
         self._width = 0
+        self._fold = RepeatFold()
 
     def on_event(self, event: Event) -> None:
         with self._lock:
@@ -37,11 +38,11 @@ class TerminalProgress:
                 self.stream.write("\r" + text.ljust(self._width))
                 self._width = len(text)
             else:
-                line = format_event(event, self.tone)
-                if line is None:
+                lines = self._fold.lines(event, self.tone)
+                if not lines:
                     return
                 if self.live and self._width:
                     self.stream.write("\r" + " " * self._width + "\r")
                     self._width = 0
-                self.stream.write(line + "\n")
+                self.stream.write("".join(line + "\n" for line in lines))
             self.stream.flush()
