@@ -17,6 +17,10 @@ from trayapp import answers, cache
 if TYPE_CHECKING:
     import argparse
 
+DEMO_INSTEAD = (
+    "quota-tray: no cache of your own yet: showing the demo's "
+    "(warm your own with: quota-tray --project ID)"
+)
 EXIT_NO_MATCH = 1
 EXIT_USAGE = 2
 EXIT_NO_CACHE = 3
@@ -77,8 +81,16 @@ def show(args: argparse.Namespace) -> int:
     try:
         snap = cache.load(path)
     except cache.CacheError as exc:
-        print(f"quota-tray: {exc}", file=sys.stderr)
-        return EXIT_NO_CACHE
+        demo = default_path(demo=True)
+        if args.demo or path.exists() or not demo.exists():
+            print(f"quota-tray: {exc}", file=sys.stderr)
+            return EXIT_NO_CACHE
+        try:  # right after `make demo`: its answers
+            path, snap = demo, cache.load(demo)
+        except cache.CacheError:
+            print(f"quota-tray: {exc}", file=sys.stderr)
+            return EXIT_NO_CACHE
+        print(DEMO_INSTEAD, file=sys.stderr)
     if args.project and args.project not in snap.projects:
         print(f"quota-tray: project {args.project!r} is not in {path}", file=sys.stderr)
         return EXIT_NO_CACHE

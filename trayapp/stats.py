@@ -107,7 +107,15 @@ def stats_command(args: argparse.Namespace) -> int:
     from trayapp import history
 
     since = parse_since(args.since)
-    path = args.db or history.default_path(demo=getattr(args, "demo", False))
+    demo = getattr(args, "demo", False)
+    path = args.db or history.default_path(demo=demo)
+    if not (args.db or demo or path.exists()) and history.default_path(demo=True).exists():
+        path = history.default_path(demo=True)  # right after `make demo`: its history
+        print(
+            "quota-tray: no history of your own yet: showing the demo's "
+            "(warm your own with: quota-tray --project ID)",
+            file=sys.stderr,
+        )
     try:
         summary = history.stats(path, since)
         data = history.series(path, since) if args.plot else None

@@ -54,3 +54,21 @@ def test_a_name_not_warmed_beside_one_that_is_still_prints_the_rows(env):
         "quota-tray: --metric: B200 is not warmed: add NVIDIA_B200_GPUS to [gpu] metrics\n"
     )
     assert " H100 " in out.stdout
+
+
+def test_the_readme_example_works_right_after_the_demo(env):
+    """No cache of one's own yet: `show` and `stats` read the demo's, saying so in one line."""
+    out = run_cli(env, "show", "--metric", "H100", "--min-free", "8")
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == (
+        "quota-tray: no cache of your own yet: showing the demo's "
+        "(warm your own with: quota-tray --project ID)\n"
+    )
+    assert out.stdout.startswith("demo-project: complete · ")
+    stats = run_cli(env, "stats")
+    assert stats.returncode == 0, stats.stderr
+    assert stats.stderr == (
+        "quota-tray: no history of your own yet: showing the demo's "
+        "(warm your own with: quota-tray --project ID)\n"
+    )
+    assert stats.stdout.startswith("History, last 24h (demo-project)"), stats.stdout
