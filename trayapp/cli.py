@@ -212,8 +212,12 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
 
     first = settings_from(args)  # a bad config is exit 2 before anything else happens
     # the demo has a lock and a control channel of its own: it runs beside a real instance
+    wanted = tuple(args.project or ()) if demo else first.projects
     lock = instance.claim(
-        instance.lock_directory(demo), lambda: control.live_pid(demo=demo), demo=demo
+        instance.lock_directory(demo),
+        lambda: control.live_pid(demo=demo),
+        demo=demo,
+        note=lambda: _warms_others(wanted, demo),
     )  # "already running" is exit 0
     if not isinstance(lock, instance.InstanceLock):
         return lock
@@ -268,6 +272,32 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
             cleanup.callback(server.stop)
         return app.run(runtime, headless=args.headless or args.once, once=args.once)
     return 1  # not reached: the with-block returns
+
+
+def _warms_others(wanted: Sequence[str], demo: bool) -> str:
+    """When the running instance warms other projects than this start asked for, what it
+    warms and how to warm them all ("" otherwise: the usual hint)."""
+    from trayapp.control import ControlError, NotRunning, send
+    from trayapp.instance import default_directory
+    from trayapp.safety.text import clean_line
+
+    if not wanted:
+        return ""
+    try:
+        running = send("status", default_directory(demo)).get("projects") or []
+    except (ControlError, NotRunning, OSError):
+        return ""
+    missing = [p for p in wanted if p not in running]
+    if not missing or not isinstance(running, list):
+        return ""
+    every = " ".join(f"--project {p}" for p in dict.fromkeys([*map(str, running), *wanted]))
+    command = "quota-tray demo" if demo else "quota-tray"
+    quit_ = "quota-tray quit --demo" if demo else "quota-tray quit"
+    return clean_line(
+        f"and warms {', '.join(map(str, running))}, not {', '.join(missing)}: "
+        f"`{quit_}`, then `{command} {every}`",
+        400,
+    )
 
 
 def _os_line(exc: OSError) -> str:

@@ -159,7 +159,9 @@ def test_bad_config_key_is_named(env):
     path.write_text("projects = ['p']\ninterval = 2\n")
     out = qt(env, "run", "--once")
     assert out.returncode == 2
-    assert out.stderr.strip() == f"quota-tray: config {path}: unknown key interval"
+    assert out.stderr.strip() == (
+        f"quota-tray: config {path}: unknown key 'interval'; did you mean interval_s?"
+    )
 
 
 def test_no_project_is_a_usage_error(env):

@@ -48,6 +48,7 @@ def status_payload(runtime: Any, started_monotonic: float, demo: bool = False) -
         "uptime_s": round(time.monotonic() - started_monotonic, 1),
         "cache_path": str(runtime.files.cache),
         "watch_met": runtime.alerts.met_now() if hasattr(runtime, "alerts") else [],
+        "running": True,
     }
 
 
@@ -66,16 +67,19 @@ def runtime_handlers(
         return status_payload(runtime, started, demo)
 
     def rewarm() -> dict[str, Any]:
+        was_paused = warmer.paused  # a re-warm resumes a paused warmer: say so
         warmer.force_rewarm()
-        return identity(runtime, demo)
+        return {**identity(runtime, demo), "resumed": was_paused}
 
     def pause() -> dict[str, Any]:
+        already = warmer.paused
         warmer.pause()
-        return {**identity(runtime, demo), "paused": True}
+        return {**identity(runtime, demo), "paused": True, "already": already}
 
     def resume() -> dict[str, Any]:
+        already = not warmer.paused
         warmer.resume()
-        return {**identity(runtime, demo), "paused": False}
+        return {**identity(runtime, demo), "paused": False, "already": already}
 
     def quit_() -> dict[str, Any]:
         on_quit()
@@ -90,8 +94,34 @@ _CONFIRM = {
     "resume": "warming resumed",
     "quit": "quitting",
 }
+_ALREADY = {"pause": "already paused", "resume": "already warming"}
 
 
+def confirmation(command: str, answer: Mapping[str, Any]) -> str:
+    """What was done, as the instance answered: ``already paused``, ``re-warm started;
+    warming resumed``."""
+    if answer.get("already") is True and command in _ALREADY:
+        return _ALREADY[command]
+    text = _CONFIRM.get(command, command + " done")
+    return text + ("; warming resumed" if answer.get("resumed") is True else "")
+
+
+def not_running_line() -> str:
+    """The hint names a start that works as printed: bare ``quota-tray`` only when the config
+    or the environment names a project."""
+    from trayapp import paths
+    from trayapp.config import ConfigError, load
+
+    try:
+        known = bool(load(paths.config_file()).projects)
+    except ConfigError:
+        known = False
+    known = known or any(os.environ.get(v, "").strip() for v in _PROJECT_VARIABLES)
+    return NOT_RUNNING_LINE if known else NOT_RUNNING_LINE.replace("`quota-tray`", _START)
+
+
+_PROJECT_VARIABLES = ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT")
+_START = "`quota-tray --project ID`, ID being your Google Cloud project"
 NOT_RUNNING_DEMO_LINE = "quota-tray: no demo is running (start it with `quota-tray demo`)"
 
 
@@ -125,7 +155,10 @@ def client_command(
             return 1
         break
     else:
-        print(NOT_RUNNING_DEMO_LINE if demo else NOT_RUNNING_LINE, file=sys.stderr)
+        if as_json:
+            print(json.dumps({"running": False}))
+        else:
+            print(NOT_RUNNING_DEMO_LINE if demo else not_running_line(), file=sys.stderr)
         return EXIT_NOT_RUNNING
     if as_json:
         print(json.dumps(answer, indent=2, sort_keys=True))
@@ -134,7 +167,7 @@ def client_command(
     else:
         reached = who(answer)
         where = f" ({reached})" if reached else ""
-        print(f"quota-tray: {_CONFIRM.get(command, command + ' done')}{where}")
+        print(f"quota-tray: {confirmation(command, answer)}{where}")
     return 0
 
 
