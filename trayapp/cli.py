@@ -73,10 +73,21 @@ COMMANDS = {
 }
 
 
+HELP_EPILOG = (
+    "With no command, quota-tray runs `run`:\n"
+    "  quota-tray --project P    is    quota-tray run --project P"
+)
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser, with the options of ``command`` only (none for the top-level help), so a
     command never imports the modules that define the others' options."""
-    parser = _Parser(prog="quota-tray", description="Keeps GPU and C3 quota answers warm.")
+    parser = _Parser(
+        prog="quota-tray",
+        description="Keeps GPU and C3 quota answers warm.",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"quota-tray {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name, text in COMMANDS.items():
@@ -322,7 +333,10 @@ def _demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str |
     )
 
 
-TUI_MISSING = "quota-tray: the terminal view needs Textual: pip install 'quota-tray[tui]'"
+TUI_MISSING = (
+    "quota-tray: the terminal view needs Textual: in the quota-tray checkout, "
+    "pip install '.[tui]' (or pipx install --force '.[tui]')"
+)
 
 
 def tui(args: argparse.Namespace) -> int:

@@ -166,10 +166,10 @@ def format_summary(s: dict[str, Any], since_s: float | None) -> str:
         f", p50 {c['p50']:g} s, max {c['max']:g} s" if cycles else ""
     )
     lines.append(f"  cycles    {text}" + (f", {per:g} API calls per cycle" if per else ""))
-    for cycle in cycles[-5:]:
+    for number, cycle in list(enumerate(cycles, 1))[-5:]:  # in order: runs restart their ids
         at = time.strftime("%Y-%m-%d %H:%M", time.localtime(_epoch(cycle["at"])))
         lines.append(
-            f"            #{cycle['cycle']} done {at} in {cycle['duration_s']:g} s, "
+            f"            #{number} done {at} in {cycle['duration_s']:g} s, "
             f"{cycle['api_calls']} calls, {cycle['failed']} failed"
         )
     for key, name in (("rewarms", "re-warms"), ("errors", "errors")):

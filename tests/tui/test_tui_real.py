@@ -248,8 +248,9 @@ def test_without_textual_the_command_says_what_to_install(env):
         [*bare, "-m", "trayapp", "tui"], env=run_env, capture_output=True, text=True, check=False
     )
     assert out.returncode == 2
-    assert (
-        out.stderr == "quota-tray: the terminal view needs Textual: pip install 'quota-tray[tui]'\n"
+    assert out.stderr == (
+        "quota-tray: the terminal view needs Textual: in the quota-tray checkout, "
+        "pip install '.[tui]' (or pipx install --force '.[tui]')\n"
     )
     assert out.stdout == ""
 
