@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
 
 from trayapp import __version__
 
+TYPE_CHECKING = False  # typing and pathlib cost more to import than `show` takes to run
 if TYPE_CHECKING:  # the subcommands import what they need when they run
+    from collections.abc import Sequence
+    from typing import NoReturn
+
     from trayapp.config import Settings
 
 DEMO_PROJECT = "demo-project"
@@ -27,6 +28,25 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        """argparse's, with the terminal's width found without importing shutil (which
+        brings bz2 and lzma): every add_argument asks for a formatter."""
+        return self.formatter_class(prog=self.prog, width=_columns() - 2)  # type: ignore[call-arg]
+
+
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def _number(text: str) -> float:
@@ -51,6 +71,8 @@ def _warm_options(p: argparse.ArgumentParser, *, endpoint: bool) -> None:
             help="Cloud Quotas API base URL (default: --endpoint when that is a loopback "
             "http:// URL, else Google's)",
         )
+    from pathlib import Path
+
     p.add_argument("--config", type=Path, metavar="PATH", help="config file")
     p.add_argument("--interval", type=_number, metavar="S", help="seconds between batches")
     p.add_argument("--rewarm", type=_number, metavar="S", help="seconds between re-warms")
@@ -79,21 +101,28 @@ HELP_EPILOG = (
 )
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser, with the options of ``command`` only (none for the top-level help), so a
-    command never imports the modules that define the others' options."""
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser: ``--help``, ``--version`` and the list of commands. Each command
+    has a parser of its own (:func:`command_parser`), so none pays for the others' options."""
+    width = max(map(len, COMMANDS)) + 2
+    listing = "\n".join(f"  {name:<{width}}{text}" for name, text in COMMANDS.items())
     parser = _Parser(
         prog="quota-tray",
+        usage="quota-tray [-h] [--version] [COMMAND] [OPTIONS]",
         description="Keeps GPU and C3 quota answers warm.",
-        epilog=HELP_EPILOG,
+        epilog=f"commands (quota-tray COMMAND --help for its options):\n{listing}\n\n"
+        + HELP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"quota-tray {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for name, text in COMMANDS.items():
-        p = sub.add_parser(name, help=text, description=text)
-        if command == name:
-            _add_options(name, p)
+    return parser
+
+
+def command_parser(name: str) -> argparse.ArgumentParser:
+    """The parser of one command, as ``quota-tray NAME`` reads it."""
+    parser = _Parser(prog=f"quota-tray {name}", description=COMMANDS[name])
+    parser.set_defaults(command=name)
+    _add_options(name, parser)
     return parser
 
 
@@ -151,8 +180,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "run")
     try:
-        chosen = argv[0] if argv[0] in COMMANDS else None
-        args = build_parser(chosen).parse_args(argv)
+        if argv[0] in COMMANDS:  # only this command's parser: no other command's options
+            args = command_parser(argv[0]).parse_args(argv[1:])
+        elif argv[0].startswith("-"):
+            args = build_parser().parse_args(argv)  # --help, --version: exits
+        else:
+            from trayapp.settings import names
+
+            raise UsageError(names.unknown("command", argv[0], COMMANDS))
         command = args.command or "run"
         if command == "show":
             from trayapp.show import show

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Any
 
 from trayapp import answers, cache
 
+TYPE_CHECKING = False  # typing costs more to import than printing the table takes
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 DEMO_INSTEAD = (
     "quota-tray: no cache of your own yet: showing the demo's "
@@ -75,14 +76,14 @@ def _at_least_zero(text: str) -> float:
 
 
 def show(args: argparse.Namespace) -> int:
-    from trayapp.cache import default_path
+    import os
 
-    path = default_path(demo=args.demo)
+    path = cache.default_file(demo=args.demo)
     try:
         snap = cache.load(path)
     except cache.CacheError as exc:
-        demo = default_path(demo=True)
-        if args.demo or path.exists() or not demo.exists():
+        demo = cache.default_file(demo=True)
+        if args.demo or os.path.exists(path) or not os.path.exists(demo):  # noqa: PTH110
             print(f"quota-tray: {exc}", file=sys.stderr)
             return EXIT_NO_CACHE
         try:  # right after `make demo`: its answers

@@ -142,7 +142,8 @@ def test_plain_tone_removes_profanity(env, tmp_path):
         (["show", "--max-age", "-5"], "--max-age: must be a positive number"),
         (["emulator", "--fault", "teapot@nowhere"], "fault"),
         (["emulator", "--host", "0.0.0.0"], "loopback"),
-        (["frobnicate"], "invalid choice"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+        (["shw"], "unknown command 'shw'; did you mean show?"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(env, args, needle):
