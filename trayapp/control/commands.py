@@ -109,12 +109,13 @@ def confirmation(command: str, answer: Mapping[str, Any]) -> str:
 def not_running_line() -> str:
     """The hint names a start that works as printed: bare ``quota-tray`` only when the config
     or the environment names a project."""
+    import tomllib  # the config module itself would double the time `status` takes
+
     from trayapp import paths
-    from trayapp.config import ConfigError, load
 
     try:
-        known = bool(load(paths.config_file()).projects)
-    except ConfigError:
+        known = bool(tomllib.loads(paths.config_file().read_text("utf-8")).get("projects"))
+    except (OSError, ValueError):  # no file, not UTF-8, not TOML
         known = False
     known = known or any(os.environ.get(v, "").strip() for v in _PROJECT_VARIABLES)
     return NOT_RUNNING_LINE if known else NOT_RUNNING_LINE.replace("`quota-tray`", _START)
