@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-from trayapp import answers, cache
+from trayapp import answers, cache, words
 
 TYPE_CHECKING = False  # typing costs more to import than printing the table takes
 if TYPE_CHECKING:
@@ -165,8 +165,7 @@ def header(snap: cache.Snapshot, project: str, max_age: float, now: float) -> st
         counts.append(f"{pending} pending")
     if state != "complete" and counts:
         state += f" ({', '.join(counts)})"
-    updated = answers.updated_at(checks)
-    age = "never updated" if updated is None else f"updated {answers.ago(now - updated)}"
+    age = answers.data_age(checks, now)
     cycle = snap.cycle(project)
     return (
         f"{answers.clean(project)}: {state} · {age} · "
@@ -213,48 +212,21 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
 
 
-def _age(check: dict[str, Any], now: float) -> str:
-    seconds = answers.age_s(check, now)
-    if seconds is None:
-        return "-"
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    return f"{seconds // 60}m" if seconds < 7200 else f"{seconds // 3600}h"
-
-
-def _num(check: dict[str, Any], key: str) -> str:
-    value = check.get(key)
-    if check.get("status") != "ok" or not isinstance(value, int | float):
-        return "?" if check.get("status") == "ok" else "-"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
-
-
-def _status(check: dict[str, Any], max_age: float, now: float) -> str:
-    text = answers.status_text(check)
-    if check["status"] in ("ok", "absent"):
-        if not cache.is_fresh(check, max_age, now):
-            text += " (stale)"
-        if check.get("error"):
-            text += f", last try failed: {answers.clean(check['error'])}"
-    return text
-
-
 def _print_project(
     snap: cache.Snapshot, project: str, rows: list[dict[str, Any]], max_age: float, now: float
 ) -> None:
     print(header(snap, project, max_age, now))
-    table = [("REGION", "METRIC", "LIMIT", "USAGE", "FREE", "AGE", "STATUS")]
+    table = [words.COLUMNS]
     for c in rows:
         table.append(
             (
                 answers.clean(c["region"], 40),
-                answers.clean(answers.short_name(str(c["metric"])), 40),
-                _num(c, "limit"),
-                _num(c, "usage"),
-                answers.format_free(c),
-                _age(c, now),
-                _status(c, max_age, now),
+                answers.clean(words.short_name(str(c["metric"])), 40),
+                words.number_cell(c, "limit"),
+                words.number_cell(c, "usage"),
+                words.free_cell(c),
+                words.ago(answers.age_s(c, now)),
+                words.state_text(c, cache.is_fresh(c, max_age, now)),
             )
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from trayapp import words
 from trayapp.control.client import send
 from trayapp.control.server import Handler
 from trayapp.control.wire import EXIT_NOT_RUNNING, NOT_RUNNING_LINE, ControlError, NotRunning
@@ -188,7 +189,8 @@ def format_status(status: Mapping[str, Any]) -> str:
     """A few readable lines of a status answer."""
     name = "the quota-tray demo" if status.get("demo") is True else "quota-tray"
     lines = [f"{name} is running (pid {status.get('pid')}, up {_duration(status)})"]
-    level = status.get("level") or "no batch yet"
+    failed, total = status.get("failed") or 0, status.get("total") or 0
+    level = words.level_word(status.get("level"), _int(failed), _int(total))
     ms = status.get("last_batch_ms")
     lines.append(f"level: {level}" + (f", last batch {ms} ms" if ms is not None else ""))
     progress = status.get("progress") or {}
@@ -227,7 +229,11 @@ def _watch_line(rule: Mapping[str, Any]) -> str:
         for w in rule.get("met_in") or ()
         if isinstance(w, Mapping) and isinstance(w.get("free"), int | float)
     )
-    return f"≥ {rule.get('min_free'):g} {rule.get('metric')}: {places}"
+    return f"≥ {rule.get('min_free'):g} {words.short_name(str(rule.get('metric')))}: {places}"
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _duration(status: Mapping[str, Any]) -> str:
