@@ -93,7 +93,10 @@ def show(args: argparse.Namespace) -> int:
             return EXIT_NO_CACHE
         print(DEMO_INSTEAD, file=sys.stderr)
     if args.project and args.project not in snap.projects:
-        print(f"quota-tray: project {args.project!r} is not in {path}", file=sys.stderr)
+        from trayapp.settings import names
+
+        near = names.did_you_mean(args.project, snap.projects)
+        print(f"quota-tray: project {args.project!r} is not in {path}{near}", file=sys.stderr)
         return EXIT_NO_CACHE
     projects = [args.project] if args.project else snap.projects
     problems = _filter_problems(snap, projects, args)

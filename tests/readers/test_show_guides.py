@@ -3,6 +3,8 @@ the closest one, or that it is not warmed and how to add it. Read from the demo'
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from userdirs import headless_env, run_cli
 
@@ -72,3 +74,12 @@ def test_the_readme_example_works_right_after_the_demo(env):
         "(warm your own with: quota-tray --project ID)\n"
     )
     assert stats.stdout.startswith("History, last 24h (demo-project)"), stats.stdout
+
+
+def test_a_project_not_in_the_cache_names_the_closest(env):
+    out = run_cli(env, "show", "--demo", "--project", "demo-projet")
+    path = Path(env["XDG_CACHE_HOME"]) / "quota-tray" / "demo" / "quota-cache.json"
+    assert (out.returncode, out.stderr) == (
+        3,
+        f"quota-tray: project 'demo-projet' is not in {path}; did you mean demo-project?\n",
+    )
