@@ -194,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return show(args)
         if command == "tui":
+            from trayapp.tui.launch import tui
+
             return tui(args)
         if command in ("status", "rewarm", "pause", "resume", "quit"):
             from trayapp import control
@@ -263,7 +265,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
         instance.lock_directory(demo),
         lambda: control.live_pid(demo=demo),
         demo=demo,
-        note=lambda: _warms_others(wanted, demo),
+        note=lambda: control.warms_others(wanted, demo),
     )  # "already running" is exit 0
     if not isinstance(lock, instance.InstanceLock):
         return lock
@@ -320,32 +322,6 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
     return 1  # not reached: the with-block returns
 
 
-def _warms_others(wanted: Sequence[str], demo: bool) -> str:
-    """When the running instance warms other projects than this start asked for, what it
-    warms and how to warm them all ("" otherwise: the usual hint)."""
-    from trayapp.control import ControlError, NotRunning, send
-    from trayapp.instance import default_directory
-    from trayapp.safety.text import clean_line
-
-    if not wanted:
-        return ""
-    try:
-        running = send("status", default_directory(demo)).get("projects") or []
-    except (ControlError, NotRunning, OSError):
-        return ""
-    missing = [p for p in wanted if p not in running]
-    if not missing or not isinstance(running, list):
-        return ""
-    every = " ".join(f"--project {p}" for p in dict.fromkeys([*map(str, running), *wanted]))
-    command = "quota-tray demo" if demo else "quota-tray"
-    quit_ = "quota-tray quit --demo" if demo else "quota-tray quit"
-    return clean_line(
-        f"and warms {', '.join(map(str, running))}, not {', '.join(missing)}: "
-        f"`{quit_}`, then `{command} {every}`",
-        400,
-    )
-
-
 def _os_line(exc: OSError) -> str:
     """``<path>: <why>`` in one line, for a file or folder we cannot use."""
     from trayapp.safety.text import clean_line
@@ -366,27 +342,3 @@ def _demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str |
         interval_s=settings.interval_s / speed,
         thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed),
     )
-
-
-TUI_MISSING = (
-    "quota-tray: the terminal view needs Textual: in the quota-tray checkout, "
-    "pip install '.[tui]' (or pipx install --force '.[tui]')"
-)
-
-
-def tui(args: argparse.Namespace) -> int:
-    """``tui``: Textual is imported only here, so no other command pays for it."""
-    try:
-        from trayapp.tui.app import QuotaApp
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] not in ("textual", "rich"):
-            raise
-        print(TUI_MISSING, file=sys.stderr)
-        return 2
-    from trayapp.cache import default_path  # the file show reads; the warmer is not loaded
-
-    app = QuotaApp(
-        default_path(demo=args.demo), [args.project] if args.project else None, demo=args.demo
-    )
-    app.run()
-    return app.return_code or 0

@@ -49,7 +49,7 @@ def test_every_install_hint_names_an_extra_of_this_checkout():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ]
-    from trayapp.cli import TUI_MISSING
+    from trayapp.tui.launch import TUI_MISSING
 
     for text in (README, TUI_MISSING, (ROOT / "packaging" / "README.md").read_text()):
         assert "quota-tray[" not in text  # no such package is published

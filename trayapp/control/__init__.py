@@ -15,6 +15,7 @@ from trayapp.control.commands import (
     format_status,
     runtime_handlers,
     status_payload,
+    warms_others,
 )
 from trayapp.control.server import ControlServer, Handler, serve
 from trayapp.control.wire import (
@@ -54,4 +55,5 @@ __all__ = [
     "send",
     "serve",
     "status_payload",
+    "warms_others",
 ]

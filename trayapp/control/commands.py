@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from trayapp import words
@@ -246,3 +246,27 @@ def _duration(status: Mapping[str, Any]) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def warms_others(wanted: Sequence[str], demo: bool) -> str:
+    """When the running instance warms other projects than this start asked for, what it
+    warms and how to warm them all ("" otherwise: the usual hint)."""
+    from trayapp.instance import default_directory
+
+    if not wanted:
+        return ""
+    try:
+        running = send("status", default_directory(demo)).get("projects") or []
+    except (ControlError, NotRunning, OSError):
+        return ""
+    missing = [p for p in wanted if p not in running]
+    if not missing or not isinstance(running, list):
+        return ""
+    every = " ".join(f"--project {p}" for p in dict.fromkeys([*map(str, running), *wanted]))
+    command = "quota-tray demo" if demo else "quota-tray"
+    quit_ = "quota-tray quit --demo" if demo else "quota-tray quit"
+    return clean_line(
+        f"and warms {', '.join(map(str, running))}, not {', '.join(missing)}: "
+        f"`{quit_}`, then `{command} {every}`",
+        400,
+    )

@@ -1,0 +1,33 @@
+"""``quota-tray tui``: Textual is imported only here, so no other command pays for it."""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+TUI_MISSING = (
+    "quota-tray: the terminal view needs Textual: in the quota-tray checkout, "
+    "pip install '.[tui]' (or pipx install --force '.[tui]')"
+)
+
+
+def tui(args: argparse.Namespace) -> int:
+    """Open the terminal view on the file `show` reads; 2 with one line when Textual is
+    missing."""
+    try:
+        from trayapp.tui.app import QuotaApp
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in ("textual", "rich"):
+            raise
+        print(TUI_MISSING, file=sys.stderr)
+        return 2
+    from trayapp.cache import default_path  # the file show reads; the warmer is not loaded
+
+    app = QuotaApp(
+        default_path(demo=args.demo), [args.project] if args.project else None, demo=args.demo
+    )
+    app.run()
+    return app.return_code or 0
