@@ -50,6 +50,21 @@ def ago(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} days ago"
 
 
+def duration(seconds: float | None) -> str:
+    """``45 s``, ``2 min 5 s``, ``1 h 30 min``: how long something takes or waits (a retry,
+    a cycle), said alike by the tray, notifications and ``status``; "" when unknown."""
+    if seconds is None or isinstance(seconds, bool):
+        return ""
+    try:
+        value = max(0.0, float(seconds))
+    except (TypeError, ValueError):
+        return ""
+    if value < 100:
+        return f"{value:.0f} s"
+    minutes, secs = divmod(round(value), 60)
+    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
 def updated(newest_s: float | None, oldest_s: float | None = None) -> str:
     """The data's age: ``updated 4 min ago`` (the newest answer), and ``, oldest 25 min ago``
     when the oldest answer reads older."""

@@ -16,8 +16,8 @@ from userdirs import headless_env
 
 from trayapp.tui import model
 from trayapp.tui.app import QuotaApp
-from trayapp.ui.display import quota_lines
-from trayapp.ui.notices import best_free_lines
+from trayapp.ui.display import DisplayModel, quota_lines
+from trayapp.ui.notices import NotificationPolicy, best_free_lines
 from trayapp.warming.events import Event, Progress, WarmEvent
 
 CONFIG = 'projects = ["p"]\ninterval_s = 0.02\n[[watch]]\nmetric = "H100"\nmin_free = 1\n'
@@ -36,7 +36,7 @@ def show_rows(text: str) -> tuple[list[str], dict[tuple[str, str], list[str]]]:
 
 
 def test_every_surface_says_the_same_cache_the_same_way(env, emulator, tmp_path):
-    emulator.add_fault("404@us-east5")  # one C3 check fails for good
+    emulator.add_fault("503@us-east5")  # one C3 check fails, and is retried later
     config = tmp_path / "config.toml"
     config.write_text(CONFIG)
     proc = start_headless(env, emulator, "--config", str(config))
@@ -92,4 +92,18 @@ def test_every_surface_says_the_same_cache_the_same_way(env, emulator, tmp_path)
     for region, bound in re.findall(r"(\S+) \(((?:≤ )?\d+)\)", watch):
         assert free[region, "H100"] == bound, watch
     assert "NVIDIA_" not in said_status + said_show
+
+    # how long until the retry: the same words in status, the tray and the notification
+    retry = re.search(r"^failed: 1 checks \(retry in (\d+) s\)$", said_status, re.MULTILINE)
+    assert retry, said_status
+    event = Event(
+        WarmEvent.INCOMPLETE,
+        1,
+        Progress(20, 20, 17, 18),
+        snapshot=doc,
+        data={"failed": 1, "reasons": ["x"], "retry_in_s": float(retry.group(1))},
+    )
+    assert DisplayModel(38).apply(event).text.endswith(f" · retry in {retry.group(1)} s")
+    [notice] = NotificationPolicy().decide(event)
+    assert notice.message.endswith(f" Retrying in {retry.group(1)} s.")
     assert Path(cache_file(env)).exists()

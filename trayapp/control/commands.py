@@ -207,7 +207,7 @@ def format_status(status: Mapping[str, Any]) -> str:
     if failed:
         reasons = [str(r) for r in status.get("reasons") or ()]
         retry = status.get("retry_in_s")
-        then = f"retry in {retry:g}s" if isinstance(retry, int | float) else "no retry"
+        then = f"retry in {words.duration(retry)}" if isinstance(retry, int | float) else "no retry"
         lines.append(f"failed: {failed} checks ({then})")
         lines.extend(f"  {clean_line(reason)}" for reason in reasons)
     missing = status.get("not_found") or ()

@@ -87,14 +87,7 @@ def short_answer(lines: tuple[QuotaLine, ...]) -> str:
 
 
 def _duration(seconds: Any) -> str:
-    try:
-        value = max(0.0, float(seconds))
-    except (TypeError, ValueError):
-        return ""
-    if value < 100:
-        return f"{value:.0f} s"
-    minutes, secs = divmod(round(value), 60)
-    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+    return words.duration(seconds)
 
 
 class DisplayModel:
