@@ -11,8 +11,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-install: $(BIN)/python
+# Installed once, and again only when pyproject.toml changes (the install is editable: code
+# changes need none).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[tui]'
+	@touch $@
+
+install: $(VENV)/.installed
 
 demo: install
 	@echo "quota-tray is installed in $(VENV): run $(BIN)/quota-tray (show, status, ...)," \
@@ -32,10 +37,13 @@ desktop-deps:
 	    echo "desktop tests need: sudo apt-get install $$missing"; \
 	fi
 
-test: $(BIN)/python desktop-deps
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test,tui]'
 	@$(BIN)/python -m pip install -q -e '.[gtk]' || \
 	    echo "PyGObject did not install: the GTK tray tests will say what is missing"
+	@touch $@
+
+test: $(VENV)/.installed-test desktop-deps
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 

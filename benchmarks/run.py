@@ -115,33 +115,6 @@ def bench_tui(tmp: Path) -> tuple[float, float, float]:
     return ours * 1e3, bare * 1e3, ours / bare
 
 
-def bench_cli(tmp: Path) -> list[tuple[str, float, float, float]]:
-    """`quota-tray show`, `status` (none running) and `--help` as whole processes against a
-    bare interpreter start, interleaved; show prints a full 38-check cache."""
-    home = tmp / "cli-home"
-    env = dict(os.environ, XDG_CACHE_HOME=str(home / "c"), XDG_RUNTIME_DIR=str(home / "r"))
-    env.update(XDG_CONFIG_HOME=str(home / "cf"), XDG_STATE_HOME=str(home / "s"))
-    cache.write_atomic(home / "c" / "quota-tray" / cache.FILENAME, full_cache(1))
-    (home / "r").mkdir(mode=0o700)
-    commands = {
-        "bare": [sys.executable, "-c", "pass"],
-        "show": [sys.executable, "-m", "trayapp", "show"],
-        "status": [sys.executable, "-m", "trayapp", "status"],
-        "--help": [sys.executable, "-m", "trayapp", "--help"],
-    }
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(21):
-        for name, argv in commands.items():
-            started = time.perf_counter()
-            subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, check=False)
-            times[name].append(time.perf_counter() - started)
-    bare = statistics.median(times.pop("bare"))
-    return [
-        (name, statistics.median(t) * 1e3, bare * 1e3, statistics.median(t) / bare)
-        for name, t in times.items()
-    ]
-
-
 def peak_rss_mb(args: list[str], env: dict[str, str]) -> float:
     """Peak resident memory of the largest process of one child's tree (the kernel keeps the
     largest of the waited-for descendants), measured by a wrapper process of its own."""
@@ -236,10 +209,13 @@ def main() -> int:
             )
         )
 
-        for name, ours, bare, ratio in bench_cli(tmp):
+        from startup import measure  # the console script of a regular install, as users run it
+
+        for name, ours, bare, ratio in measure():
             rows.append(
                 (
-                    f"`quota-tray {name}` vs `python -c pass` (whole process)",
+                    f"installed `quota-tray {name}` vs `python -c pass` (regular install, "
+                    "whole process, median of pair-by-pair ratios)",
                     f"{ours:.0f} ms vs {bare:.0f} ms",
                     f"{ratio:.2f}x",
                 )

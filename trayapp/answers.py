@@ -9,26 +9,18 @@ from __future__ import annotations
 
 import time
 
+from trayapp import words
 from trayapp.cache import is_fresh, parse_time
 from trayapp.safety.text import clean_line
+from trayapp.words import ago, short_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-NOT_REPORTED = "not reported"
-
-
-def short_name(metric: str) -> str:
-    """``NVIDIA_H100_GPUS`` -> ``H100``, ``NVIDIA_A100_80GB_GPUS`` -> ``A100_80GB``,
-    ``C3_CPUS`` -> ``C3``; other names stay as they are."""
-    name = metric.upper()
-    for suffix in ("_GPUS", "_CPUS"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return name.removeprefix("NVIDIA_")
+NOT_REPORTED = words.NOT_REPORTED
+__all__ = ["ago", "short_name"]  # said in trayapp.words, kept here for readers of this API
 
 
 def metric_matches(metric: str, wanted: str) -> bool:
@@ -61,12 +53,7 @@ def free_bound(check: dict[str, Any]) -> tuple[float, bool] | None:
 
 def status_text(check: dict[str, Any]) -> str:
     """What a person reads in a status column; an absent metric is never a zero."""
-    status = check.get("status")
-    if status == "absent":
-        return NOT_REPORTED
-    if status == "error":
-        return f"error: {clean(check.get('error') or 'unknown')}"
-    return clean(str(status))
+    return words.state_text(check)
 
 
 def clean(text: Any, limit: int = 120) -> str:
@@ -83,20 +70,6 @@ def age_s(check: dict[str, Any], now: float | None = None) -> float | None:
         return (time.time() if now is None else now) - parse_time(fetched)
     except ValueError:
         return None
-
-
-def ago(seconds: float | None) -> str:
-    """``4 min ago``; the wording every surface uses for the data's age."""
-    if seconds is None:
-        return "never"
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.0f} s ago"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 86400:
-        return f"{seconds / 3600:.1f} h ago"
-    return f"{seconds / 86400:.1f} days ago"
 
 
 def select(
@@ -146,16 +119,8 @@ def reported_anywhere(checks: Iterable[dict[str, Any]], metric: str) -> bool:
 
 
 def format_free(check: dict[str, Any]) -> str:
-    """FREE as printed: ``6``, ``≤ 8`` when only the limit is known, ``-`` when unknown."""
-    bound = free_bound(check)
-    if bound is None:
-        return "-"
-    value, exact = bound
-    return _number(value) if exact else f"≤ {_number(value)}"
-
-
-def _number(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+    """FREE as printed (see :func:`trayapp.words.free_cell`)."""
+    return words.free_cell(check)
 
 
 # --- a project at a glance ------------------------------------------------------------------
@@ -184,29 +149,46 @@ def project_state(checks: Sequence[dict[str, Any]], max_age_s: float, now: float
 
 def updated_at(checks: Iterable[dict[str, Any]]) -> float | None:
     """When the newest answer among ``checks`` arrived (epoch seconds), None if none did."""
-    newest = None
+    times = answer_times(checks)
+    return max(times) if times else None
+
+
+def oldest_at(checks: Iterable[dict[str, Any]]) -> float | None:
+    """When the oldest answer among ``checks`` arrived (epoch seconds), None if none did."""
+    times = answer_times(checks)
+    return min(times) if times else None
+
+
+def answer_times(checks: Iterable[dict[str, Any]]) -> list[float]:
+    """When each answer among ``checks`` arrived (checks never answered have no time)."""
+    times = []
     for check in checks:
         fetched = check.get("fetched_at")
         if not isinstance(fetched, str):
             continue
         try:
-            at = parse_time(fetched)
+            times.append(parse_time(fetched))
         except ValueError:
             continue
-        newest = at if newest is None else max(newest, at)
-    return newest
+    return times
+
+
+def data_age(checks: Sequence[dict[str, Any]], now: float) -> str:
+    """``updated 4 min ago, oldest 25 min ago``: the same words on every surface."""
+    newest, oldest = updated_at(checks), oldest_at(checks)
+    return words.updated(
+        None if newest is None else now - newest, None if oldest is None else now - oldest
+    )
 
 
 def coarse_ago(seconds: float | None) -> str:
-    """Like :func:`ago`, but ``just now`` under a minute: text that changes once a minute."""
-    if seconds is not None and seconds < 60:
-        return "just now"
+    """The same as :func:`ago` (which says ``just now`` under a minute)."""
     return ago(seconds)
 
 
 def format_bound(value: float, exact: bool) -> str:
     """``8`` or ``≤ 8`` (only the limit is known)."""
-    return _number(value) if exact else f"≤ {_number(value)}"
+    return words.number(value) if exact else f"≤ {words.number(value)}"
 
 
 def summary_line(metric: str, checks: Iterable[dict[str, Any]], top: int = 2) -> str:

@@ -253,10 +253,13 @@ def login_project_problem(projects: Sequence[str]) -> str | None:
     too."""
     from trayapp import paths
     from trayapp.config import ConfigError, load
+    from trayapp.settings import names
 
     for project in projects:
-        if not _PROJECT.fullmatch(project):
-            return f"--project {project!r} is not a project ID"
+        try:
+            names.project(project)
+        except names.BadName as exc:
+            return f"--project: {exc}"
     config = paths.config_file()
     try:
         settings = load(config)

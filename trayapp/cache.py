@@ -47,9 +47,18 @@ class CacheError(Exception):
 def default_path(demo: bool = False) -> Path:
     """Where the warmer writes, following XDG on Linux (same rule as platformdirs); the demo
     keeps its own cache in a ``demo`` folder beside it."""
-    from trayapp.paths import cache_dir  # platformdirs only when no path is given
+    from pathlib import Path
 
-    return cache_dir() / ("demo" if demo else "") / FILENAME
+    return Path(default_file(demo))
+
+
+def default_file(demo: bool = False) -> str:
+    """:func:`default_path` as a string, found without importing pathlib or platformdirs on
+    Linux: ``quota-tray show`` starts faster."""
+    from trayapp.paths import cache_location
+
+    parts = (cache_location(), "demo", FILENAME) if demo else (cache_location(), FILENAME)
+    return os.path.join(*parts)  # noqa: PTH118
 
 
 def now_iso() -> str:

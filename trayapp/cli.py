@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
 
 from trayapp import __version__
 
+TYPE_CHECKING = False  # typing and pathlib cost more to import than `show` takes to run
 if TYPE_CHECKING:  # the subcommands import what they need when they run
+    from collections.abc import Sequence
+    from typing import NoReturn
+
     from trayapp.config import Settings
 
 DEMO_PROJECT = "demo-project"
@@ -27,6 +28,25 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        """argparse's, with the terminal's width found without importing shutil (which
+        brings bz2 and lzma): every add_argument asks for a formatter."""
+        return self.formatter_class(prog=self.prog, width=_columns() - 2)  # type: ignore[call-arg]
+
+
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def _number(text: str) -> float:
@@ -51,6 +71,8 @@ def _warm_options(p: argparse.ArgumentParser, *, endpoint: bool) -> None:
             help="Cloud Quotas API base URL (default: --endpoint when that is a loopback "
             "http:// URL, else Google's)",
         )
+    from pathlib import Path
+
     p.add_argument("--config", type=Path, metavar="PATH", help="config file")
     p.add_argument("--interval", type=_number, metavar="S", help="seconds between batches")
     p.add_argument("--rewarm", type=_number, metavar="S", help="seconds between re-warms")
@@ -73,16 +95,34 @@ COMMANDS = {
 }
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser, with the options of ``command`` only (none for the top-level help), so a
-    command never imports the modules that define the others' options."""
-    parser = _Parser(prog="quota-tray", description="Keeps GPU and C3 quota answers warm.")
+HELP_EPILOG = (
+    "With no command, quota-tray runs `run`:\n"
+    "  quota-tray --project P    is    quota-tray run --project P"
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser: ``--help``, ``--version`` and the list of commands. Each command
+    has a parser of its own (:func:`command_parser`), so none pays for the others' options."""
+    width = max(map(len, COMMANDS)) + 2
+    listing = "\n".join(f"  {name:<{width}}{text}" for name, text in COMMANDS.items())
+    parser = _Parser(
+        prog="quota-tray",
+        usage="quota-tray [-h] [--version] [COMMAND] [OPTIONS]",
+        description="Keeps GPU and C3 quota answers warm.",
+        epilog=f"commands (quota-tray COMMAND --help for its options):\n{listing}\n\n"
+        + HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"quota-tray {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for name, text in COMMANDS.items():
-        p = sub.add_parser(name, help=text, description=text)
-        if command == name:
-            _add_options(name, p)
+    return parser
+
+
+def command_parser(name: str) -> argparse.ArgumentParser:
+    """The parser of one command, as ``quota-tray NAME`` reads it."""
+    parser = _Parser(prog=f"quota-tray {name}", description=COMMANDS[name])
+    parser.set_defaults(command=name)
+    _add_options(name, parser)
     return parser
 
 
@@ -140,8 +180,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "run")
     try:
-        chosen = argv[0] if argv[0] in COMMANDS else None
-        args = build_parser(chosen).parse_args(argv)
+        if argv[0] in COMMANDS:  # only this command's parser: no other command's options
+            args = command_parser(argv[0]).parse_args(argv[1:])
+        elif argv[0].startswith("-"):
+            args = build_parser().parse_args(argv)  # --help, --version: exits
+        else:
+            from trayapp.settings import names
+
+            raise UsageError(names.unknown("command", argv[0], COMMANDS))
         command = args.command or "run"
         if command == "show":
             from trayapp.show import show
@@ -196,7 +242,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         interval_s=args.interval,
         rewarm_s=args.rewarm,
         timeout_s=args.timeout,
-        endpoint=check_endpoint(endpoint) if endpoint else None,
+        endpoint=check_endpoint(endpoint, "--endpoint") if endpoint else None,
         quotas_endpoint=(
             check_endpoint(quotas_endpoint, "--quotas-endpoint") if quotas_endpoint else None
         ),
@@ -214,8 +260,12 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
 
     first = settings_from(args)  # a bad config is exit 2 before anything else happens
     # the demo has a lock and a control channel of its own: it runs beside a real instance
+    wanted = tuple(args.project or ()) if demo else first.projects
     lock = instance.claim(
-        instance.lock_directory(demo), lambda: control.live_pid(demo=demo), demo=demo
+        instance.lock_directory(demo),
+        lambda: control.live_pid(demo=demo),
+        demo=demo,
+        note=lambda: control.warms_others(wanted, demo),
     )  # "already running" is exit 0
     if not isinstance(lock, instance.InstanceLock):
         return lock

@@ -25,14 +25,12 @@ _WIN_LOCK_OFFSET = 1 << 20  # Windows locks are mandatory: lock a byte far from 
 class AlreadyRunning(Exception):
     """Another process holds the instance lock; ``pid`` is its pid when it could be read."""
 
-    def __init__(self, pid: int | None, demo: bool = False) -> None:
+    def __init__(self, pid: int | None, demo: bool = False, note: str = "") -> None:
         self.pid = pid
         who = f" (pid {pid})" if pid else ""
         name, flag = ("the quota-tray demo", " --demo") if demo else ("quota-tray", "")
-        super().__init__(
-            f"{name} is already running{who}; use `quota-tray rewarm{flag}`, `status{flag}`"
-            f" or `quit{flag}` to reach it"
-        )
+        hint = f"; use `quota-tray rewarm{flag}`, `status{flag}` or `quit{flag}` to reach it"
+        super().__init__(f"{name} is already running{who}" + (f" {note}" if note else hint))
 
 
 # -- where the files live ----------------------------------------------------------------------
@@ -183,18 +181,20 @@ def claim(
     live_pid: Callable[[], int | None] | None = None,
     *,
     demo: bool = False,
+    note: Callable[[], str] = str,
 ) -> InstanceLock | int:
     """The instance lock, or the exit status after one line on stderr.
 
     ``live_pid`` asks whether an instance answers on the control channel (its pid, or 0 when
     it answers without one): someone who deleted the lock file does not make a second
     instance. Already running is exit 0; a lock that cannot be taken at all is exit 1.
-    ``demo`` names the demo in that line (its lock is in another ``directory``).
+    ``demo`` names the demo in that line (its lock is in another ``directory``); ``note``
+    replaces the line's hint (it may ask the instance what it warms).
     """
     try:
         lock = InstanceLock(directory).acquire()
     except AlreadyRunning as exc:
-        print(AlreadyRunning(exc.pid, demo), file=sys.stderr)
+        print(AlreadyRunning(exc.pid, demo, note()), file=sys.stderr)
         return EXIT_ALREADY_RUNNING
     except OSError as exc:
         where = exc.filename or resolve_directory(directory)
@@ -206,6 +206,6 @@ def claim(
     pid = live_pid() if live_pid is not None else None
     if pid is not None:
         lock.release()
-        print(AlreadyRunning(pid or None, demo), file=sys.stderr)
+        print(AlreadyRunning(pid or None, demo, note()), file=sys.stderr)
         return EXIT_ALREADY_RUNNING
     return lock

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -81,7 +82,9 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
             "old values served until replaced"
         )
     if kind is WarmEvent.SKIP:
-        return f"⏭️ CACHE_WARM_SKIP: {d.get('skipped')} ticks skipped ({d.get('reason')})"
+        skipped = d.get("skipped")
+        ticks = "tick" if skipped == 1 else "ticks"
+        return f"⏭️ CACHE_WARM_SKIP: {skipped} {ticks} skipped ({d.get('reason')})"
     if kind is WarmEvent.ERROR:
         return f"💥 CACHE_WARM_ERROR: {event.error_kind}: {event.message}"
     if kind is WarmEvent.CONFIG_REJECTED:
@@ -99,6 +102,46 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
     return None
 
 
+_WHERE = re.compile(r"^[^\s:/]+/[^\s:/]+: ")  # "my-project/us-east1: " before a cause
+
+
+class RepeatFold:
+    """Failed batches in a row with one cause (a closed port, a revoked permission) are said
+    once; the next other line is preceded by how many more there were."""
+
+    def __init__(self) -> None:
+        self._cause: tuple[str | None, str] | None = None
+        self._more = 0
+
+    def lines(self, event: Event, tone: str = "spicy") -> list[str]:
+        """The lines to write for ``event``: none for a repeat."""
+        if event.kind is WarmEvent.BATCH_FAIL:
+            cause = (event.error_kind, _WHERE.sub("", event.message or ""))
+            if cause == self._cause:
+                self._more += 1
+                return []
+            out = self._flush()
+            self._cause = cause
+            line = format_event(event, tone)
+            return [*out, line] if line else out
+        line = format_event(event, tone)
+        if line is None:
+            return []
+        if event.kind is WarmEvent.SKIP:  # a slow tick does not end a run of failures
+            return [line]
+        out = self._flush()
+        self._cause = None
+        return [*out, line]
+
+    def _flush(self) -> list[str]:
+        if not self._more or self._cause is None:
+            return []
+        kind, cause = self._cause
+        more, self._more = self._more, 0
+        batches = "batch" if more == 1 else "batches"
+        return [f"❌ BATCH_FAIL: {more} more {batches} failed the same way ({kind}: {cause})"]
+
+
 class FileLog:
     """Appends formatted events to the log file (0600), keeping one rotated copy.
 
@@ -114,6 +157,7 @@ class FileLog:
         self._lock = threading.Lock()
         self._file: TextIO | None = None
         self._size = 0
+        self._fold = RepeatFold()
 
     def open(self) -> FileLog:
         private_dir(self.path.parent)
@@ -138,10 +182,11 @@ class FileLog:
         self._open()
 
     def on_event(self, event: Event) -> None:
-        line = format_event(event, self.tone)
-        if line is None:
-            return
-        self._write(datetime.fromtimestamp(event.at).astimezone(), line)
+        when = datetime.fromtimestamp(event.at).astimezone()
+        with self._lock:
+            lines = self._fold.lines(event, self.tone)
+        for line in lines:
+            self._write(when, line)
 
     def write_line(self, line: str) -> None:
         """A line decided outside the event stream (a watch rule met), stamped now."""

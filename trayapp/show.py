@@ -10,14 +10,20 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Any
 
-from trayapp import answers, cache
+from trayapp import answers, cache, words
 
+TYPE_CHECKING = False  # typing costs more to import than printing the table takes
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
+DEMO_INSTEAD = (
+    "quota-tray: no cache of your own yet: showing the demo's "
+    "(warm your own with: quota-tray --project ID)"
+)
 EXIT_NO_MATCH = 1
+EXIT_USAGE = 2
 EXIT_NO_CACHE = 3
 
 
@@ -70,18 +76,33 @@ def _at_least_zero(text: str) -> float:
 
 
 def show(args: argparse.Namespace) -> int:
-    from trayapp.cache import default_path
+    import os
 
-    path = default_path(demo=args.demo)
+    path = cache.default_file(demo=args.demo)
     try:
         snap = cache.load(path)
     except cache.CacheError as exc:
-        print(f"quota-tray: {exc}", file=sys.stderr)
-        return EXIT_NO_CACHE
+        demo = cache.default_file(demo=True)
+        if args.demo or os.path.exists(path) or not os.path.exists(demo):  # noqa: PTH110
+            print(f"quota-tray: {exc}", file=sys.stderr)
+            return EXIT_NO_CACHE
+        try:  # right after `make demo`: its answers
+            path, snap = demo, cache.load(demo)
+        except cache.CacheError:
+            print(f"quota-tray: {exc}", file=sys.stderr)
+            return EXIT_NO_CACHE
+        print(DEMO_INSTEAD, file=sys.stderr)
     if args.project and args.project not in snap.projects:
-        print(f"quota-tray: project {args.project!r} is not in {path}", file=sys.stderr)
+        from trayapp.settings import names
+
+        near = names.did_you_mean(args.project, snap.projects)
+        print(f"quota-tray: project {args.project!r} is not in {path}{near}", file=sys.stderr)
         return EXIT_NO_CACHE
     projects = [args.project] if args.project else snap.projects
+    problems = _filter_problems(snap, projects, args)
+    if any(mistake for _, mistake in problems):
+        print(f"quota-tray: {next(line for line, mistake in problems if mistake)}", file=sys.stderr)
+        return EXIT_USAGE
     now = time.time()
     max_age = args.max_age or snap.max_age_s
     chosen = {
@@ -100,10 +121,31 @@ def show(args: argparse.Namespace) -> int:
             if number:
                 print()  # a blank line between projects
             _print_project(snap, project, chosen[project], max_age, now)
+    for line, _ in problems:  # a real name that is not warmed
+        print(f"quota-tray: {line}", file=sys.stderr)
     if not matched:
-        print(f"quota-tray: no check matches {_filters(args)}", file=sys.stderr)
+        if not problems:
+            print(f"quota-tray: no check matches {_filters(args)}", file=sys.stderr)
         return EXIT_NO_MATCH
     return 0
+
+
+def _filter_problems(
+    snap: cache.Snapshot, projects: list[str], args: argparse.Namespace
+) -> list[tuple[str, bool]]:
+    """Each --metric or --region that matches nothing in the cache, and why (see names)."""
+    if not args.metric and not args.region:
+        return []
+    checks = [c for p in projects for c in snap.checks(p)]
+    metrics = [
+        m for m in args.metric if not any(answers.metric_matches(c["metric"], m) for c in checks)
+    ]
+    regions = [r for r in args.region if r.strip().lower() not in {c["region"] for c in checks}]
+    if not metrics and not regions:
+        return []
+    from trayapp.settings import names  # only when a filter is wrong: difflib and the lists
+
+    return names.filter_problems(checks, metrics, regions)
 
 
 def _filters(args: argparse.Namespace) -> str:
@@ -126,8 +168,7 @@ def header(snap: cache.Snapshot, project: str, max_age: float, now: float) -> st
         counts.append(f"{pending} pending")
     if state != "complete" and counts:
         state += f" ({', '.join(counts)})"
-    updated = answers.updated_at(checks)
-    age = "never updated" if updated is None else f"updated {answers.ago(now - updated)}"
+    age = answers.data_age(checks, now)
     cycle = snap.cycle(project)
     return (
         f"{answers.clean(project)}: {state} · {age} · "
@@ -174,48 +215,21 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
 
 
-def _age(check: dict[str, Any], now: float) -> str:
-    seconds = answers.age_s(check, now)
-    if seconds is None:
-        return "-"
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    return f"{seconds // 60}m" if seconds < 7200 else f"{seconds // 3600}h"
-
-
-def _num(check: dict[str, Any], key: str) -> str:
-    value = check.get(key)
-    if check.get("status") != "ok" or not isinstance(value, int | float):
-        return "?" if check.get("status") == "ok" else "-"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
-
-
-def _status(check: dict[str, Any], max_age: float, now: float) -> str:
-    text = answers.status_text(check)
-    if check["status"] in ("ok", "absent"):
-        if not cache.is_fresh(check, max_age, now):
-            text += " (stale)"
-        if check.get("error"):
-            text += f", last try failed: {answers.clean(check['error'])}"
-    return text
-
-
 def _print_project(
     snap: cache.Snapshot, project: str, rows: list[dict[str, Any]], max_age: float, now: float
 ) -> None:
     print(header(snap, project, max_age, now))
-    table = [("REGION", "METRIC", "LIMIT", "USAGE", "FREE", "AGE", "STATUS")]
+    table = [words.COLUMNS]
     for c in rows:
         table.append(
             (
                 answers.clean(c["region"], 40),
-                answers.clean(answers.short_name(str(c["metric"])), 40),
-                _num(c, "limit"),
-                _num(c, "usage"),
-                answers.format_free(c),
-                _age(c, now),
-                _status(c, max_age, now),
+                answers.clean(words.short_name(str(c["metric"])), 40),
+                words.number_cell(c, "limit"),
+                words.number_cell(c, "usage"),
+                words.free_cell(c),
+                words.ago(answers.age_s(c, now)),
+                words.state_text(c, cache.is_fresh(c, max_age, now)),
             )
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]

@@ -122,7 +122,15 @@ def stats_command(args: argparse.Namespace) -> int:
     from trayapp import history
 
     since = parse_since(args.since)
-    path = args.db or history.default_path(demo=getattr(args, "demo", False))
+    demo = getattr(args, "demo", False)
+    path = args.db or history.default_path(demo=demo)
+    if not (args.db or demo or path.exists()) and history.default_path(demo=True).exists():
+        path = history.default_path(demo=True)  # right after `make demo`: its history
+        print(
+            "quota-tray: no history of your own yet: showing the demo's "
+            "(warm your own with: quota-tray --project ID)",
+            file=sys.stderr,
+        )
     try:
         summary = history.stats(path, since)
         data = history.series(path, since) if args.plot else None
@@ -173,10 +181,10 @@ def format_summary(s: dict[str, Any], since_s: float | None) -> str:
         f", p50 {c['p50']:g} s, max {c['max']:g} s" if cycles else ""
     )
     lines.append(f"  cycles    {text}" + (f", {per:g} API calls per cycle" if per else ""))
-    for cycle in cycles[-5:]:
+    for number, cycle in list(enumerate(cycles, 1))[-5:]:  # in order: runs restart their ids
         at = time.strftime("%Y-%m-%d %H:%M", time.localtime(_epoch(cycle["at"])))
         lines.append(
-            f"            #{cycle['cycle']} done {at} in {cycle['duration_s']:g} s, "
+            f"            #{number} done {at} in {cycle['duration_s']:g} s, "
             f"{cycle['api_calls']} calls, {cycle['failed']} failed"
         )
     for key, name in (("rewarms", "re-warms"), ("errors", "errors")):

@@ -297,7 +297,8 @@ def test_packaged_launcher_is_valid():
     entry.read(PACKAGING / "quota-tray.desktop")
     assert entry["Desktop Entry"]["Exec"] == "quota-tray run"
     assert entry["Desktop Entry"]["Icon"] == "quota-tray"
-    assert (ROOT / "icons" / "fire.png").is_file()  # what packaging/README.md installs as it
+    # what packaging/README.md installs as it
+    assert (ROOT / "trayapp" / "icons" / "fire.png").is_file()
 
 
 def test_systemd_user_unit(tmp_path):

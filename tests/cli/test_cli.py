@@ -160,7 +160,8 @@ def test_plain_tone_removes_profanity(env, tmp_path):
         (["show", "--max-age", "-5"], "--max-age: must be a positive number"),
         (["emulator", "--fault", "teapot@nowhere"], "fault"),
         (["emulator", "--host", "0.0.0.0"], "loopback"),
-        (["frobnicate"], "invalid choice"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+        (["shw"], "unknown command 'shw'; did you mean show?"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(env, args, needle):
@@ -177,7 +178,9 @@ def test_bad_config_key_is_named(env):
     path.write_text("projects = ['p']\ninterval = 2\n")
     out = qt(env, "run", "--once")
     assert out.returncode == 2
-    assert out.stderr.strip() == f"quota-tray: config {path}: unknown key interval"
+    assert out.stderr.strip() == (
+        f"quota-tray: config {path}: unknown key 'interval'; did you mean interval_s?"
+    )
 
 
 def test_no_project_is_a_usage_error(env):

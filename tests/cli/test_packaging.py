@@ -102,9 +102,9 @@ def test_the_built_app_says_where_the_terminal_view_is(bundle, tmp_path):
         [str(bundle), "tui"], capture_output=True, text=True, timeout=60, check=False, env=env
     )
     assert result.returncode == 2, result.stderr[-2000:]
-    assert (
-        result.stderr
-        == "quota-tray: the terminal view needs Textual: pip install 'quota-tray[tui]'\n"
+    assert result.stderr == (
+        "quota-tray: the terminal view needs Textual: in the quota-tray checkout, "
+        "pip install '.[tui]' (or pipx install --force '.[tui]')\n"
     )
     assert not list(bundle.parent.rglob("textual"))
 

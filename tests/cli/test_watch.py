@@ -53,12 +53,12 @@ def test_rules_from_config_take_short_names_and_regions():
 @pytest.mark.parametrize(
     ("rules", "needle"),
     [
-        ([{"metric": "H10", "min_free": 8}], "metric 'H10' is not warmed"),
-        ([{"metric": "H10", "min_free": 8}], "did you mean NVIDIA_H100_GPUS?"),
+        ([{"metric": "H10", "min_free": 8}], "unknown metric 'H10'; did you mean H100?"),
+        ([{"metric": "B200", "min_free": 8}], "B200 is not warmed: add NVIDIA_B200_GPUS to"),
         ([{"metric": "H100", "min_free": 0}], "min_free must be a positive number"),
         ([{"metric": "H100", "min_free": "8"}], "min_free must be a number"),
         ([{"metric": "H100"}], "needs metric and min_free"),
-        ([{"metric": "H100", "min_free": 8, "zone": "a"}], "unknown key zone in watch #1"),
+        ([{"metric": "H100", "min_free": 8, "zone": "a"}], "watch #1: unknown key 'zone'"),
         ([{"metric": "H100", "min_free": 8, "regions": ["us-wst1"]}], "did you mean us-west1?"),
         ([{"metric": "H100", "min_free": 8, "regions": "us-west1"}], "must be a list"),
         ("H100", "watch must be [[watch]] tables"),
@@ -76,7 +76,8 @@ def test_a_bad_rule_is_one_line_and_exit_2(env, tmp_path):  # noqa: F811
     config.write_text('projects = ["p"]\n[[watch]]\nmetric = "H1OO"\nmin_free = 8\n')
     out = qt(env, "run", "--headless", "--config", str(config))
     assert out.returncode == 2
-    assert out.stderr.count("\n") == 1 and "watch #1: metric 'H1OO' is not warmed" in out.stderr
+    assert out.stderr.count("\n") == 1
+    assert "watch #1: unknown metric 'H1OO'; did you mean H100?" in out.stderr
 
 
 # --- when they fire ---------------------------------------------------------------------------
@@ -222,11 +223,13 @@ def test_status_lists_the_rules_met_and_sighup_refuses_a_bad_rule(env, make_emul
             {"project": "p", "region": "us-central1", "free": 16.0, "exact": False},
         ]
         text = qt(env, "status")
-        assert f"watch met: ≥ 10 {H100}: europe-west4 (≤ 24), us-central1 (≤ 16)" in text.stdout
+        assert "watch met: ≥ 10 H100: europe-west4 (≤ 24), us-central1 (≤ 16)" in text.stdout
 
         config.write_text(good.replace('"H100"', '"H1OO"'))
         proc.send_signal(signal.SIGHUP)
-        assert "metric 'H1OO' is not warmed" in wait_log(env, "CACHE_WARM_CONFIG_REJECTED")
+        assert "unknown metric 'H1OO'; did you mean H100?" in wait_log(
+            env, "CACHE_WARM_CONFIG_REJECTED"
+        )
         assert json.loads(qt(env, "status", "--json").stdout)["watch_met"] == status["watch_met"]
     finally:
         qt(env, "quit")

@@ -431,11 +431,17 @@ def test_a_hung_instance_gives_a_timely_error(ctl):
 # -- what the command line prints --------------------------------------------------------------
 
 
-def test_client_command_without_an_instance(base, capsys):
+def test_client_command_without_an_instance(base, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
+    for name in ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
     assert control.client_command("status", False, base / "none") == 3
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == "quota-tray: no running instance (start it with `quota-tray`)\n"
+    assert err == (
+        "quota-tray: no running instance (start it with `quota-tray --project ID`, "
+        "ID being your Google Cloud project)\n"
+    )
 
 
 def test_client_command_output(server, capsys):

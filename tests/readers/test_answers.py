@@ -72,8 +72,9 @@ def test_best_regions_and_not_reported():
 
 def test_ago():
     assert answers.ago(None) == "never"
-    assert answers.ago(30) == "30 s ago"
+    assert answers.ago(30) == "just now"  # every surface: the tray redraws once a minute
     assert answers.ago(240) == "4 min ago"
+    assert answers.ago(299) == "4 min ago"  # never rounded up to a time not yet reached
 
 
 def fresh_check(region, metric, status="ok", limit=8.0, usage=2.0, age=60.0, now=1e9):  # noqa: PLR0917

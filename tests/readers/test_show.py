@@ -102,6 +102,9 @@ def table(stdout: str) -> list[list[str]]:
     return [re.split(r"\s{2,}", line.strip()) for line in lines[start + 1 :]]
 
 
+_404 = "error: HTTP 404 Not Found: no [2J such region"
+
+
 def test_free_column_not_reported_and_error_reasons(env):
     write(env, {"p": sample()})
     out = qt(env, "show")
@@ -111,12 +114,13 @@ def test_free_column_not_reported_and_error_reasons(env):
         r"p: incomplete \(1 in error\) · updated [45] min ago · cycle 3 7/7", header
     )
     rows = {(r[0], r[1]): r[2:] for r in table(out.stdout)}
-    assert rows["us-central1", "H100"] == ["8", "6", "2", "4m", "ok"]
+    assert rows["us-central1", "H100"] == ["8", "6", "2", "4 min ago", "ok"]
     assert rows["us-west1", "H100"][:3] == ["16", "8", "8"]
-    assert rows["europe-west4", "H100"][:3] == ["8", "?", "≤ 8"]
+    assert rows["europe-west4", "H100"][:3] == ["8", "unknown", "≤ 8"]
     assert rows["us-east1", "H100"][:3] == ["-", "-", "-"]  # absent is never a zero
     assert rows["us-east1", "H100"][-1] == "not reported"
-    assert rows["us-east5", "H100"][-1] == "error: HTTP 404 Not Found: no [2J such region"
+    # failed: nothing is known, which is not "no such quota"
+    assert rows["us-east5", "H100"] == ["unknown", "unknown", "unknown", "never", _404]
     assert rows["us-central1", "C3"][:3] == ["200", "24", "176"]
     assert "\x1b" not in out.stdout
 

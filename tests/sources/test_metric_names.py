@@ -30,14 +30,23 @@ def test_known_and_well_formed_names_pass(name):
 
 
 @pytest.mark.parametrize(
+    ("name", "full"),
+    [
+        ("H100", "NVIDIA_H100_GPUS"),  # the short name, as --metric and [[watch]] take it
+        ("B200", "NVIDIA_B200_GPUS"),
+        ("nvidia_l4_gpus", "NVIDIA_L4_GPUS"),  # any case, as --metric takes it
+        ("NVIDIA-L4-GPUS", "NVIDIA_L4_GPUS"),
+    ],
+)
+def test_short_names_and_any_case_mean_the_full_name(name, full):
+    assert from_mapping({"gpu": {"metrics": [name]}}).gpu_metrics == (full,)
+
+
+@pytest.mark.parametrize(
     ("name", "closest"),
     [
         ("NVIDA_H100_GPUS", "NVIDIA_H100_GPUS"),
         ("NVIDIA_T4_GPU", "NVIDIA_T4_GPUS"),
-        ("nvidia_l4_gpus", "NVIDIA_L4_GPUS"),
-        ("NVIDIA-L4-GPUS", "NVIDIA_L4_GPUS"),
-        ("H100", "NVIDIA_H100_GPUS"),
-        ("B200", "NVIDIA_B200_GPUS"),
         ("PREEMPTIBLE_NVIDIA_T4_GPU", "PREEMPTIBLE_NVIDIA_T4_GPUS"),
     ],
 )
@@ -45,7 +54,7 @@ def test_a_typo_is_an_error_naming_the_closest(name, closest):
     with pytest.raises(ConfigError) as caught:
         from_mapping({"gpu": {"metrics": ["NVIDIA_T4_GPUS", name]}})
     message = str(caught.value)
-    assert message.startswith(f"gpu.metrics: unknown quota metric {name!r}")
+    assert message.startswith(f"gpu.metrics: unknown GPU quota metric {name!r}")
     assert message.endswith(f"did you mean {closest}?")
 
 

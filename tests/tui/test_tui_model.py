@@ -24,14 +24,18 @@ def by_key(rows):
 
 def test_rows_say_free_not_reported_unknown_usage_and_stale():
     cells = by_key(model.rows(snap(), "p"))
-    #             GPU     region          limit usage  FREE  age  status
-    assert cells["us-central1/NVIDIA_H100_GPUS"][:5] == ("H100", "us-central1", "16", "4", "12")
+    #             region   metric          limit usage  FREE  age  status (as `show` says it)
+    assert cells["us-central1/NVIDIA_H100_GPUS"][:5] == ("us-central1", "H100", "16", "4", "12")
     assert cells["us-central1/NVIDIA_H100_GPUS"][6] == "ok"
-    assert cells["us-east1/NVIDIA_H100_GPUS"][2:] == ("-", "-", "-", "5 s ago", "not reported")
+    assert cells["us-east1/NVIDIA_H100_GPUS"][2:] == ("-", "-", "-", "just now", "not reported")
     assert cells["europe-west4/NVIDIA_H100_GPUS"][2:5] == ("32", "unknown", "≤ 32")
-    assert cells["us-east1/NVIDIA_T4_GPUS"][4:] == ("-", "never", "error: 503 Service Unavailable")
+    assert cells["us-east1/NVIDIA_T4_GPUS"][4:] == (
+        "unknown",
+        "never",
+        "error: 503 Service Unavailable",
+    )
     assert cells["us-west1/NVIDIA_T4_GPUS"][6] == "ok (stale)"
-    assert cells["asia-northeast1/C3_CPUS"][0] == "C3"
+    assert cells["asia-northeast1/C3_CPUS"][1] == "C3"
     assert cells["asia-northeast1/C3_CPUS"][6] == "pending"
 
 
@@ -76,9 +80,9 @@ def test_sorts_keep_unknown_values_last_and_reverse():
     assert [r.free for r in free] == [176, 32, 12, 8, 6, 3, None, None, None]
     rev = model.sort_rows(rows, "free", reverse=True)
     assert [r.free for r in rev] == [3, 6, 8, 12, 32, 176, None, None, None]
-    regions = [r.cells[1] for r in model.sort_rows(rows, "region")]
+    regions = [r.cells[0] for r in model.sort_rows(rows, "region")]
     assert regions == sorted(regions)
-    metrics = [r.cells[0] for r in model.sort_rows(rows, "metric")]
+    metrics = [r.cells[1] for r in model.sort_rows(rows, "metric")]
     assert metrics == sorted(metrics)
     ages = [r.age for r in model.sort_rows(rows, "age")]
     assert ages[:-2] == sorted(ages[:-2]) and ages[-2:] == [None, None]
@@ -124,7 +128,9 @@ def test_status_tells_batch_time_data_age_and_read_hit_rate():
     for c in s.checks("p"):
         reads.record(cache.is_fresh(c, cache.DEFAULT_MAX_AGE_S, time.time()))
     text = model.status(s, ["p"], alive=True, reads=reads).text
-    assert text == "⚠️ Warming... 9/9 · batch 2100 ms · data 1.1 h ago · reads 67% fresh"
+    assert text == (
+        "⚠️ Warming... 9/9 · batch 2100 ms · updated just now, oldest 1.1 h ago · reads 67% fresh"
+    )
     for _ in range(20):
         reads.record(False)
     assert model.status(s, ["p"], alive=True, reads=reads).text.endswith(
@@ -135,7 +141,8 @@ def test_status_tells_batch_time_data_age_and_read_hit_rate():
 def test_status_without_any_answer_yet():
     s = snap([check("us-central1", "C3_CPUS", "pending")], pid=ME, level=None, done=0)
     assert (
-        model.status(s, ["p"], alive=True).text == "⏳ Starting... 0/1 · batch 812 ms · no data yet"
+        model.status(s, ["p"], alive=True).text
+        == "⏳ Starting... 0/1 · batch 812 ms · never updated"
     )
 
 
@@ -170,7 +177,7 @@ def test_a_kept_value_whose_last_try_failed_says_so_as_show_does():
     cells = by_key(model.rows(snap(checks, pid=ME), "p"))
     assert cells["us-central1/NVIDIA_T4_GPUS"][4:] == (
         "6",
-        "5 s ago",
+        "just now",
         "ok, last try failed: 503 Service Unavailable",
     )
     assert cells["us-east1/NVIDIA_H100_GPUS"][6] == (

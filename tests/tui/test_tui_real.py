@@ -20,7 +20,7 @@ import pytest
 from tui_pilot import cells, drive, status, until
 from userdirs import isolated_env, run_cli, start_demo
 
-from trayapp import answers, cache
+from trayapp import answers, cache, words
 from trayapp.tui import model, remote
 from trayapp.tui.app import QuotaApp
 
@@ -71,8 +71,8 @@ def test_first_screen_equals_a_cache_written_by_a_warm_cycle(env, emulator):
         rows = cells(app)
         assert len(rows) == len(checks) == 38
         for row, check in zip(rows, checks, strict=True):
-            assert row[0] == answers.short_name(check["metric"])
-            assert row[1] == check["region"]
+            assert row[1] == answers.short_name(check["metric"])
+            assert row[0] == check["region"]
             assert row[4] == answers.format_free(check)
             if check["status"] == "ok":
                 assert float(row[2]) == check["limit"]
@@ -103,13 +103,13 @@ def test_first_screen_equals_a_cache_written_by_a_warm_cycle(env, emulator):
         await until(pilot, lambda: app.reads.hits == 1)  # the cursor's first row, fresh
         text = status(app).text
         assert status(app).state == "stopped"
-        assert re.fullmatch(r"no warmer running · 38/38 · data \d+ s ago · reads 100% fresh", text)
+        assert text == "no warmer running · 38/38 · updated just now · reads 100% fresh"
 
         # FREE and the filters say what `quota-tray show` says about the same file
-        assert {(r[1], r[0]): r[4] for r in rows} == shown_free(env)
+        assert {(r[0], r[1]): r[4] for r in rows} == shown_free(env)
         await pilot.press("slash", *"H100", "tab", "8", "escape")
         await until(pilot, lambda: app.filters == model.Filters(("H100",), 8.0))
-        picked = [((r[1], r[0]), r[4]) for r in cells(app)]
+        picked = [((r[0], r[1]), r[4]) for r in cells(app)]
         assert picked == list(shown_free(env, "--metric", "H100", "--min-free", "8").items())
         assert len(picked) == 4
 
@@ -139,8 +139,8 @@ def test_a_cycle_with_failed_checks_shows_the_error_and_its_reason(env, emulator
         reason = model.clean(failed[0]["error"], 60)
         assert status(app).text.startswith(f"💥 {len(failed)} failed: {reason} · 38/38")
         assert status(app).has_class("-error")
-        rows = {f"{r[1]}/{r[0]}": r for r in cells(app)}
-        assert rows["us-east5/C3"][6] == model.clean(f"error: {failed[0]['error']}")
+        rows = {f"{r[0]}/{r[1]}": r for r in cells(app)}
+        assert rows["us-east5/C3"][6] == f"error: {words.reason(failed[0]['error'])}"
 
     try:
         drive(app, scenario)
@@ -248,8 +248,9 @@ def test_without_textual_the_command_says_what_to_install(env):
         [*bare, "-m", "trayapp", "tui"], env=run_env, capture_output=True, text=True, check=False
     )
     assert out.returncode == 2
-    assert (
-        out.stderr == "quota-tray: the terminal view needs Textual: pip install 'quota-tray[tui]'\n"
+    assert out.stderr == (
+        "quota-tray: the terminal view needs Textual: in the quota-tray checkout, "
+        "pip install '.[tui]' (or pipx install --force '.[tui]')\n"
     )
     assert out.stdout == ""
 
@@ -308,7 +309,7 @@ def test_the_command_in_a_terminal_shows_a_running_instance(env, make_emulator, 
     # FREE a bound) and not-reported rows, the status widget, the footer
     needles = (
         "my-project",
-        "GPU / METRIC",
+        "METRIC",
         "FREE",
         "not reported",
         "unknown",
@@ -322,6 +323,7 @@ def test_the_command_in_a_terminal_shows_a_running_instance(env, make_emulator, 
         text = drawn.replace("&#160;", " ")
         for needle in needles:
             assert needle in text, needle
+        assert text.index(" REGION ") < text.index(" METRIC ")  # show's words, in its order
 
 
 @pytest.mark.parametrize("demo", [False, True])

@@ -689,7 +689,7 @@ metrics = ["NVIDIA_L4_GPUS"]
 regions = ["mars-north1"]
 
 [c3]
-regions = ["mars-north1", "mars-south1"]
+regions = ["mars-north1", "mars-polar1"]
 """
 
 
@@ -712,9 +712,9 @@ def test_a_cycle_where_every_check_fails_shows_an_error_never_complete(
         assert "complete" not in watch.seen, watch.seen
         status = app.status()
         assert (status["level"], status["failed"]) == ("error", 3)
-        assert status["not_found"] == ["demo-project/mars-north1", "demo-project/mars-south1"]
+        assert status["not_found"] == ["demo-project/mars-north1", "demo-project/mars-polar1"]
         shown = app.cli("status")
-        assert "level: error" in shown.stdout and "failed: 3 checks" in shown.stdout
+        assert "level: failed" in shown.stdout and "failed: 3 checks" in shown.stdout
         wait_notifications(desktop, 1)
         [(summary, body, _)] = desktop.dunst_history()
         assert summary == "💥 Quota warming failed" and "3 of 3 checks failed" in body

@@ -184,7 +184,7 @@ ERROR_CASES = {
     "hang": ("hang", "timeout", "answer within 0.05 s"),
     "broken-body": ("broken_body", "bad_response", "unreadable answer"),
     "no-quotas": ("no_quotas", "bad_response", "quota data unavailable (RESULT_INCOMPLETE)"),
-    "refused": (None, "unavailable", "connection failed (Connection refused)"),
+    "refused": (None, "unavailable", "cannot reach http://127.0.0.1:"),
 }
 
 

@@ -117,8 +117,8 @@ def test_missing_config_means_defaults_unless_asked_for(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("colour = 'red'", "unknown key colour"),
-        ("[gpu]\nregion = ['x']", "unknown key gpu.region"),
+        ("colour = 'red'", "unknown key 'colour'"),
+        ("[gpu]\nregion = ['x']", "unknown key 'gpu.region'; did you mean gpu.regions?"),
         ("interval_s = 0", "interval_s must be a positive number"),
         ("interval_s = -1", "interval_s must be a positive number"),
         ("interval_s = 'fast'", "interval_s must be a number"),

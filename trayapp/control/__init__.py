@@ -18,6 +18,7 @@ from trayapp.control.commands import (
     format_status,
     runtime_handlers,
     status_payload,
+    warms_others,
 )
 from trayapp.control.server import ControlServer, Handler, serve
 from trayapp.control.wire import (
@@ -56,4 +57,5 @@ __all__ = [
     "send",
     "serve",
     "status_payload",
+    "warms_others",
 ]

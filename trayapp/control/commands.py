@@ -7,9 +7,10 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from trayapp import words
 from trayapp.control.client import send
 from trayapp.control.server import Handler
 from trayapp.control.wire import EXIT_NOT_RUNNING, NOT_RUNNING_LINE, ControlError, NotRunning
@@ -49,6 +50,7 @@ def status_payload(runtime: Any, started_monotonic: float, demo: bool = False) -
         "cache_path": str(runtime.files.cache),
         "watch_met": runtime.alerts.met_now() if hasattr(runtime, "alerts") else [],
         "troubles": runtime.troubles.current() if hasattr(runtime, "troubles") else [],
+        "running": True,
     }
 
 
@@ -67,16 +69,19 @@ def runtime_handlers(
         return status_payload(runtime, started, demo)
 
     def rewarm() -> dict[str, Any]:
+        was_paused = warmer.paused  # a re-warm resumes a paused warmer: say so
         warmer.force_rewarm()
-        return identity(runtime, demo)
+        return {**identity(runtime, demo), "resumed": was_paused}
 
     def pause() -> dict[str, Any]:
+        already = warmer.paused
         warmer.pause()
-        return {**identity(runtime, demo), "paused": True}
+        return {**identity(runtime, demo), "paused": True, "already": already}
 
     def resume() -> dict[str, Any]:
+        already = not warmer.paused
         warmer.resume()
-        return {**identity(runtime, demo), "paused": False}
+        return {**identity(runtime, demo), "paused": False, "already": already}
 
     def quit_() -> dict[str, Any]:
         on_quit()
@@ -91,8 +96,35 @@ _CONFIRM = {
     "resume": "warming resumed",
     "quit": "quitting",
 }
+_ALREADY = {"pause": "already paused", "resume": "already warming"}
 
 
+def confirmation(command: str, answer: Mapping[str, Any]) -> str:
+    """What was done, as the instance answered: ``already paused``, ``re-warm started;
+    warming resumed``."""
+    if answer.get("already") is True and command in _ALREADY:
+        return _ALREADY[command]
+    text = _CONFIRM.get(command, command + " done")
+    return text + ("; warming resumed" if answer.get("resumed") is True else "")
+
+
+def not_running_line() -> str:
+    """The hint names a start that works as printed: bare ``quota-tray`` only when the config
+    or the environment names a project."""
+    import tomllib  # the config module itself would double the time `status` takes
+
+    from trayapp import paths
+
+    try:
+        known = bool(tomllib.loads(paths.config_file().read_text("utf-8")).get("projects"))
+    except (OSError, ValueError):  # no file, not UTF-8, not TOML
+        known = False
+    known = known or any(os.environ.get(v, "").strip() for v in _PROJECT_VARIABLES)
+    return NOT_RUNNING_LINE if known else NOT_RUNNING_LINE.replace("`quota-tray`", _START)
+
+
+_PROJECT_VARIABLES = ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT")
+_START = "`quota-tray --project ID`, ID being your Google Cloud project"
 NOT_RUNNING_DEMO_LINE = "quota-tray: no demo is running (start it with `quota-tray demo`)"
 
 
@@ -126,7 +158,10 @@ def client_command(
             return 1
         break
     else:
-        print(NOT_RUNNING_DEMO_LINE if demo else NOT_RUNNING_LINE, file=sys.stderr)
+        if as_json:
+            print(json.dumps({"running": False}))
+        else:
+            print(NOT_RUNNING_DEMO_LINE if demo else not_running_line(), file=sys.stderr)
         return EXIT_NOT_RUNNING
     if as_json:
         print(json.dumps(answer, indent=2, sort_keys=True))
@@ -135,7 +170,7 @@ def client_command(
     else:
         reached = who(answer)
         where = f" ({reached})" if reached else ""
-        print(f"quota-tray: {_CONFIRM.get(command, command + ' done')}{where}")
+        print(f"quota-tray: {confirmation(command, answer)}{where}")
     return 0
 
 
@@ -155,7 +190,8 @@ def format_status(status: Mapping[str, Any]) -> str:
     """A few readable lines of a status answer."""
     name = "the quota-tray demo" if status.get("demo") is True else "quota-tray"
     lines = [f"{name} is running (pid {status.get('pid')}, up {_duration(status)})"]
-    level = status.get("level") or "no batch yet"
+    failed, total = status.get("failed") or 0, status.get("total") or 0
+    level = words.level_word(status.get("level"), _int(failed), _int(total))
     ms = status.get("last_batch_ms")
     lines.append(f"level: {level}" + (f", last batch {ms} ms" if ms is not None else ""))
     progress = status.get("progress") or {}
@@ -172,7 +208,7 @@ def format_status(status: Mapping[str, Any]) -> str:
     if failed:
         reasons = [str(r) for r in status.get("reasons") or ()]
         retry = status.get("retry_in_s")
-        then = f"retry in {retry:g}s" if isinstance(retry, int | float) else "no retry"
+        then = f"retry in {words.duration(retry)}" if isinstance(retry, int | float) else "no retry"
         lines.append(f"failed: {failed} checks ({then})")
         lines.extend(f"  {clean_line(reason)}" for reason in reasons)
     missing = status.get("not_found") or ()
@@ -195,7 +231,11 @@ def _watch_line(rule: Mapping[str, Any]) -> str:
         for w in rule.get("met_in") or ()
         if isinstance(w, Mapping) and isinstance(w.get("free"), int | float)
     )
-    return f"≥ {rule.get('min_free'):g} {rule.get('metric')}: {places}"
+    return f"≥ {rule.get('min_free'):g} {words.short_name(str(rule.get('metric')))}: {places}"
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _duration(status: Mapping[str, Any]) -> str:
@@ -208,3 +248,27 @@ def _duration(status: Mapping[str, Any]) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def warms_others(wanted: Sequence[str], demo: bool) -> str:
+    """When the running instance warms other projects than this start asked for, what it
+    warms and how to warm them all ("" otherwise: the usual hint)."""
+    from trayapp.instance import default_directory
+
+    if not wanted:
+        return ""
+    try:
+        running = send("status", default_directory(demo)).get("projects") or []
+    except (ControlError, NotRunning, OSError):
+        return ""
+    missing = [p for p in wanted if p not in running]
+    if not missing or not isinstance(running, list):
+        return ""
+    every = " ".join(f"--project {p}" for p in dict.fromkeys([*map(str, running), *wanted]))
+    command = "quota-tray demo" if demo else "quota-tray"
+    quit_ = "quota-tray quit --demo" if demo else "quota-tray quit"
+    return clean_line(
+        f"and warms {', '.join(map(str, running))}, not {', '.join(missing)}: "
+        f"`{quit_}`, then `{command} {every}`",
+        400,
+    )

@@ -204,6 +204,18 @@ def _connection_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def _target(exc: BaseException) -> str:
+    """``http://127.0.0.1:9``: the server a connection error could not reach."""
+    from urllib.parse import urlsplit
+
+    url = getattr(getattr(exc, "request", None), "url", None)
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        return clean_line(f"{parts.scheme}://{parts.netloc}", 120)
+    found = re.search(r"host='([^']+)', port=(\d+)", str(exc))
+    return f"{found.group(1)}:{found.group(2)}" if found else "the server"
+
+
 def classify(exc: BaseException, where: str, timeout_s: float) -> SourceError:
     """Any exception out of google-cloud-compute, google-auth, requests or protobuf -> the
     SourceError the warmer understands, with one line that carries no credential text."""
@@ -249,7 +261,8 @@ def classify(exc: BaseException, where: str, timeout_s: float) -> SourceError:
     if isinstance(exc, requests.Timeout):
         return SourceError("timeout", f"{where}: no answer within {timeout_s:g} s")
     if isinstance(exc, requests.ConnectionError):
-        return SourceError("unavailable", f"{where}: connection failed ({_connection_reason(exc)})")
+        reason = _connection_reason(exc)
+        return SourceError("unavailable", f"{where}: cannot reach {_target(exc)}: {reason.lower()}")
     if isinstance(exc, requests.RequestException):
         return SourceError("unavailable", f"{where}: transfer failed ({type(exc).__name__})")
     if isinstance(exc, json_format.ParseError | ValueError | TypeError):

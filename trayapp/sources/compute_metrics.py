@@ -47,14 +47,3 @@ def closest(name: str, candidates: tuple[str, ...] | None = None) -> str | None:
     shorts = {short_name(m): m for m in reversed(pool)}  # the first name wins a short name
     found = difflib.get_close_matches(short_name(upper), list(shorts), n=1, cutoff=0.6)
     return shorts[found[0]] if found else None
-
-
-def gpu_metric_problem(name: str) -> str | None:
-    """Why ``name`` is no GPU quota metric (naming the closest one), or None when it is."""
-    if is_known(name):
-        return None
-    guess = closest(name)
-    hint = f"; did you mean {guess}?" if guess else ""
-    return (
-        f"unknown quota metric {name!r} (neither a Compute quota metric nor NVIDIA_<X>_GPUS)" + hint
-    )

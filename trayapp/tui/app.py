@@ -116,6 +116,10 @@ class QuotaApp(CacheFollower, KeyActions, App[int]):
                 else "the cache has no project"
             )
             return
+        problem = model.filter_problem(snap, projects, self.filters)
+        if problem:  # said, instead of an empty table
+            self._message(problem)
+            return
         now = time.time()
         for project in projects:
             table = self._tables.get(project)  # None: its tab is being added or dropped

@@ -6,16 +6,20 @@ Standard library only until it runs: Textual is imported there, so no other comm
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-TUI_MISSING = "quota-tray: the terminal view needs Textual: pip install 'quota-tray[tui]'"
+TUI_MISSING = (
+    "quota-tray: the terminal view needs Textual: in the quota-tray checkout, "
+    "pip install '.[tui]' (or pipx install --force '.[tui]')"
+)
 
 
 def tui(args: argparse.Namespace) -> int:
-    """The terminal view of the cache ``show`` reads; exit 2 when Textual is not installed."""
+    """Open the terminal view on the file `show` reads; 2 with one line when Textual is
+    missing."""
     try:
         from trayapp.tui.app import QuotaApp
     except ModuleNotFoundError as exc:

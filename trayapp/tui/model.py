@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from trayapp import answers, cache
+from trayapp import answers, cache, words
 from trayapp.safety.text import clean_line
 from trayapp.warming.levels import Level, phrase
 
@@ -23,15 +23,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("metric", "GPU / METRIC"),
-    ("region", "REGION"),
-    ("limit", "LIMIT"),
-    ("usage", "USAGE"),
-    ("free", "FREE"),
-    ("age", "AGE"),
-    ("status", "STATUS"),
-)
+COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    zip(("region", "metric", "limit", "usage", "free", "age", "status"), words.COLUMNS, strict=True)
+)  # the words and order of `show`'s table
 RIGHT_ALIGNED = frozenset({"limit", "usage", "free", "age"})
 SORTS = ("cache", "free", "metric", "region", "age")  # what the `s` key steps through
 MAX_TEXT = 80  # cells and the status reason: cache text is outside text
@@ -93,24 +87,30 @@ def rows(
     return sort_rows([_row(c, now, max_age_s) for c in picked], sort, reverse)
 
 
+def filter_problem(snap: cache.Snapshot, projects: Sequence[str], filters: Filters) -> str | None:
+    """When the GPU types match nothing, why (as ``show --metric`` says it), else None."""
+    checks = [c for p in projects for c in snap.checks(p)]
+    wanted = [m for m in filters.metrics if answers.select(checks, metrics=[m])]
+    if not filters.metrics or wanted:
+        return None
+    from trayapp.settings import names
+
+    problems = names.filter_problems(checks, filters.metrics)
+    return problems[0][0].replace("--metric: ", "GPU type: ", 1) if problems else None
+
+
 def _row(check: dict[str, Any], now: float, max_age_s: float) -> Row:
     fresh = cache.is_fresh(check, max_age_s, now)
-    status = answers.status_text(check)
-    if check["status"] in ("ok", "absent"):  # an answer kept: say when it is old or a retry failed
-        status += "" if fresh else " (stale)"
-        status += f", last try failed: {check['error']}" if check.get("error") else ""
-    reported = check["status"] == "ok"
     bound = answers.free_bound(check)
     age = answers.age_s(check, now)
-    usage = check["usage"]
-    cells = (
-        clean(answers.short_name(str(check["metric"]))),
+    cells = (  # in words.COLUMNS order, with the words `show` prints
         clean(check["region"]),
-        _num(check["limit"]) if reported else "-",
-        ("unknown" if usage is None else _num(usage)) if reported else "-",
-        answers.format_free(check),
-        answers.ago(age),
-        clean(status),
+        clean(words.short_name(str(check["metric"]))),
+        words.number_cell(check, "limit"),
+        words.number_cell(check, "usage"),
+        words.free_cell(check),
+        words.ago(age),
+        clean(words.state_text(check, fresh)),
     )
     key = clean(f"{check['region']}/{check['metric']}", 200)
     return Row(key, cells, bound[0] if bound else None, age, fresh)
@@ -124,8 +124,8 @@ def sort_rows(rows: Sequence[Row], sort: str, reverse: bool = False) -> list[Row
     key = {
         "free": lambda r: r.free,
         "age": lambda r: r.age,
-        "metric": lambda r: (r.cells[0], r.cells[1]),
-        "region": lambda r: (r.cells[1], r.cells[0]),
+        "metric": lambda r: (r.cells[1], r.cells[0]),
+        "region": lambda r: (r.cells[0], r.cells[1]),
     }[sort]
     known = sorted(
         (r for r in rows if key(r) is not None), key=key, reverse=(sort == "free") ^ reverse
@@ -163,8 +163,7 @@ def status(
     ms = warmer.get("last_batch_ms")
     if alive and isinstance(ms, int | float) and not isinstance(ms, bool):
         tail.append(f"batch {ms:.0f} ms")
-    ages = [a for a in (answers.age_s(c, now) for c in checks) if a is not None]
-    tail.append(f"data {answers.ago(max(ages))}" if ages else "no data yet")
+    tail.append(answers.data_age(checks, now))
     if reads is not None and reads.hits + reads.misses:
         tail.append(f"reads {reads.hit_rate:.0%} fresh")
         if reads.should_complain():
@@ -212,12 +211,6 @@ def _int(value: object) -> int:
 def _count(value: object) -> int:
     """``cycle.failed`` is a count; a list of names counts its entries."""
     return len(value) if isinstance(value, list) else max(0, _int(value))
-
-
-def _num(value: object) -> str:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return "-"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
 
 
 # -- is the cache's writer still there -------------------------------------------------------------

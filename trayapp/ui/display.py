@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from trayapp import answers
+from trayapp import answers, words
 from trayapp.ui.notices import redact
 from trayapp.warming.events import Event, WarmEvent
 from trayapp.warming.levels import Level
@@ -87,14 +87,7 @@ def short_answer(lines: tuple[QuotaLine, ...]) -> str:
 
 
 def _duration(seconds: Any) -> str:
-    try:
-        value = max(0.0, float(seconds))
-    except (TypeError, ValueError):
-        return ""
-    if value < 100:
-        return f"{value:.0f} s"
-    minutes, secs = divmod(round(value), 60)
-    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+    return words.duration(seconds)
 
 
 class DisplayModel:
@@ -107,6 +100,7 @@ class DisplayModel:
         self.paused = paused
         self._clock = clock
         self._updated: float | None = None  # when the newest answer arrived
+        self._oldest: float | None = None  # and the oldest
         self._complete = False  # the base text is the complete one, which shows the data age
         self._quotas: tuple[QuotaLine, ...] = ()
         self._answer = ""
@@ -127,7 +121,9 @@ class DisplayModel:
             return self._with_answer("error", f"{ERROR_ICON} {self._error}")
         text = self._base.text
         if self._complete and self._updated is not None:
-            text += f" · updated {answers.coarse_ago(self._clock() - self._updated)}"
+            now = self._clock()
+            oldest = None if self._oldest is None else now - self._oldest
+            text += f" · {words.updated(now - self._updated, oldest)}"
         return self._with_answer(self._base.key, text)
 
     def _with_answer(self, key: str, text: str) -> Display:
@@ -138,12 +134,14 @@ class DisplayModel:
         finished = event.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)
         if event.snapshot is None and event.kind is WarmEvent.COMPLETE:
             self._updated = event.at  # no document: the cycle's end is the data's age
+            self._oldest = None
         if event.snapshot is None or (self._quotas and not finished):
             return
         try:
             self._quotas = quota_lines(event.snapshot)
             self._answer = short_answer(self._quotas)
-            self._updated = answers.updated_at(answers.document_checks(event.snapshot))
+            checks = answers.document_checks(event.snapshot)
+            self._updated, self._oldest = answers.updated_at(checks), answers.oldest_at(checks)
         except (KeyError, TypeError, AttributeError) as exc:  # a document we do not know
             log.warning("cannot read the answers of an event: %s", exc)
 
@@ -229,7 +227,7 @@ class DisplayModel:
 
 def latin1_title(text: str) -> str:
     """A title the xorg backend can set as WM_NAME: emoji become words, the rest Latin-1."""
-    for symbol, words in _TEXT_FOR_XORG.items():
-        text = text.replace(symbol, words)
+    for symbol, spelled in _TEXT_FOR_XORG.items():
+        text = text.replace(symbol, spelled)
     text = text.replace("\ufe0f", "")
     return text.encode("latin-1", "replace").decode("latin-1")

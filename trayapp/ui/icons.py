@@ -1,8 +1,8 @@
 """Where the state icons live and how they are loaded.
 
-The PNGs ship as package data of ``trayapp.icons`` (the top-level ``icons/`` directory), so
-they are found through ``importlib.resources`` wherever the app runs from: a wheel, an editable
-install or, as a fallback, a source checkout. Pillow is imported on first load, not here.
+The PNGs ship as package data of ``trayapp.icons`` (``trayapp/icons/``), so they are found
+through ``importlib.resources`` wherever the app runs from: a wheel, an editable install, a
+checkout on ``PYTHONPATH`` or a frozen build. Pillow is imported on first load, not here.
 """
 
 from __future__ import annotations
@@ -36,19 +36,13 @@ _extracted = contextlib.ExitStack()  # files pulled out of a zip import, kept un
 atexit.register(_extracted.close)
 
 
-def _source_checkout_dir() -> Path | None:
-    """``icons/`` next to the ``trayapp`` package when running from an uninstalled checkout."""
-    candidate = Path(__file__).resolve().parents[2] / "icons"
-    return candidate if (candidate / "__init__.py").is_file() else None
-
-
 @functools.cache
 def _icon_root() -> Path | None:
     """Directory holding the PNGs as a real path (None when the package cannot be found)."""
     try:
         root = importlib.resources.files(_PACKAGE)
-    except ModuleNotFoundError:
-        return _source_checkout_dir()
+    except ModuleNotFoundError:  # a build that left the icons out
+        return None
     if isinstance(root, Path):
         return root
     return None  # a zip import: resolved file by file in _resolve()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from trayapp import answers
+from trayapp import answers, words
 from trayapp.safety.text import clean_line
 from trayapp.warming.events import Event, WarmEvent
 from trayapp.warming.levels import Level, phrase
@@ -72,13 +72,7 @@ class Notice:
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = max(0.0, float(seconds))
-    if seconds < 100:
-        return f"{seconds:.0f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+    return words.duration(seconds)
 
 
 def _failures(event: Event) -> int:

@@ -6,7 +6,7 @@ import sys
 import threading
 from typing import TextIO
 
-from trayapp.logsink import MAX_LINE, format_event
+from trayapp.logsink import MAX_LINE, RepeatFold
 from trayapp.safety.text import clean_line
 from trayapp.warming.events import Event, WarmEvent
 
@@ -22,7 +22,7 @@ def status_line(event: Event) -> str:
 
 
 class TerminalProgress:
-    """Observer printing progress; events carry everything, so it keeps no state of its own."""
+    """Observer printing progress; the only state it keeps is a count of repeated failures."""
 
     def __init__(self, stream: TextIO | None = None, tone: str = "spicy") -> None:
         self.stream = stream or sys.stdout
@@ -30,6 +30,7 @@ class TerminalProgress:
         self.tone = tone
         self._lock = threading.Lock()
         self._width = 0
+        self._fold = RepeatFold()
 
     def on_event(self, event: Event) -> None:
         with self._lock:
@@ -38,10 +39,11 @@ class TerminalProgress:
                 self.stream.write("\r" + text.ljust(self._width))
                 self._width = len(text)
             else:
-                line = format_event(event, self.tone)
-                if line is None:
+                lines = self._fold.lines(event, self.tone)
+                if not lines:
                     return
-                self._line(line)
+                for line in lines:
+                    self._line(line)
             self.stream.flush()
 
     def say(self, line: str) -> None:

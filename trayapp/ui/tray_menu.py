@@ -115,7 +115,7 @@ class TrayMenu:
 
     def _quota_items(self, pystray: ModuleType) -> list[Any]:
         """One line per GPU type (then C3) with its best regions; a click copies the best
-        region's name, the word a person types next (``--zone us-west1-b``)."""
+        region's name (``us-west1``), as ``--region`` and ``gcloud ... --region`` take it."""
         item = pystray.MenuItem
         lines = self.display.quotas
         if not lines:

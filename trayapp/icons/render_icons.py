@@ -1,7 +1,7 @@
 """Render the tray's state icons from Noto Color Emoji.
 
-Run ``python icons/render_icons.py`` to (re)write the PNGs next to this file, or
-``python icons/render_icons.py --check`` to verify the committed ones still match what the
+Run ``python trayapp/icons/render_icons.py`` to (re)write the PNGs next to this file, or
+``python trayapp/icons/render_icons.py --check`` to verify the committed ones still match what the
 font renders. Every backend resizes the one image it is given to the tray's slot (16 to 48 px
 on common panels), so two sizes are shipped: ``<state>.png`` (64 px, notifications and normal
 DPI) and ``<state>@2x.png`` (128 px, the source the tray downsamples from, crisp on HiDPI).

@@ -1,0 +1,2 @@
+"""Which names are valid (project IDs, regions, quota metrics, config keys) and the closest
+valid one when a name is not. Standard library only: ``show`` uses it on its error path."""

@@ -1,0 +1,59 @@
+"""``[[watch]]`` rules in config.toml: a warmed metric (full or short name), ``min_free`` > 0,
+and optionally regions warmed for that metric; a mistake says what to fix or add."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from trayapp import answers
+from trayapp.settings import names
+from trayapp.settings.values import ConfigError, name_list, named, positive, string
+from trayapp.watch import WatchRule
+
+WATCH_KEYS = ("metric", "min_free", "regions")
+
+
+def parse_rules(value: Any, settings: Any) -> tuple[WatchRule, ...]:
+    """``[[watch]]`` tables: a warmed metric (full or short name), ``min_free`` > 0, and
+    optionally regions that are warmed for that metric."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError("watch must be [[watch]] tables")
+    rules = []
+    for number, table in enumerate(value, 1):
+        key = f"watch #{number}"
+        for sub in table:
+            if sub not in ("metric", "min_free", "regions"):
+                raise ConfigError(f"{key}: {names.unknown('key', sub, WATCH_KEYS)}")
+        if "metric" not in table or "min_free" not in table:
+            raise ConfigError(f"{key} needs metric and min_free")
+        metric, regions = _watched_metric(key, string(f"{key} metric", table["metric"]), settings)
+        min_free = positive(f"{key} min_free", table["min_free"])
+        chosen: tuple[str, ...] = ()
+        if table.get("regions"):
+            given = name_list(f"{key} regions", table["regions"])
+            every = (*settings.gpu_regions, *settings.c3_regions)
+            chosen = tuple(named(key, partial(names.region, warmed=every), r) for r in given)
+            table_name = "[c3] regions" if metric == settings.c3_metric else "[gpu] regions"
+            for region in chosen:
+                if region not in regions:
+                    raise ConfigError(
+                        f"{key}: region {region} is not warmed for "
+                        f"{answers.short_name(metric)}: add it to {table_name}"
+                    )
+        elif "regions" in table and not isinstance(table["regions"], list):
+            raise ConfigError(f"{key} regions must be a list of strings")
+        rules.append(WatchRule(metric, min_free, chosen))
+    return tuple(dict.fromkeys(rules))
+
+
+def _watched_metric(key: str, name: str, settings: Any) -> tuple[str, tuple[str, ...]]:
+    """The full name of a warmed metric given by full or short name, with its regions."""
+    warmed = dict.fromkeys(settings.gpu_metrics, settings.gpu_regions)
+    warmed.setdefault(settings.c3_metric, settings.c3_regions)
+    for metric, regions in warmed.items():
+        if answers.metric_matches(metric, name):
+            return metric, regions
+    raise ConfigError(f"{key}: {names.not_warmed_metric(name, tuple(warmed))}")

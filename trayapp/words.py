@@ -1,0 +1,148 @@
+"""One word for each thing, on every surface.
+
+`show`, `status`, the terminal view, the tray and notifications say a check's numbers, state
+and age, a GPU's name and the data's age through these functions, so the same cache reads the
+same wherever a person looks. Standard library only, like the cache reader.
+"""
+
+from __future__ import annotations
+
+import re
+
+from trayapp.safety.text import clean_line
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+COLUMNS = ("REGION", "METRIC", "LIMIT", "USAGE", "FREE", "AGE", "STATUS")
+UNKNOWN = "unknown"  # a number nobody knows: usage the API does not give, a check not answered
+NO_QUOTA = "-"  # a number of a quota the region does not have (not reported): there is none
+NOT_REPORTED = "not reported"
+NEVER = "never"  # the age of a check that was never answered
+REASON_WIDTH = 80  # an error's reason in a table cell, cut at a word
+_WHERE = re.compile(r"^[^\s:/]+/[^\s:/]+: ")  # "my-project/us-east1: " before a reason
+
+
+def short_name(metric: str) -> str:
+    """``NVIDIA_H100_GPUS`` -> ``H100``, ``NVIDIA_A100_80GB_GPUS`` -> ``A100_80GB``,
+    ``C3_CPUS`` -> ``C3``; other names stay as they are."""
+    name = metric.upper()
+    for suffix in ("_GPUS", "_CPUS"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return name.removeprefix("NVIDIA_")
+
+
+def ago(seconds: float | None) -> str:
+    """``just now``, ``4 min ago``, ``1.5 h ago``: every age on every surface. Under a minute
+    is ``just now``, so a text redrawn once a minute (the tray's) is never wrong."""
+    if seconds is None:
+        return NEVER
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min ago"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds / 86400:.1f} days ago"
+
+
+def duration(seconds: float | None) -> str:
+    """``45 s``, ``2 min 5 s``, ``1 h 30 min``: how long something takes or waits (a retry,
+    a cycle), said alike by the tray, notifications and ``status``; "" when unknown."""
+    if seconds is None or isinstance(seconds, bool):
+        return ""
+    try:
+        value = max(0.0, float(seconds))
+    except (TypeError, ValueError):
+        return ""
+    if value < 100:
+        return f"{value:.0f} s"
+    minutes, secs = divmod(round(value), 60)
+    return f"{minutes} min {secs} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def updated(newest_s: float | None, oldest_s: float | None = None) -> str:
+    """The data's age: ``updated 4 min ago`` (the newest answer), and ``, oldest 25 min ago``
+    when the oldest answer reads older."""
+    if newest_s is None:
+        return "never updated"
+    text = f"updated {ago(newest_s)}"
+    if oldest_s is not None and ago(oldest_s) != ago(newest_s):
+        text += f", oldest {ago(oldest_s)}"
+    return text
+
+
+def number(value: float) -> str:
+    """``8``, ``8.5``: a count as people write it."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def number_cell(check: dict[str, Any], key: str) -> str:
+    """LIMIT or USAGE: the number, ``unknown`` when nobody knows it (usage the family quota
+    does not give; a check failed or not asked yet), ``-`` when the region has no such quota."""
+    status = check.get("status")
+    if status == "absent":
+        return NO_QUOTA
+    value = check.get(key)
+    if status != "ok" or isinstance(value, bool) or not isinstance(value, int | float):
+        return UNKNOWN
+    return number(value)
+
+
+def free_cell(check: dict[str, Any]) -> str:
+    """FREE: ``6``, ``≤ 8`` when only the limit is known, ``-`` for no such quota, ``unknown``
+    when nothing is known."""
+    status = check.get("status")
+    if status == "absent":
+        return NO_QUOTA
+    limit, usage = check.get("limit"), check.get("usage")
+    if status != "ok" or not isinstance(limit, int | float) or isinstance(limit, bool):
+        return UNKNOWN
+    if isinstance(usage, int | float) and not isinstance(usage, bool):
+        return number(limit - usage)
+    return f"≤ {number(limit)}"
+
+
+def reason(text: Any, width: int = REASON_WIDTH) -> str:
+    """An error as a row shows it: without the ``project/region:`` the row already says, one
+    line, cut at a word (``…``) rather than mid-word."""
+    line = _WHERE.sub("", clean_line(text, 1000))
+    return cut(line, width)
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, cut at a space when it is longer."""
+    if len(text) <= width:
+        return text
+    head = text[: width - 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > width // 2 else head).rstrip(" ,;:(") + "…"
+
+
+def state_text(check: dict[str, Any], fresh: bool = True) -> str:
+    """STATUS: ``ok``, ``not reported``, ``pending``, ``error: <reason>``; an answer kept from
+    before says ``(stale)`` when too old and ``last try failed: <reason>`` when its re-fetch
+    failed."""
+    status = check.get("status")
+    if status == "error":
+        return f"error: {reason(check.get('error') or UNKNOWN)}"
+    text = NOT_REPORTED if status == "absent" else clean_line(str(status), 40)
+    if status in ("ok", "absent"):
+        text += "" if fresh else " (stale)"
+        if check.get("error"):
+            text += f", last try failed: {reason(check['error'])}"
+    return text
+
+
+def level_word(level: str | None, failed: int = 0, total: int = 0) -> str:
+    """The warmer's level as ``show`` names a project's state: ``error`` is ``incomplete`` when
+    some checks failed and ``failed`` when all did (or warming stopped)."""
+    if level != "error":
+        return level or "no batch yet"
+    if failed and failed < total:
+        return f"incomplete ({failed} in error)"
+    return "failed"
