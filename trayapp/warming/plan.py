@@ -37,12 +37,22 @@ DEFAULT_C3_REGIONS = (
 )
 
 
+GPU_SERVICES = ("compute", "vertex")
+C3_SERVICES = ("compute", "cloudbuild")
+TIERS = ("on-demand", "spot")
+
+
 @dataclass(frozen=True)
 class QuotaCheck:
+    """One quota question. ``metric`` is the GPU name (``NVIDIA_H100_GPUS``) or ``C3_CPUS``
+    whatever the service; ``service`` and ``tier`` say which quota answers it."""
+
     kind: str  # "gpu" or "c3"
     project: str
     region: str
     metric: str
+    service: str = "compute"  # "compute" | "vertex" | "cloudbuild"
+    tier: str = "on-demand"  # "on-demand" | "spot"
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,11 @@ class Plan:
     @property
     def projects(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c.project for c in chain(self.gpu, self.c3)))
+
+    @property
+    def uses_compute(self) -> bool:
+        """Whether any check reads Compute's regions.get (else no Compute call is made)."""
+        return any(c.service == "compute" for c in chain(self.gpu, self.c3))
 
     def __len__(self) -> int:
         return len(self.gpu) + len(self.c3)
@@ -70,10 +85,20 @@ def build_plan(
     gpu_regions: Sequence[str] = DEFAULT_GPU_REGIONS,
     c3_metric: str = DEFAULT_C3_METRIC,
     c3_regions: Sequence[str] = DEFAULT_C3_REGIONS,
+    *,
+    gpu_service: str = "compute",
+    spot: bool = False,
+    c3_service: str = "compute",
 ) -> Plan:
     """GPU checks go metric by metric, region by region; projects take turns."""
     if not projects:
         raise ValueError("at least one project is needed")
-    gpu = [[QuotaCheck("gpu", p, r, m) for m in gpu_metrics for r in gpu_regions] for p in projects]
-    c3 = [[QuotaCheck("c3", p, r, c3_metric) for r in c3_regions] for p in projects]
+    if gpu_service not in GPU_SERVICES or c3_service not in C3_SERVICES:
+        raise ValueError(f"unknown service {gpu_service!r} or {c3_service!r}")
+    tier = "spot" if spot else "on-demand"
+    gpu = [
+        [QuotaCheck("gpu", p, r, m, gpu_service, tier) for m in gpu_metrics for r in gpu_regions]
+        for p in projects
+    ]
+    c3 = [[QuotaCheck("c3", p, r, c3_metric, c3_service) for r in c3_regions] for p in projects]
     return Plan(gpu=_interleave(gpu), c3=_interleave(c3))
