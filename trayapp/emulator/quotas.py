@@ -3,9 +3,10 @@
 Serves ``GET /v1/projects/{p}/locations/global/services/{service}/quotaInfos/{id}`` and the
 paged list ``.../quotaInfos?pageSize=N&pageToken=T`` in proto3 JSON as
 cloudquotas.googleapis.com does, so the real google-cloud-quotas client is exercised: Compute's
-GPU family quotas, Vertex AI training GPUs, Cloud Build private pools (``quota_data``). Like the live Compute API (see the captured
-bodies in tests/data), the emulator's regions.get does not report on-demand H100, H100 Mega or
-H200: those answers come from here. Standard library only.
+GPU family quotas, Vertex AI training GPUs, Cloud Build private pools (``quota_data``). Like
+the live Compute API (see the captured bodies in tests/data), the emulator's regions.get
+does not report on-demand H100, H100 Mega or H200: those answers come from here. Standard
+library only.
 """
 
 from __future__ import annotations

@@ -3,18 +3,18 @@ family quota (what regions.get does not report), Vertex AI training GPUs, Cloud 
 pools. A QuotaInfo is asked by ID when one is known, else found in the service's list by
 metric (every page). Like ``ComputeSource``: nothing from google is imported until
 ``prepare()``, an ``http://`` loopback endpoint gets anonymous credentials, no request is
-retried by the library (the warmer owns retries), and every failure leaves as ``SourceError``. The three
-failures a person must mend (API disabled, permission missing, QuotaInfo not served) carry a
-message saying exactly what to do.
+retried by the library (the warmer owns retries), and every failure leaves as
+``SourceError``. The three failures a person must mend (API disabled, permission missing,
+QuotaInfo not served) carry a message saying exactly what to do.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from trayapp.safety.text import clean_line
 from trayapp.sources.base import SourceError
 from trayapp.sources.compute import GoogleClientSource, classify, is_loopback_url
-from trayapp.safety.text import clean_line
 from trayapp.sources.compute_family import request as family_request
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaEntry, QuotaRequest
 

@@ -90,9 +90,8 @@ class Failures:
         check it answers fails with the fix for this round (unknown, never "not reported"),
         a notice says it once a run, and the round's retries ask again."""
         for check in state.checks:
-            if check.project == project and check.service != "compute":
-                if check not in state.done:
-                    state.apply_error(check, exc.message, final=True)
+            if check.project == project and check.service != "compute" and check not in state.done:
+                state.apply_error(check, exc.message, final=True)
         batch.notice = families.block(state, project, exc)
 
     def _once(self, exc: SourceError) -> list[SourceError]:

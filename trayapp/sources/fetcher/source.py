@@ -21,9 +21,9 @@ import time
 from typing import Any
 
 from trayapp.sources.base import RegionQuotas, SourceError
-from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 from trayapp.sources.fetcher.child import report_project
 from trayapp.sources.fetcher.process import Call, FetcherProcess, stop_resource_tracker
+from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 from trayapp.sources.recipe import SourceRecipe
 
 IDLE_GRACE_S = 5.0  # after release(): a retry round that starts at once reuses the process
