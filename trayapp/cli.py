@@ -55,6 +55,19 @@ def _warm_options(p: argparse.ArgumentParser, *, endpoint: bool) -> None:
     p.add_argument("--interval", type=_number, metavar="S", help="seconds between batches")
     p.add_argument("--rewarm", type=_number, metavar="S", help="seconds between re-warms")
     p.add_argument("--timeout", type=_number, metavar="S", help="per-request timeout")
+    p.add_argument(
+        "--gpu-service",
+        choices=("compute", "vertex"),
+        help="which GPU quota: Compute Engine VMs or Vertex AI training",
+    )
+    p.add_argument(
+        "--spot", action="store_true", default=None, help="read the Spot (preemptible) GPU quota"
+    )
+    p.add_argument(
+        "--c3-service",
+        choices=("compute", "cloudbuild"),
+        help="which C3 quota: Compute Engine VMs or Cloud Build private pools",
+    )
 
 
 COMMANDS = {
@@ -194,6 +207,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         interval_s=args.interval,
         rewarm_s=args.rewarm,
         timeout_s=args.timeout,
+        gpu_service=getattr(args, "gpu_service", None),
+        spot=getattr(args, "spot", None),
+        c3_service=getattr(args, "c3_service", None),
         endpoint=check_endpoint(endpoint) if endpoint else None,
         quotas_endpoint=(
             check_endpoint(quotas_endpoint, "--quotas-endpoint") if quotas_endpoint else None
@@ -250,6 +266,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
                 settings.endpoint,
                 timeout_s=settings.timeout_s,
                 quotas_endpoint=settings.cloudquotas_endpoint,
+                prepare_compute=settings.plan().uses_compute,
             )
         )
         try:

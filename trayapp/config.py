@@ -49,6 +49,9 @@ class Settings:
     gpu_regions: tuple[str, ...] = plan.DEFAULT_GPU_REGIONS
     c3_metric: str = plan.DEFAULT_C3_METRIC
     c3_regions: tuple[str, ...] = plan.DEFAULT_C3_REGIONS
+    gpu_service: str = "compute"  # which quota GPU checks read: see README "Which quota?"
+    spot: bool = False
+    c3_service: str = "compute"
     notifications: bool = True
     notification_tone: str = "plain"  # toasts stay plain unless asked; the log follows ``tone``
     watch: tuple[WatchRule, ...] = ()
@@ -67,7 +70,14 @@ class Settings:
 
     def plan(self) -> plan.Plan:
         return plan.build_plan(
-            self.projects, self.gpu_metrics, self.gpu_regions, self.c3_metric, self.c3_regions
+            self.projects,
+            self.gpu_metrics,
+            self.gpu_regions,
+            self.c3_metric,
+            self.c3_regions,
+            gpu_service=self.gpu_service,
+            spot=self.spot,
+            c3_service=self.c3_service,
         )
 
     def with_overrides(self, **values: Any) -> Settings:
@@ -78,7 +88,7 @@ class Settings:
                 given[key] = _positive(key, given[key])
         if "projects" in given:
             given["projects"] = _names("--project", given["projects"])
-        return replace(self, **given)
+        return _services_checked(replace(self, **given))
 
 
 def _positive(key: str, value: Any) -> float:
@@ -170,13 +180,21 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     if "gpu" in data:
-        table = _table("gpu", data["gpu"], {"metrics", "regions"})
+        table = _table("gpu", data["gpu"], {"metrics", "regions", "service", "spot"})
+        if "service" in table:
+            values["gpu_service"] = _choice("gpu.service", table["service"], plan.GPU_SERVICES)
+        if "spot" in table:
+            if not isinstance(table["spot"], bool):
+                raise ConfigError("gpu.spot must be true or false")
+            values["spot"] = table["spot"]
         if "metrics" in table:
             values["gpu_metrics"] = _gpu_metrics(table["metrics"])
         if "regions" in table:
             values["gpu_regions"] = _names("gpu.regions", table["regions"])
     if "c3" in data:
-        table = _table("c3", data["c3"], {"metric", "regions"})
+        table = _table("c3", data["c3"], {"metric", "regions", "service"})
+        if "service" in table:
+            values["c3_service"] = _choice("c3.service", table["service"], plan.C3_SERVICES)
         if "metric" in table:
             values["c3_metric"] = _string("c3.metric", table["metric"])
         if "regions" in table:
@@ -193,9 +211,36 @@ def from_mapping(data: dict[str, Any]) -> Settings:
                     f"notifications.tone must be one of {', '.join(TONES)}, not {table['tone']!r}"
                 )
             values["notification_tone"] = table["tone"]
-    settings = Settings(**values)
+    settings = _services_checked(Settings(**values))
     if "watch" in data:
         settings = replace(settings, watch=_watch_rules(data["watch"], settings))
+    return settings
+
+
+def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, not {value!r}")
+    return str(value)
+
+
+def _services_checked(settings: Settings) -> Settings:
+    """The metrics must name what the chosen services read: a GPU by its NVIDIA_<X>_GPUS name
+    when the GPU quota is Vertex AI's or Spot (the tier is ``spot``, not a metric prefix), and
+    ``C3_CPUS`` for Cloud Build private pools."""
+    from trayapp.sources.vertex import gpu_model
+
+    special = settings.gpu_service != "compute" or settings.spot
+    for metric in settings.gpu_metrics if special else ():
+        if gpu_model(metric) is None:
+            what = 'gpu.service = "vertex"' if settings.gpu_service != "compute" else "spot"
+            raise ConfigError(
+                f"gpu.metrics: with {what} name GPUs as NVIDIA_<X>_GPUS, not {metric!r}"
+            )
+    if settings.c3_service == "cloudbuild" and settings.c3_metric != plan.DEFAULT_C3_METRIC:
+        raise ConfigError(
+            f'c3.metric must be {plan.DEFAULT_C3_METRIC} with c3.service = "cloudbuild", '
+            f"not {settings.c3_metric!r}"
+        )
     return settings
 
 

@@ -62,9 +62,9 @@ class FamilyStep:
             if project in self.answers:
                 self._fill(state, check, self.answers[project])
             elif project in self.gave_up:  # no more calls this round: failed, retried later
-                state.apply_error(check, self.gave_up[project], final=True)
+                state.fail_held(check, self.gave_up[project])
             elif project in self.blocked:  # unknown, not "not reported": failed with the fix
-                state.apply_error(check, self.blocked[project], final=True)
+                state.fail_held(check, self.blocked[project])
             else:
                 state.hold(check)
                 self.held.add(check)
@@ -102,7 +102,7 @@ class FamilyStep:
             self.wanted.remove(project)
         for check in self.waiting(project):
             self.held.discard(check)
-            state.apply_error(check, exc.message, final=True)
+            state.fail_held(check, exc.message)
         return self.tell(exc)
 
     def note(self, notice: SourceError | None) -> None:
@@ -143,7 +143,7 @@ class FamilyStep:
         self.gave_up[project] = exc.message
         for check in self.waiting(project):  # like a region out of attempts: failed, retried
             self.held.discard(check)
-            state.apply_error(check, exc.message, final=True)
+            state.fail_held(check, exc.message)
         return None
 
     @staticmethod

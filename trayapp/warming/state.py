@@ -5,7 +5,7 @@ Old values stay until new ones replace them: a failed re-fetch keeps the last go
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trayapp.cache import Snapshot, now_iso
@@ -46,10 +46,14 @@ class WarmState:
         order = sorted(plan.gpu + plan.c3, key=lambda c: (c.kind != "gpu",))
         self.checks: dict[QuotaCheck, CheckState] = {c: _fresh_state(c) for c in order}
         self.done: set[QuotaCheck] = set()
+        # what a check held before its region said "not reported": the family quota may still
+        # answer it, and if that call fails the check is unknown, not "not reported"
+        self.previous: dict[QuotaCheck, CheckState] = {}
         self.cycle = Cycle(id=0, started_at=now_iso(), started_clock=0.0)
 
     def new_cycle(self, clock: float) -> Cycle:
         self.done = set()
+        self.previous.clear()
         self.cycle = Cycle(id=self.cycle.id + 1, started_at=now_iso(), started_clock=clock)
         return self.cycle
 
@@ -98,6 +102,7 @@ class WarmState:
             state.status = "ok"
             state.limit, state.usage = quotas[name]
         else:
+            self.previous[check] = replace(state)
             state.status, state.limit, state.usage = "absent", 0.0, 0.0
         state.fetched_at, state.error, state.source = fetched_at, None, "compute"
         state.quota_id = state.quota_metric = None
@@ -108,6 +113,7 @@ class WarmState:
         self, check: QuotaCheck, answer: QuotaAnswer | None, value: float | None, fetched_at: str
     ) -> None:
         """A Cloud Quotas answer: a limit (usage unknown), unlimited, or not reported (None)."""
+        self.previous.pop(check, None)
         state = self.checks[check]
         if value is None:
             state.status, state.limit, state.usage = "absent", 0.0, 0.0
@@ -127,7 +133,15 @@ class WarmState:
 
     def release(self, check: QuotaCheck) -> None:
         """A held check stays as regions.get answered it (not reported)."""
+        self.previous.pop(check, None)
         self._mark_done(check)
+
+    def fail_held(self, check: QuotaCheck, message: str) -> None:
+        """A held check whose family call failed: back to what it held before its region's
+        "not reported" (a value from before stays), failed with ``message``."""
+        if check in self.previous:
+            self.checks[check] = self.previous.pop(check)
+        self.apply_error(check, message, final=True)
 
     def apply_error(self, check: QuotaCheck, message: str, *, final: bool) -> None:
         """Record a failure; a value fetched earlier stays, with its old fetched_at."""
