@@ -11,41 +11,34 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trayapp.cache import now_iso
 from trayapp.sources.base import QuotaSource, SourceError
 from trayapp.warming.batch import FAMILY_CALL, Batch, Region
-from trayapp.warming.family_step import FamilyStep
-
-if TYPE_CHECKING:
-    from trayapp.warming.rounds import Round
-    from trayapp.warming.state import WarmState
+from trayapp.warming.engine import Engine
 
 
 class BatchRunner:
-    """The warmer's batch-thread half; ``Warmer`` provides the state it reads."""
+    """Runs one batch on the calling thread; ``finish`` receives it with what it brought."""
 
-    source: QuotaSource
-    state: WarmState
-    fetch_deadline_s: float
-    _lock: threading.Lock
-    _round: Round
-    _stopping: bool
-    _families: FamilyStep
-    _family_source: bool
+    def __init__(
+        self, engine: Engine, source: QuotaSource, finish: Callable[[Batch], None]
+    ) -> None:
+        self._engine, self._source, self._finish = engine, source, finish
+        # a source that can answer GPU family quotas (the Compute family step)
+        self._family_source = callable(getattr(source, "fetch_families", None))
 
-    _finish: Callable[[Batch], None]  # the warmer's: records what the batch brought
-
-    def _run_batch(self, batch: Batch) -> None:
+    def run(self, batch: Batch) -> None:
         try:
-            self.source.prepare()  # a no-op once done; retried after a credentials failure
+            self._source.prepare()  # a no-op once done; retried after a credentials failure
         except SourceError as exc:
             batch.fatal = exc
             self._finish(batch)
             return
         started = time.perf_counter()
-        deadline = started + self.fetch_deadline_s
+        deadline_s = self._engine.timing.fetch_deadline_s
+        deadline = started + deadline_s
         pending = [(key, self._fetch(key)) for key in batch.regions]
         for key, future in pending:
             try:
@@ -58,8 +51,7 @@ class BatchRunner:
                     self._abandon(key, future)
                     batch.failures[key] = SourceError(
                         "timeout",
-                        f"{where}: timed out, no complete answer within "
-                        f"{self.fetch_deadline_s:g} s",
+                        f"{where}: timed out, no complete answer within {deadline_s:g} s",
                     )
                 else:
                     batch.failures[key] = SourceError(
@@ -70,9 +62,10 @@ class BatchRunner:
 
     def _fetch(self, key: Region) -> Future[Any]:
         future: Future[Any] = Future()
-        with self._lock:
-            self._round.started_fetch(key, future)
-            number = self._round.number
+        engine = self._engine
+        with engine.lock:
+            engine.round.started_fetch(key, future)
+            number = engine.round.number
         threading.Thread(  # the round's number, not the round: a failure's traceback keeps
             target=self._do_fetch,  # this frame alive until collected, and the round with it
             args=(key, future, number),
@@ -85,23 +78,24 @@ class BatchRunner:
         project, region = key
         try:
             if region == FAMILY_CALL:
-                answer: Any = self.source.fetch_families(project)
+                answer: Any = self._source.fetch_families(project)
             else:
-                answer = self.source.fetch(project, region)
+                answer = self._source.fetch(project, region)
         except BaseException as exc:  # handed to the batch, which reports it
             future.set_exception(exc)
             return
-        with self._lock:  # the answer fills every open check it answers, now
-            round_ = self._round
-            if round_.number == number and round_.current(key, future) and not self._stopping:
+        engine = self._engine
+        with engine.lock:  # the answer fills every open check it answers, now
+            round_ = engine.round
+            if round_.number == number and round_.current(key, future) and not engine.stopping:
                 if region == FAMILY_CALL:
-                    self._families.answered(self.state, project, answer)
+                    engine.families.answered(engine.state, project, answer)
                 else:
-                    filled = self.state.apply_region(project, region, answer, now_iso())
+                    filled = engine.state.apply_region(project, region, answer, now_iso())
                     if self._family_source:
-                        self._families.after_region(self.state, filled)
+                        engine.families.after_region(engine.state, filled)
         future.set_result(answer)
 
     def _abandon(self, key: Region, future: Future[Any]) -> None:
-        with self._lock:
-            self._round.abandon(key, future)  # a late answer is dropped; a retry asks again
+        with self._engine.lock:
+            self._engine.round.abandon(key, future)  # a late answer is dropped; a retry asks again

@@ -16,29 +16,29 @@ import threading
 import time
 from typing import Any
 
-from trayapp.cache import Snapshot
 from trayapp.sources.base import QuotaSource, SourceError
 from trayapp.warming.batch import Batch
 from trayapp.warming.batch_runner import BatchRunner
+from trayapp.warming.engine import Engine, Timing
 from trayapp.warming.events import Event, EventBus, Progress, WarmEvent
 from trayapp.warming.failures import Failures
-from trayapp.warming.family_step import FamilyStep
 from trayapp.warming.healing import Healing
 from trayapp.warming.levels import Level, Thresholds
 from trayapp.warming.metrics import Metrics
-from trayapp.warming.plan import Plan, QuotaCheck
-from trayapp.warming.rounds import Round
+from trayapp.warming.plan import Plan
 from trayapp.warming.schedule import Clock, RetryBackoff, TickSchedule, default_clock
 from trayapp.warming.state import WarmState
 
 __all__ = ["Batch", "Clock", "Warmer", "default_clock"]
 
 
-class Warmer(BatchRunner, Healing):
+class Warmer:
     """One scheduler thread and, at most, one batch thread; controls work from any thread.
 
-    Observers hear every event through ``bus``; ``clock`` and ``wall_clock`` are injectable so
-    schedules, clock jumps and sleep are tested without waiting.
+    It holds its collaborators: the shared ``Engine`` state, a ``BatchRunner`` (the batch
+    thread) and ``Healing`` (how a round ends and failed checks come back). Observers hear every
+    event through ``bus``; ``clock`` and ``wall_clock`` are injectable so schedules, clock jumps
+    and sleep are tested without waiting.
     """
 
     def __init__(
@@ -59,33 +59,52 @@ class Warmer(BatchRunner, Healing):
         retry_first_s: float = 60.0,
         state: WarmState | None = None,
     ) -> None:
-        self.plan, self.source, self.bus = plan, source, bus
-        self.interval_s, self.rewarm_s = interval_s, rewarm_s
-        self.thresholds = thresholds or Thresholds()
+        self.source, self.bus = source, bus
         self.clock, self.wall_clock = clock, wall_clock
         self.max_attempts = max_attempts
-        self.skip_log_s, self.fetch_deadline_s = skip_log_s, fetch_deadline_s
-        self.state = state or WarmState(plan)
+        self.skip_log_s = skip_log_s
+        self._engine = Engine(
+            plan,
+            state or WarmState(plan),
+            Timing(interval_s, rewarm_s, thresholds or Thresholds(), fetch_deadline_s),
+            Failures(backoff_ticks),
+            RetryBackoff(retry_first_s),
+            max_attempts,
+        )
+        self._lock = self._engine.lock
         self.metrics = Metrics()
         bus.subscribe(self.metrics)
-        self._lock = threading.Lock()
         self._emit_lock = threading.RLock()
+        self._healing = Healing(self._engine, source, clock, self._emit, self._emit_lock)
+        self._runner = BatchRunner(self._engine, source, self._healing.finish)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._batch: threading.Thread | None = None
-        self._round = Round(0, 0.0, (), (), max_attempts)  # a cycle, or a retry of its failures
-        # GPU metrics regions.get does not report: asked of the family quota, if the source can
-        self._families = FamilyStep(max_attempts)
-        self._family_source = callable(getattr(source, "fetch_families", None))
         self._cycle_wall = 0.0  # wall time the cycle began
-        self._failures = Failures(backoff_ticks)
-        self._retry = RetryBackoff(retry_first_s)
-        self._retries = 0
-        self._force = self._paused = self._stopping = self._closed = False
+        self._force = self._paused = self._closed = False
         self._skipped = 0
         self._last_skip_log = float("-inf")
-        self.level: Level | None = None
-        self.last_batch_ms: int | None = None
+
+    # -- what the engine knows, for the app and `status` ---------------------------------------
+    @property
+    def plan(self) -> Plan:
+        return self._engine.plan
+
+    @property
+    def state(self) -> WarmState:
+        return self._engine.state
+
+    @property
+    def level(self) -> Level | None:
+        return self._engine.level
+
+    @property
+    def last_batch_ms(self) -> int | None:
+        return self._engine.last_batch_ms
+
+    def health(self) -> dict[str, Any]:
+        """What failed and what happens next, for `status`: counts, first reasons, retry."""
+        return self._healing.health()
 
     # -- controls, callable from any thread -------------------------------------------------
     def start(self) -> None:
@@ -123,19 +142,14 @@ class Warmer(BatchRunner, Healing):
         notes: tuple[str, ...] = (),
     ) -> None:
         """Apply reloaded settings; a changed plan starts a new cycle, keeping known values."""
+        e = self._engine
         with self._lock:
-            self.interval_s, self.rewarm_s, self.thresholds = interval_s, rewarm_s, thresholds
+            e.timing.interval_s, e.timing.rewarm_s = interval_s, rewarm_s
+            e.timing.thresholds = thresholds
             if fetch_deadline_s is not None:
-                self.fetch_deadline_s = fetch_deadline_s
-            changed = plan != self.plan
-            if changed:
-                old = Snapshot(self.state.document(self._warmer_info()))
-                state = WarmState(plan)
-                state.continue_from(self.state)
-                state.seed(old)
-                self.plan, self.state = plan, state
-                self._failures.missing.clear()
-                self._force = True
+                e.timing.fetch_deadline_s = fetch_deadline_s
+            changed = e.replace_plan(plan, self._warmer_info())
+            self._force = self._force or changed
         self._emit(WarmEvent.CONFIG_RELOADED, data={"plan_changed": changed, "notes": notes})
 
     def reject_config(self, message: str) -> None:
@@ -146,9 +160,9 @@ class Warmer(BatchRunner, Healing):
         """Stop ticking without waiting for a hung request; CANCELLED and FINAL_STATS are the
         last events, ever."""
         with self._lock:
-            if self._stopping:
+            if self._engine.stopping:
                 return
-            self._stopping = True
+            self._engine.stopping = True
             in_flight = self._batch is not None and self._batch.is_alive()
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -171,49 +185,51 @@ class Warmer(BatchRunner, Healing):
             data={
                 "checks": len(self.plan),
                 "projects": list(self.plan.projects),
-                "interval_s": self.interval_s,
-                "rewarm_s": self.rewarm_s,
+                "interval_s": self._engine.timing.interval_s,
+                "rewarm_s": self._engine.timing.rewarm_s,
             },
         )
         try:  # import the library and build the client before any batch is timed
             self.source.prepare()
         except SourceError as exc:
-            self._finish(Batch([], self._round.number, fatal=exc))
-        schedule = TickSchedule(self.interval_s, self.clock())
+            self._healing.finish(Batch([], self._engine.round.number, fatal=exc))
+        timing = self._engine.timing
+        schedule = TickSchedule(timing.interval_s, self.clock())
         while not self._stop.wait(schedule.delay(self.clock())):
             self._tick()
-            if schedule.interval_s != self.interval_s:  # reconfigured: a new schedule from now
-                schedule.restart(self.interval_s, self.clock())
+            if schedule.interval_s != timing.interval_s:  # reconfigured: a new schedule from now
+                schedule.restart(timing.interval_s, self.clock())
             else:
                 schedule.ticked(self.clock())
 
     def _tick(self) -> None:
         events: list[tuple[WarmEvent, dict[str, Any]]] = []
         with self._lock:
-            if self._paused or self._stopping:
+            e = self._engine
+            if self._paused or e.stopping:
                 return None
             now = self.clock()
             if self._batch is not None and self._batch.is_alive():
                 return self._skip(now, "batch still running")
-            if now < self._failures.backoff_until:
+            if now < e.failures.backoff_until:
                 return self._skip(now, "backing off after rate limiting")
             ended = self.state.complete
             overdue = self._overdue_s(now) if ended else None
             reason = "forced" if self._force else None if overdue is None else "periodic"
             if reason:  # an unfinished cycle finishes first, then re-warms at once
                 if reason == "forced":
-                    self._failures.missing.clear()  # asked to look again: regions may exist
+                    e.failures.missing.clear()  # asked to look again: regions may exist
                 self._force = False
                 self._start_cycle(now)
                 # a minute late means the data was served stale: a sleep, or a long pause
-                stale = overdue is not None and overdue > max(60.0, 2 * self.interval_s)
+                stale = overdue is not None and overdue > max(60.0, 2 * e.timing.interval_s)
                 events.append((WarmEvent.REWARM, {"reason": reason, "stale": stale}))
             elif ended:
-                retry = self._start_retry(now) if self._retry.is_due(now) else None
+                retry = self._healing.start_retry(now) if e.retry.is_due(now) else None
                 if retry is None:
-                    return self._skip(now, self._idle_reason(now))
+                    return self._skip(now, self._healing.idle_reason(now))
                 events.append((WarmEvent.RETRY, retry))
-            batch = self._next_batch()
+            batch = e.next_batch()
             if not batch.checks:
                 return None
             self._batch = threading.Thread(
@@ -224,15 +240,6 @@ class Warmer(BatchRunner, Healing):
         self._batch.start()
         return None
 
-    def _next_batch(self) -> Batch:
-        """A family call when one is due (a batch of its own), else 1 GPU + 1 C3 check."""
-        project = self._families.due()
-        if project is not None:
-            self._families.started(project)
-            return Batch(self._families.waiting(project), self._round.number, family=project)
-        open_ = self.state.done | self._families.held  # held checks were answered by a region
-        return Batch(self._round.pick(open_), self._round.number)
-
     def _overdue_s(self, now: float) -> float | None:
         """How late the re-warm is, or None when it is not due yet.
 
@@ -240,7 +247,8 @@ class Warmer(BatchRunner, Healing):
         and Windows sleep, and readers judge freshness by wall time. A wall clock set back makes
         the age negative, which never triggers; the warmer's clock still does."""
         age = max(now - self.state.cycle.started_clock, self.wall_clock() - self._cycle_wall)
-        return age - self.rewarm_s if age >= self.rewarm_s else None
+        rewarm_s = self._engine.timing.rewarm_s
+        return age - rewarm_s if age >= rewarm_s else None
 
     def _skip(self, now: float, reason: str) -> None:
         self._skipped += 1
@@ -254,20 +262,11 @@ class Warmer(BatchRunner, Healing):
             ).start()
 
     def _start_cycle(self, now: float) -> None:
-        self.state.new_cycle(now)
+        self._engine.start_cycle(now)
         self._cycle_wall = self.wall_clock()
-        self._families.new_cycle()
-        self._new_round(now, self.plan.gpu, self.plan.c3)
-        self._retry.reset()
-        self._retries = 0
-        self._failures.new_cycle(self.state)
 
-    def _new_round(
-        self, now: float, gpu: tuple[QuotaCheck, ...], c3: tuple[QuotaCheck, ...]
-    ) -> None:
-        self._round = Round(self._round.number + 1, now, gpu, c3, self.max_attempts)
-        self._families.new_round()
-        self._failures.backoff_until = 0.0
+    def _run_batch(self, batch: Batch) -> None:
+        self._runner.run(batch)
 
     def _set_paused(self, paused: bool) -> None:
         with self._lock:
@@ -297,5 +296,4 @@ class Warmer(BatchRunner, Healing):
     def max_age_s(self) -> float:
         """How old an answer may be and still count as fresh: the re-warm period plus the
         time a cycle takes to come round to it again (so no value is stale at each re-warm)."""
-        ticks = max(len(self.plan.gpu), len(self.plan.c3))
-        return round(self.rewarm_s + max(300.0, 2 * ticks * self.interval_s), 1)
+        return self._engine.max_age_s()
