@@ -180,25 +180,9 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     if "gpu" in data:
-        table = _table("gpu", data["gpu"], {"metrics", "regions", "service", "spot"})
-        if "service" in table:
-            values["gpu_service"] = _choice("gpu.service", table["service"], plan.GPU_SERVICES)
-        if "spot" in table:
-            if not isinstance(table["spot"], bool):
-                raise ConfigError("gpu.spot must be true or false")
-            values["spot"] = table["spot"]
-        if "metrics" in table:
-            values["gpu_metrics"] = _gpu_metrics(table["metrics"])
-        if "regions" in table:
-            values["gpu_regions"] = _names("gpu.regions", table["regions"])
+        values.update(_gpu_table(data["gpu"]))
     if "c3" in data:
-        table = _table("c3", data["c3"], {"metric", "regions", "service"})
-        if "service" in table:
-            values["c3_service"] = _choice("c3.service", table["service"], plan.C3_SERVICES)
-        if "metric" in table:
-            values["c3_metric"] = _string("c3.metric", table["metric"])
-        if "regions" in table:
-            values["c3_regions"] = _names("c3.regions", table["regions"])
+        values.update(_c3_table(data["c3"]))
     if "notifications" in data:
         table = _table("notifications", data["notifications"], {"enabled", "tone"})
         if "enabled" in table:
@@ -215,6 +199,36 @@ def from_mapping(data: dict[str, Any]) -> Settings:
     if "watch" in data:
         settings = replace(settings, watch=_watch_rules(data["watch"], settings))
     return settings
+
+
+def _gpu_table(value: Any) -> dict[str, Any]:
+    """``[gpu]``: metrics, regions, and which quota they read (service, spot)."""
+    values: dict[str, Any] = {}
+    table = _table("gpu", value, {"metrics", "regions", "service", "spot"})
+    if "service" in table:
+        values["gpu_service"] = _choice("gpu.service", table["service"], plan.GPU_SERVICES)
+    if "spot" in table:
+        if not isinstance(table["spot"], bool):
+            raise ConfigError("gpu.spot must be true or false")
+        values["spot"] = table["spot"]
+    if "metrics" in table:
+        values["gpu_metrics"] = _gpu_metrics(table["metrics"])
+    if "regions" in table:
+        values["gpu_regions"] = _names("gpu.regions", table["regions"])
+    return values
+
+
+def _c3_table(value: Any) -> dict[str, Any]:
+    """``[c3]``: the metric, regions, and which quota they read (service)."""
+    values: dict[str, Any] = {}
+    table = _table("c3", value, {"metric", "regions", "service"})
+    if "service" in table:
+        values["c3_service"] = _choice("c3.service", table["service"], plan.C3_SERVICES)
+    if "metric" in table:
+        values["c3_metric"] = _string("c3.metric", table["metric"])
+    if "regions" in table:
+        values["c3_regions"] = _names("c3.regions", table["regions"])
+    return values
 
 
 def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:

@@ -39,28 +39,27 @@ def tokens(emulator):
 
 
 @pytest.mark.parametrize(
-    ("spot", "quota_id", "metric", "central", "east"),
+    ("spot", "quota_id", "metric", "limits"),
     [
         (
             False,
             "CustomModelTrainingT4GPUsPerProjectPerRegion",
             "aiplatform.googleapis.com/custom_model_training_nvidia_t4_gpus",
-            16.0,
-            4.0,
+            (16.0, 4.0),
         ),
         (
             True,
             "CustomModelTrainingPreemptibleT4GPUsPerProjectPerRegion",
             "aiplatform.googleapis.com/custom_model_training_preemptible_nvidia_t4_gpus",
-            32.0,
-            8.0,
+            (32.0, 8.0),
         ),
     ],
 )
-def test_vertex_reads_each_tier_by_its_id(emulator, source, spot, quota_id, metric, central, east):
+def test_vertex_reads_each_tier_by_its_id(emulator, source, spot, quota_id, metric, *, limits):
     answer = source.fetch_quota(PROJECT, vertex.request("NVIDIA_T4_GPUS", spot))
     assert (answer.quota_id, answer.metric) == (quota_id, metric)
     assert paths(emulator) == [f"{BASE}/aiplatform.googleapis.com/quotaInfos/{quota_id}"]
+    central, east = limits
     assert resolve(answer.entries, "us-central1") == central  # the region entry
     assert resolve(answer.entries, "us-east1") == east  # the catch-all
 
