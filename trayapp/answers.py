@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 NOT_REPORTED = "not reported"
+UNLIMITED = "unlimited"
+UNKNOWN = "unknown"
 
 
 def short_name(metric: str) -> str:
@@ -53,6 +55,8 @@ def free_bound(check: dict[str, Any]) -> tuple[float, bool] | None:
     exact = free(check)
     if exact is not None:
         return exact, True
+    if check.get("status") == "ok" and check.get("unlimited") is True:
+        return float("inf"), False  # no limit: any amount may be free
     limit = check.get("limit")
     if check.get("status") == "ok" and isinstance(limit, int | float):
         return limit, False
@@ -62,6 +66,8 @@ def free_bound(check: dict[str, Any]) -> tuple[float, bool] | None:
 def status_text(check: dict[str, Any]) -> str:
     """What a person reads in a status column; an absent metric is never a zero."""
     status = check.get("status")
+    if status == "absent" and check.get("error"):  # the latest try failed: unknown
+        return f"error: {clean(check.get('error'))}"
     if status == "absent":
         return NOT_REPORTED
     if status == "error":
@@ -151,10 +157,12 @@ def format_free(check: dict[str, Any]) -> str:
     if bound is None:
         return "-"
     value, exact = bound
-    return _number(value) if exact else f"≤ {_number(value)}"
+    return _number(value) if exact or value == float("inf") else f"≤ {_number(value)}"
 
 
 def _number(value: float) -> str:
+    if value == float("inf"):
+        return UNLIMITED
     return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
 
 
@@ -205,8 +213,28 @@ def coarse_ago(seconds: float | None) -> str:
 
 
 def format_bound(value: float, exact: bool) -> str:
-    """``8`` or ``≤ 8`` (only the limit is known)."""
-    return _number(value) if exact else f"≤ {_number(value)}"
+    """``8`` or ``≤ 8`` (only the limit is known); ``unlimited``."""
+    return _number(value) if exact or value == float("inf") else f"≤ {_number(value)}"
+
+
+def known(check: dict[str, Any]) -> bool:
+    """Something is known: a value (even one whose re-fetch failed), or "not reported" from
+    an answer that did not fail afterwards. Errors and pending checks are unknown."""
+    status = check.get("status")
+    return status == "ok" or (status == "absent" and not check.get("error"))
+
+
+def not_reported(check: dict[str, Any]) -> bool:
+    """The API answered and the region has no such quota (never a failed or unknown check)."""
+    return check.get("status") == "absent" and not check.get("error")
+
+
+def first_error(checks: Iterable[dict[str, Any]]) -> str | None:
+    """The first failure among ``checks`` whose answer is unknown, cleaned."""
+    for check in checks:
+        if not known(check) and check.get("error"):
+            return clean(check["error"])
+    return None
 
 
 def summary_line(metric: str, checks: Iterable[dict[str, Any]], top: int = 2) -> str:
@@ -220,7 +248,10 @@ def summary_line(metric: str, checks: Iterable[dict[str, Any]], top: int = 2) ->
         return f"{name} · " + " · ".join(parts)
     if reported_anywhere(rows, metric):
         return f"{name} · 0 free"
-    if any(c.get("status") == "absent" for c in rows):
+    reason = first_error(rows)
+    if reason:
+        return f"{name} · {UNKNOWN}: {reason}"
+    if any(not_reported(c) for c in rows):
         return f"{name} · {NOT_REPORTED}"
     return f"{name} · no answer yet"
 
@@ -250,7 +281,10 @@ def best_sentence(metric: str, checks: Iterable[dict[str, Any]]) -> str:
         return f"{name}: {format_bound(value, exact)} free in {where}"
     if reported_anywhere(rows, metric):
         return f"{name}: none free"
-    return f"{name}: {NOT_REPORTED}" if rows else f"{name}: no answer"
+    reason = first_error(rows)
+    if reason:
+        return f"{name}: {UNKNOWN} ({reason})"
+    return f"{name}: {NOT_REPORTED}" if any(not_reported(c) for c in rows) else f"{name}: no answer"
 
 
 def _where(rows: list[dict[str, Any]], region: str) -> str:

@@ -1,8 +1,9 @@
 """``quota-tray show``: the answer from the cache file, with FREE and filters; no network.
 
-Exit codes: 0 rows printed, 1 a filter matched nothing, 3 no usable cache. Imports only what
-printing the cache needs (the cache reader, the shared answers, platformdirs), so it starts
-about as fast as the interpreter does.
+Exit codes: 0 rows printed, 1 a filter matched nothing, 3 no usable cache, or nothing known
+(every check asked for failed or was never fetched: no answer, which is not "no match").
+Imports only what printing the cache needs (the cache reader, the shared answers,
+platformdirs), so it starts about as fast as the interpreter does.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from trayapp import answers, cache
+from trayapp.sources import quota_names
 
 if TYPE_CHECKING:
     import argparse
 
 EXIT_NO_MATCH = 1
 EXIT_NO_CACHE = 3
+EXIT_NOTHING_KNOWN = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser, number: Any) -> None:
@@ -84,13 +87,17 @@ def show(args: argparse.Namespace) -> int:
     projects = [args.project] if args.project else snap.projects
     now = time.time()
     max_age = args.max_age or snap.max_age_s
-    chosen = {
-        p: answers.select(
-            snap.checks(p), metrics=args.metric, regions=args.region, min_free=args.min_free
-        )
+    asked = {
+        p: answers.select(snap.checks(p), metrics=args.metric, regions=args.region)
         for p in projects
     }
+    chosen = {
+        p: answers.select(rows, min_free=args.min_free) if args.min_free is not None else rows
+        for p, rows in asked.items()
+    }
     matched = any(chosen.values())
+    every = [c for rows in asked.values() for c in rows]
+    unknown = [c for c in every if not answers.known(c)]
     if args.json:
         out = {p: _project_json(snap, p, chosen[p], max_age, now) for p in projects}
         print(json.dumps({"written_at": snap.written_at, "projects": out}, indent=2))
@@ -100,8 +107,19 @@ def show(args: argparse.Namespace) -> int:
             if number:
                 print()  # a blank line between projects
             _print_project(snap, project, chosen[project], max_age, now)
+    if every and len(unknown) == len(every):
+        reason = answers.first_error(unknown) or "never fetched yet"
+        print(
+            f"quota-tray: nothing known: all {len(every)} checks asked for are unknown ({reason})",
+            file=sys.stderr,
+        )
+        return EXIT_NOTHING_KNOWN
     if not matched:
-        print(f"quota-tray: no check matches {_filters(args)}", file=sys.stderr)
+        line = f"quota-tray: no check matches {_filters(args)}"
+        if unknown:
+            reason = answers.first_error(unknown) or "never fetched yet"
+            line += f"; {len(unknown)} of {len(every)} checks are unknown ({reason})"
+        print(line, file=sys.stderr)
         return EXIT_NO_MATCH
     return 0
 
@@ -135,6 +153,18 @@ def header(snap: cache.Snapshot, project: str, max_age: float, now: float) -> st
     )
 
 
+def quotas_line(rows: list[dict[str, Any]]) -> str:
+    """``GPU: Vertex AI training · Spot; C3: Cloud Build private pools``: which quota the
+    rows read, per kind of check."""
+    kinds: dict[str, list[str]] = {}
+    for row in rows:
+        names = kinds.setdefault(str(row.get("kind")).upper(), [])
+        name = quota_names.check_quota(row)
+        if name not in names:
+            names.append(name)
+    return "; ".join(f"{kind}: {', '.join(names)}" for kind, names in kinds.items())
+
+
 def _project_json(
     snap: cache.Snapshot, project: str, rows: list[dict[str, Any]], max_age: float, now: float
 ) -> dict[str, Any]:
@@ -150,9 +180,16 @@ def _project_json(
         "checks": [
             {
                 **c,
+                "service": quota_names.service_of(c),
+                "tier": quota_names.tier_of(c),
+                "quota": quota_names.check_quota(c),
                 "fresh": cache.is_fresh(c, max_age, now),
+                "known": answers.known(c),
                 "free": answers.free(c),
                 "free_at_most": _at_most(c),
+                "unlimited": c.get("unlimited") is True,
+                **_pool(c),
+                "request_url": quota_names.request_url(project, c),
             }
             for c in rows
         ],
@@ -161,9 +198,21 @@ def _project_json(
 
 def _at_most(check: dict[str, Any]) -> float | None:
     """What FREE prints as a number: the free count, or the limit where usage is unknown
-    (printed ``≤ 8``, where ``free`` is null); null when nothing is known."""
+    (printed ``≤ 8``, where ``free`` is null); null when nothing is known or unlimited."""
     bound = answers.free_bound(check)
-    return None if bound is None else bound[0]
+    return None if bound is None or bound[0] == float("inf") else bound[0]
+
+
+def _pool(check: dict[str, Any]) -> dict[str, Any]:
+    """For Cloud Build C3: ``largest_pool``, the c3-standard machine the quota holds."""
+    if quota_names.service_of(check) != "cloudbuild" or check.get("kind") != "c3":
+        return {}
+    return {"largest_pool": _pool_text(check) or None}
+
+
+def _pool_text(check: dict[str, Any]) -> str:
+    bound = answers.free_bound(check)
+    return quota_names.pool_text(check, None if bound is None else bound[0])
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -186,6 +235,8 @@ def _age(check: dict[str, Any], now: float) -> str:
 
 def _num(check: dict[str, Any], key: str) -> str:
     value = check.get(key)
+    if key == "limit" and check.get("status") == "ok" and check.get("unlimited") is True:
+        return answers.UNLIMITED
     if check.get("status") != "ok" or not isinstance(value, int | float):
         return "?" if check.get("status") == "ok" else "-"
     return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
@@ -198,13 +249,18 @@ def _status(check: dict[str, Any], max_age: float, now: float) -> str:
             text += " (stale)"
         if check.get("error"):
             text += f", last try failed: {answers.clean(check['error'])}"
-    return text
+    pool = _pool_text(check) if answers.known(check) else ""
+    return f"{text} · fits {pool}" if pool.startswith("c3-") else text
 
 
 def _print_project(
     snap: cache.Snapshot, project: str, rows: list[dict[str, Any]], max_age: float, now: float
 ) -> None:
-    print(header(snap, project, max_age, now))
+    line = header(snap, project, max_age, now)
+    default = ("compute", "on-demand")
+    if any((quota_names.service_of(c), quota_names.tier_of(c)) != default for c in rows):
+        line += f" — {quotas_line(rows)}"  # not the default: name which quota was read
+    print(line)
     table = [("REGION", "METRIC", "LIMIT", "USAGE", "FREE", "AGE", "STATUS")]
     for c in rows:
         table.append(

@@ -15,16 +15,7 @@ from trayapp.sources.quota_rule import QuotaRequest
 SERVICE = "cloudbuild.googleapis.com"
 METRIC = f"{SERVICE}/concurrent_private_pool_c3_build_cpus"
 WANTED = {"build_origin": "default"}  # the dimensions a check wants besides its region
-POOL_VCPUS = (4, 8, 22, 44, 88, 176)  # c3-standard-N machine sizes a private pool can use
 
 
 def request() -> QuotaRequest:
     return QuotaRequest(SERVICE, None, METRIC)
-
-
-def largest_pool(free: float | None) -> int | None:
-    """The vCPUs of the largest c3-standard machine ``free`` CPUs hold, or None."""
-    if free is None:
-        return None
-    fits = [n for n in POOL_VCPUS if n <= free]
-    return fits[-1] if fits else None

@@ -12,18 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from trayapp.sources import cloudbuild, compute_family, vertex
+from trayapp.sources.quota_names import SERVICE_NAMES
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest, resolve
 from trayapp.warming.plan import QuotaCheck
 
 Call = tuple[str, str]  # (project, region) or (project, "<service>:<tier>[:<metric>]")
-
-# How each service's quota is named to people: "Vertex AI training · Spot".
-SERVICE_NAMES = {
-    "compute": "Compute Engine VMs",
-    "vertex": "Vertex AI training",
-    "cloudbuild": "Cloud Build private pools",
-}
-TIER_NAMES = {"on-demand": "on-demand", "spot": "Spot"}
 
 
 def call_of(check: QuotaCheck) -> Call:
@@ -93,9 +86,3 @@ def describe(call: Call) -> str:
     gpu = f" {vertex.gpu_model(rest[0]) or rest[0]}" if rest else ""
     spot = " Spot" if tier == "spot" else ""
     return f"{project}/{name}{gpu}{spot}"
-
-
-def quota_name(service: str, tier: str) -> str:
-    """``Vertex AI training · Spot``; ``Compute Engine VMs`` for on-demand Compute."""
-    name = SERVICE_NAMES.get(service, service)
-    return f"{name} · Spot" if tier == "spot" else name
