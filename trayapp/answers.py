@@ -271,9 +271,12 @@ def metrics_in_order(checks: Iterable[dict[str, Any]], kind: str | None = None) 
 
 
 def best_sentence(metric: str, checks: Iterable[dict[str, Any]]) -> str:
-    """``H100: 8 free in us-west1`` (the region with the most), for a notification."""
+    """``H100: 8 free in us-west1`` (the region with the most), for a notification; a quota
+    other than Compute VMs on-demand is named: ``H100 Spot, Vertex AI training: ...``."""
+    from trayapp.sources.quota_names import short_label
+
     rows = [c for c in checks if c["metric"] == metric]
-    name = short_name(metric)
+    name = short_label(rows[0], short_name(metric)) if rows else short_name(metric)
     best = best_regions(rows, 1).get(metric, [])
     if best:
         region, value, exact = best[0]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from trayapp import answers, cache
 from trayapp.safety.text import clean_line
+from trayapp.sources import quota_names
 from trayapp.warming.levels import Level, phrase
 
 TYPE_CHECKING = False
@@ -96,17 +97,18 @@ def rows(
 def _row(check: dict[str, Any], now: float, max_age_s: float) -> Row:
     fresh = cache.is_fresh(check, max_age_s, now)
     status = answers.status_text(check)
-    if check["status"] in ("ok", "absent"):  # an answer kept: say when it is old or a retry failed
+    if answers.known(check):  # an answer kept: say when it is old or a retry failed
         status += "" if fresh else " (stale)"
         status += f", last try failed: {check['error']}" if check.get("error") else ""
     reported = check["status"] == "ok"
     bound = answers.free_bound(check)
     age = answers.age_s(check, now)
     usage = check["usage"]
+    unlimited = reported and check.get("unlimited") is True
     cells = (
-        clean(answers.short_name(str(check["metric"]))),
+        clean(quota_names.short_label(check, answers.short_name(str(check["metric"])))),
         clean(check["region"]),
-        _num(check["limit"]) if reported else "-",
+        answers.UNLIMITED if unlimited else _num(check["limit"]) if reported else "-",
         ("unknown" if usage is None else _num(usage)) if reported else "-",
         answers.format_free(check),
         answers.ago(age),
@@ -171,13 +173,15 @@ def status(
             tail.append(phrase("low_hit_rate", "plain"))
     level = warmer.get("level")
     failed = sum(_count(c.get("failed")) for c in cycles)
+    finished = level == Level.COMPLETE.value or (cycles and all(_finished(c) for c in cycles))
+    in_error = sum(answers.in_error(c) for c in checks)
     if not alive:
         state, head = "stopped", "no warmer running"
-    elif level == Level.ERROR.value or failed:
-        state, head = "error", _failure(failed, checks)
+    elif level == Level.ERROR.value or failed or (finished and in_error):  # never "complete"
+        state, head = "error", _failure(failed or in_error, checks)
     elif warmer.get("paused") is True:
         state, head = "paused", "⏸ Paused"
-    elif level == Level.COMPLETE.value or (cycles and all(_finished(c) for c in cycles)):
+    elif finished:  # every check answered and no latest fetch failed
         state, head = "complete", f"{Level.COMPLETE.icon} Complete"
     elif isinstance(level, str) and level in _WARMING:
         state, head = "warming", f"{_WARMING[level]} Warming..."

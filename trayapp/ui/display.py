@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trayapp import answers
+from trayapp.sources import quota_names
 from trayapp.ui.notices import redact
 from trayapp.warming.events import Event, WarmEvent
 from trayapp.warming.levels import Level
@@ -64,16 +65,28 @@ class Display:
 
 
 def quota_lines(doc: Mapping[str, Any]) -> tuple[QuotaLine, ...]:
-    """One line per GPU type, then C3, with their best regions, from a cache document."""
+    """One line per GPU type, then C3, with their best regions, from a cache document; a
+    quota other than Compute VMs on-demand is named in a line above its kind's lines."""
     checks = answers.document_checks(doc)
     lines = []
     for kind in ("gpu", "c3"):
+        heading = _quota_heading(kind, [c for c in checks if c.get("kind") == kind])
+        if heading:
+            lines.append(QuotaLine(heading))
         for metric in answers.metrics_in_order(checks, kind):
             best = answers.best_regions([c for c in checks if c["metric"] == metric], 1)
             region = best[metric][0][0] if best.get(metric) else None
             text = answers.clean(answers.summary_line(metric, checks), 100)
             lines.append(QuotaLine(text, answers.clean(region, 60) if region else None))
     return tuple(lines)
+
+
+def _quota_heading(kind: str, checks: list[dict[str, Any]]) -> str:
+    """``GPU quota: Vertex AI training · Spot``, or "" for Compute VMs on-demand."""
+    names = list(dict.fromkeys(quota_names.check_quota(c) for c in checks))
+    if not names or names == [quota_names.quota_name("compute")]:
+        return ""
+    return f"{kind.upper()} quota: {', '.join(names)}"
 
 
 def short_answer(lines: tuple[QuotaLine, ...]) -> str:
