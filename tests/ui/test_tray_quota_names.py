@@ -18,7 +18,7 @@ from test_tray_desktop import (
     submenu,
 )
 
-from trayapp.ui.display import quota_lines
+from trayapp.ui.display import quota_lines, quota_note
 
 
 def vertex(region: str, limit: float | None, **extra: Any) -> dict[str, Any]:
@@ -53,6 +53,9 @@ def test_quota_lines_name_a_quota_other_than_compute_on_demand() -> None:
         None,
         "us-west2",
     ]
+    assert quota_note(quota_lines(doc_with(DESIGN))) == (
+        "GPU: Vertex AI training · Spot; C3: Cloud Build private pools"
+    )
     plain = [gpu_check("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0)]
     assert [line.text for line in quota_lines(doc_with(plain))] == ["H100 · 8 free us-west1"]
 
@@ -64,6 +67,13 @@ def test_gtk_quotas_submenu_names_service_and_tier(desktop: Desktop, tmp_path: P
     try:
         slot = tray.icon()
         tray.event(kind="COMPLETE", done=38, data={"failed": 0}, snapshot=doc_with(fresh(DESIGN)))
+        wait_for(
+            lambda: tray.state()["title"].endswith(
+                " · GPU: Vertex AI training · Spot; C3: Cloud Build private pools"
+            ),
+            10,
+            "the tooltip to name the quota",
+        )
         items = open_menu(tray, slot)
         click_item(tray, items["Quotas"])
         sub = wait_for(lambda: submenu(tray), 10, "the Quotas submenu to open")

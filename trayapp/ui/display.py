@@ -51,6 +51,7 @@ class QuotaLine:
 
     text: str
     region: str | None = None
+    heading: bool = False  # names the quota the lines below it read
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Display:
     text: str
     answer: str = ""
     quotas: tuple[QuotaLine, ...] = ()
+    quota: str = ""  # which quota, when not Compute VMs on-demand: for the tooltip
 
 
 def quota_lines(doc: Mapping[str, Any]) -> tuple[QuotaLine, ...]:
@@ -72,7 +74,7 @@ def quota_lines(doc: Mapping[str, Any]) -> tuple[QuotaLine, ...]:
     for kind in ("gpu", "c3"):
         heading = _quota_heading(kind, [c for c in checks if c.get("kind") == kind])
         if heading:
-            lines.append(QuotaLine(heading))
+            lines.append(QuotaLine(heading, heading=True))
         for metric in answers.metrics_in_order(checks, kind):
             best = answers.best_regions([c for c in checks if c["metric"] == metric], 1)
             region = best[metric][0][0] if best.get(metric) else None
@@ -87,6 +89,11 @@ def _quota_heading(kind: str, checks: list[dict[str, Any]]) -> str:
     if not names or names == [quota_names.quota_name("compute")]:
         return ""
     return f"{kind.upper()} quota: {', '.join(names)}"
+
+
+def quota_note(lines: tuple[QuotaLine, ...]) -> str:
+    """``GPU: Vertex AI training · Spot; C3: Cloud Build private pools`` from the headings."""
+    return "; ".join(line.text.replace(" quota: ", ": ", 1) for line in lines if line.heading)
 
 
 def short_answer(lines: tuple[QuotaLine, ...]) -> str:
@@ -144,7 +151,7 @@ class DisplayModel:
         return self._with_answer(self._base.key, text)
 
     def _with_answer(self, key: str, text: str) -> Display:
-        return Display(key, text, self._answer, self._quotas)
+        return Display(key, text, self._answer, self._quotas, quota_note(self._quotas))
 
     def _take_answers(self, event: Event) -> None:
         """The Quotas lines, rebuilt when a cycle completes (or first from the seeded cache)."""

@@ -146,10 +146,12 @@ class TrayApp(TrayMenu):
             return self._live
 
     def _title(self, shown: Display) -> str:
-        # The xorg backend has no menu: its tooltip carries the short answer as well.
+        # The xorg backend has no menu: its tooltip carries the short answer as well. A quota
+        # other than Compute VMs on-demand is named in every tooltip.
+        text = f"{shown.text} · {shown.quota}" if shown.quota else shown.text
         if self.backend == "xorg":
-            return latin1_title(f"{shown.text} · {shown.answer}" if shown.answer else shown.text)
-        return shown.text
+            return latin1_title(f"{text} · {shown.answer}" if shown.answer else text)
+        return text
 
     def on_event(self, event: Event) -> None:
         """Update what is shown; touches the icon only when image or text changed."""
