@@ -79,5 +79,25 @@ def test_gtk_quotas_submenu_names_service_and_tier(desktop: Desktop, tmp_path: P
         sub = wait_for(lambda: submenu(tray), 10, "the Quotas submenu to open")
         assert [i["label"] for i in sub][: len(LINES)] == LINES
         assert [i["sensitive"] for i in sub][: len(LINES)] == [False, True, False, True]
+        ask = next(i for i in sub if i["label"] == "Ask for more quota")
+        click_item(tray, ask)
+        nested = wait_for(
+            lambda: next((i.get("submenu") for i in submenu(tray) or () if i.get("submenu")), None),
+            10,
+            "the Ask for more quota submenu to open",
+        )
+        assert [i["label"] for i in nested] == ["H100…", "C3…"]
+        click_item(tray, nested[0])
+        url = (
+            "https://console.cloud.google.com/iam-admin/quotas?project=p"
+            "&service=aiplatform.googleapis.com"
+        )
+        wait_for(
+            lambda: any(c.startswith(f"open {url}") for c in tray.call_names()),
+            10,
+            "the console's quotas page for H100 to open",
+        )
+        opened = next(c for c in tray.call_names() if c.startswith("open "))
+        assert "location=europe-west4" in opened  # the best region
     finally:
         tray.close()

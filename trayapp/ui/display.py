@@ -52,6 +52,7 @@ class QuotaLine:
     text: str
     region: str | None = None
     heading: bool = False  # names the quota the lines below it read
+    url: str | None = None  # the console page to ask for more of this quota
 
 
 @dataclass(frozen=True)
@@ -76,10 +77,13 @@ def quota_lines(doc: Mapping[str, Any]) -> tuple[QuotaLine, ...]:
         if heading:
             lines.append(QuotaLine(heading, heading=True))
         for metric in answers.metrics_in_order(checks, kind):
-            best = answers.best_regions([c for c in checks if c["metric"] == metric], 1)
+            rows = [c for c in checks if c["metric"] == metric]
+            best = answers.best_regions(rows, 1)
             region = best[metric][0][0] if best.get(metric) else None
             text = answers.clean(answers.summary_line(metric, checks), 100)
-            lines.append(QuotaLine(text, answers.clean(region, 60) if region else None))
+            ask = next((c for c in rows if c["region"] == region), rows[0])
+            url = quota_names.request_url(str(ask.get("project", "")), ask)
+            lines.append(QuotaLine(text, answers.clean(region, 60) if region else None, url=url))
     return tuple(lines)
 
 
