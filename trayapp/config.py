@@ -238,23 +238,15 @@ def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 
 def _services_checked(settings: Settings) -> Settings:
-    """The metrics must name what the chosen services read: a GPU by its NVIDIA_<X>_GPUS name
-    when the GPU quota is Vertex AI's or Spot (the tier is ``spot``, not a metric prefix), and
-    ``C3_CPUS`` for Cloud Build private pools."""
-    from trayapp.sources.vertex import gpu_model
-
-    special = settings.gpu_service != "compute" or settings.spot
-    for metric in settings.gpu_metrics if special else ():
-        if gpu_model(metric) is None:
-            what = 'gpu.service = "vertex"' if settings.gpu_service != "compute" else "spot"
-            raise ConfigError(
-                f"gpu.metrics: with {what} name GPUs as NVIDIA_<X>_GPUS, not {metric!r}"
-            )
-    if settings.c3_service == "cloudbuild" and settings.c3_metric != plan.DEFAULT_C3_METRIC:
-        raise ConfigError(
-            f'c3.metric must be {plan.DEFAULT_C3_METRIC} with c3.service = "cloudbuild", '
-            f"not {settings.c3_metric!r}"
-        )
+    problem = plan.services_problem(
+        settings.gpu_service,
+        settings.spot,
+        settings.gpu_metrics,
+        settings.c3_service,
+        settings.c3_metric,
+    )
+    if problem:
+        raise ConfigError(problem)
     return settings
 
 

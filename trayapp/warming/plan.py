@@ -102,3 +102,24 @@ def build_plan(
     ]
     c3 = [[QuotaCheck("c3", p, r, c3_metric, c3_service) for r in c3_regions] for p in projects]
     return Plan(gpu=_interleave(gpu), c3=_interleave(c3))
+
+
+def services_problem(
+    gpu_service: str, spot: bool, gpu_metrics: Sequence[str], c3_service: str, c3_metric: str
+) -> str | None:
+    """Why the metrics do not fit the chosen services, or None: with Vertex AI or Spot a GPU
+    is named ``NVIDIA_<X>_GPUS`` (the tier is ``spot``, not a metric prefix); Cloud Build
+    private pools are ``C3_CPUS``."""
+    from trayapp.sources.vertex import gpu_model
+
+    if gpu_service != "compute" or spot:
+        what = 'gpu.service = "vertex"' if gpu_service != "compute" else "spot"
+        for metric in gpu_metrics:
+            if gpu_model(metric) is None:
+                return f"gpu.metrics: with {what} name GPUs as NVIDIA_<X>_GPUS, not {metric!r}"
+    if c3_service == "cloudbuild" and c3_metric != DEFAULT_C3_METRIC:
+        return (
+            f'c3.metric must be {DEFAULT_C3_METRIC} with c3.service = "cloudbuild", '
+            f"not {c3_metric!r}"
+        )
+    return None
