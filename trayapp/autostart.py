@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from trayapp.cache import private_mkdir
+from trayapp.safety.files import private_dir, write_atomic
 
 APP = "quota-tray"
 LAUNCH_AGENT_LABEL = "io.github.quota-tray"
@@ -123,17 +123,8 @@ class FileEntry:
             return None
 
     def write(self) -> None:
-        import tempfile
-
-        private_mkdir(self.path.parent)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:  # mkstemp makes it 0600
-                f.write(self.content)
-            Path(tmp).replace(self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        private_dir(self.path.parent, shared=True)  # the desktop's folder: made only if missing
+        write_atomic(self.path, self.content)
 
     def delete(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -6,12 +6,14 @@ Schema 1 is documented in ``cache/schema.json`` and ``cache/README.md``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
 from datetime import UTC, datetime
 
+# the check statuses and keys are defined once, beside the checks of them; readers may name
+# them here as cache.STATUSES and cache.CHECK_KEYS
+from trayapp.cache_validate import CHECK_KEYS, STATUSES, problem  # noqa: F401
 from trayapp.safety.text import clean_line
 
 TYPE_CHECKING = False  # typing and pathlib would cost more to import than json itself
@@ -24,8 +26,6 @@ SCHEMA_VERSION = 1
 FILENAME = "quota-cache.json"
 DEFAULT_MAX_AGE_S = 1800.0
 WARM_SHARE = 0.8
-STATUSES = ("pending", "ok", "absent", "error")
-_CHECK_KEYS = ("kind", "region", "metric", "status", "limit", "usage", "fetched_at", "error")
 MAX_BYTES = 8 * 1024 * 1024  # a cache of many projects is well under 1 MB; beyond this: corrupt
 
 
@@ -197,9 +197,9 @@ def parse(raw: bytes, path: str = "<bytes>") -> Snapshot:
     if doc["schema_version"] != SCHEMA_VERSION:
         shown = clean_line(repr(doc["schema_version"]), 40)
         raise CacheError("schema", path, f"schema_version {shown}, expected 1")
-    problem = _validate(doc)
-    if problem:
-        raise CacheError("corrupt", path, problem)
+    wrong = problem(doc)  # and makes the outside text in it inert
+    if wrong:
+        raise CacheError("corrupt", path, wrong)
     return Snapshot(doc, path)
 
 
@@ -207,61 +207,14 @@ def _short(exc: BaseException) -> str:
     return clean_line(str(exc), 120) if str(exc) else type(exc).__name__
 
 
-def _validate(doc: dict[str, Any]) -> str | None:
-    """Structural and type checks readers rely on; returns what is wrong, or None."""
-    from trayapp.cache_validate import problem
-
-    return problem(doc)
-
-
 def write_atomic(path: str | os.PathLike[str], doc: dict[str, Any]) -> None:
-    """Temp file beside the target, fsync, replace: readers see the old or the new file."""
-    import tempfile  # only writers pay for it
-
+    """The document as compact JSON through the one atomic writer, in a private folder:
+    readers see the old or the new file, never half of one."""
     from trayapp.safety.files import private_dir
+    from trayapp.safety.files import write_atomic as write_file
 
-    path = os.fspath(path)
-    directory, name = os.path.split(path)
-    private_dir(directory or ".")
-    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:  # mkstemp creates it 0600
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)  # noqa: PTH108
-        raise
-    _fsync_dir(directory or ".")
-
-
-def private_mkdir(directory: str | os.PathLike[str]) -> None:
-    """Create ``directory`` and any missing parents as 0700 (mkdir's parents get 0777)."""
-    directory = os.path.abspath(directory)  # noqa: PTH100
-    if os.path.isdir(directory):  # noqa: PTH112
-        return
-    private_mkdir(os.path.dirname(directory))  # noqa: PTH120
-    try:
-        os.mkdir(directory, 0o700)  # noqa: PTH102
-    except FileExistsError:
-        if not os.path.isdir(directory):  # noqa: PTH112
-            raise
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # not possible on every platform
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    private_dir(os.path.dirname(os.fspath(path)) or ".")  # noqa: PTH120
+    write_file(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def set_aside(path: str | os.PathLike[str]) -> str:

@@ -16,7 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-STATUSES = ("pending", "ok", "absent", "error")
+STATUSES = ("pending", "ok", "absent", "error")  # the one definition (cache.py re-exports it)
 CHECK_KEYS = ("kind", "region", "metric", "status", "limit", "usage", "fetched_at", "error")
 _CHECK_KEY_SET = frozenset(CHECK_KEYS)
 MAX_NAME = 200  # a region or metric name

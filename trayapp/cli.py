@@ -161,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return show(args)
         if command == "tui":
+            from trayapp.tui.launch import tui
+
             return tui(args)
         if command in ("status", "rewarm", "pause", "resume", "quit"):
             from trayapp import control
@@ -307,24 +309,3 @@ def _demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str |
         interval_s=settings.interval_s / speed,
         thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed),
     )
-
-
-TUI_MISSING = "quota-tray: the terminal view needs Textual: pip install 'quota-tray[tui]'"
-
-
-def tui(args: argparse.Namespace) -> int:
-    """``tui``: Textual is imported only here, so no other command pays for it."""
-    try:
-        from trayapp.tui.app import QuotaApp
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] not in ("textual", "rich"):
-            raise
-        print(TUI_MISSING, file=sys.stderr)
-        return 2
-    from trayapp.cache import default_path  # the file show reads; the warmer is not loaded
-
-    app = QuotaApp(
-        default_path(demo=args.demo), [args.project] if args.project else None, demo=args.demo
-    )
-    app.run()
-    return app.return_code or 0

@@ -9,6 +9,7 @@ import pytest
 from test_show import entry, iso, qt, write
 
 from trayapp import cache
+from trayapp.safety.files import private_dir
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ def test_an_answer_from_the_future_is_not_fresh(env):
 
 def test_a_huge_cache_file_is_refused_without_reading_it_whole(env):
     path = _path(env)
-    cache.private_mkdir(path.parent)
+    private_dir(path.parent)
     with path.open("wb") as f:
         f.write(b'{"schema_version": 1, "pad": "')
         f.write(b"x" * (cache.MAX_BYTES + 10))

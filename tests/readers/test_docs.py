@@ -11,6 +11,7 @@ from pathlib import Path
 from test_show import entry
 
 from trayapp import cache
+from trayapp.safety.files import private_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -26,7 +27,7 @@ def python_block_after(marker: str) -> str:
 def test_the_reader_snippet_runs_as_printed_with_the_standard_library_only(tmp_path):
     home = tmp_path / "home"
     path = home / ".cache" / "quota-tray" / cache.FILENAME
-    cache.private_mkdir(path.parent)
+    private_dir(path.parent)
     checks = [
         entry("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0),
         entry("us-east4", "NVIDIA_H100_GPUS", limit=16.0, usage=0.0),

@@ -13,6 +13,7 @@ import pytest
 from userdirs import isolated_env
 
 from trayapp import answers, cache
+from trayapp.safety.files import private_dir
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def entry(region, metric, status="ok", limit=8.0, usage=0.0, *, age=4, error=Non
 
 def write(env, projects: dict[str, list[dict]]) -> Path:
     path = Path(env["XDG_CACHE_HOME"]) / "quota-tray" / cache.FILENAME
-    cache.private_mkdir(path.parent)
+    private_dir(path.parent)
     doc = {
         "schema_version": 1,
         "written_at": iso(0),

@@ -102,7 +102,7 @@ def test_cache_parse_of_arbitrary_json(value):
 
 
 checks = st.fixed_dictionaries(
-    dict.fromkeys(cache._CHECK_KEYS, json_values),
+    dict.fromkeys(cache.CHECK_KEYS, json_values),
     optional={"extra": json_values},
 ) | st.fixed_dictionaries(
     {

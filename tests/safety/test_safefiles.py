@@ -157,3 +157,44 @@ def test_a_runtime_folder_owned_by_another_user_is_one_line_and_warming_goes_on(
     log = (Path(env["XDG_STATE_HOME"]) / "quota-tray" / "log" / "cache_warm.log").read_text()
     assert "control channel unavailable" in log and "owned by another user" in log
     assert list(run_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("data", [b"\x00bytes\xff", "text: é 🔥"])
+def test_the_one_writer_replaces_a_file_whole_private_and_never_through_a_link(tmp_path, data):
+    folder = tmp_path / "ours"
+    folder.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    target = folder / "file"
+    target.symlink_to(victim)
+    old = os.umask(0)
+    try:
+        safefiles.write_atomic(target, data)
+    finally:
+        os.umask(old)
+    expected = data if isinstance(data, bytes) else data.encode()
+    assert not target.is_symlink() and target.read_bytes() == expected
+    assert mode(target) == 0o600
+    assert victim.read_text() == "precious\n"
+    assert [p.name for p in folder.iterdir()] == ["file"]  # no temp file left
+
+
+def test_the_one_writer_leaves_the_old_file_and_no_temp_when_it_fails(tmp_path):
+    target = tmp_path / "file"
+    target.write_bytes(b"old")
+    with pytest.raises(TypeError):
+        safefiles.write_atomic(target, 42)  # type: ignore[arg-type]
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_a_shared_folder_is_made_private_when_missing_and_else_left_as_it_is(tmp_path):
+    made = Path(safefiles.private_dir(tmp_path / "a" / "autostart", shared=True))
+    assert mode(made) == 0o700 and mode(made.parent) == 0o700
+    existing = tmp_path / "autostart"
+    existing.mkdir()
+    existing.chmod(0o755)
+    safefiles.private_dir(existing, shared=True)
+    assert mode(existing) == 0o755
+    safefiles.private_dir(existing)  # a folder of our own is tightened
+    assert mode(existing) == 0o700

@@ -1,4 +1,7 @@
-"""A small authenticated channel to the running instance.
+"""A small authenticated channel to the running instance: the wire, both ends, the commands.
+
+It may import the standard library, ``trayapp.instance`` (where the instance lives) and
+``trayapp.safety``; never the warmer, the tray or the terminal view, which hand it callables.
 
 Beside the instance's socket, in a 0700 directory, the instance serves
 ``multiprocessing.connection`` frames on a Unix socket (a named pipe on Windows). Only a process

@@ -29,9 +29,9 @@ from trayapp.control.wire import (
     dump,
     error,
     server_handshake,
-    write_key,
 )
 from trayapp.instance import private_directory
+from trayapp.safety.files import write_atomic
 from trayapp.safety.text import clean_line
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class ControlServer:
                 raise ControlError(f"another instance already serves {addr}")
             Path(addr).unlink()  # left by a run that died
         self._key = os.urandom(KEY_BYTES)
-        write_key(directory / KEY_NAME, self._key)
+        write_atomic(directory / KEY_NAME, self._key)  # a client never reads half a key
         try:
             self._listener = Listener(addr, family, backlog=128)
             if family == "AF_UNIX":

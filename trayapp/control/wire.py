@@ -15,7 +15,6 @@ import os
 import re
 import socket
 import sys
-import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -167,21 +166,6 @@ class Deadline:
                 self._closed = True
                 with contextlib.suppress(OSError):
                     self._conn.close()
-
-
-def write_key(path: Path, key: bytes) -> None:
-    """Fresh key, atomically: a client never reads half of one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
 
 
 def error(message: str) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """Every batch and cycle in SQLite, so ``quota-tray stats`` can say how the API did over days.
 
+Standard library only; it may import ``trayapp.warming`` (the events it records, percentiles),
+``trayapp.cache``, ``trayapp.paths`` and ``trayapp.safety``; never the tray or the command line.
+
 The recorder (an observer with a writer thread of its own) and the read-only queries share
-nothing but the file's layout in :mod:`trayapp.history.schema`. Standard library only.
+nothing but the file's layout in :mod:`trayapp.history.schema`.
 """
 
 from trayapp.history.queries import LEVELS, HistoryError, Series, series, stats

@@ -3,10 +3,12 @@
 Standard library only (the cache writer uses it). Every file we write is opened with
 ``O_NOFOLLOW`` (a link at our path is replaced by our own file, its target left untouched);
 every folder we own is 0700, and a folder owned by another user is refused with one line.
+Whole files (the cache, the control key, the autostart entry) go through ``write_atomic``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -25,15 +27,17 @@ class UnsafePath(OSError):
         return f"{self.filename}: {self.strerror}"
 
 
-def private_dir(directory: str | os.PathLike[str]) -> str:
+def private_dir(directory: str | os.PathLike[str], *, shared: bool = False) -> str:
     """Create ``directory`` (and missing parents) 0700, or tighten ours to 0700.
 
     Raises UnsafePath when it is owned by another user or is not a folder. Parents that
-    already exist are left as they are: only the folder we keep files in is ours.
+    already exist are left as they are: only the folder we keep files in is ours. A
+    ``shared`` folder (the desktop's autostart folder) is created 0700 when missing, and
+    otherwise used as it is: other programs keep files there too.
     """
     path = os.path.abspath(directory)  # noqa: PTH100
     _make(path)
-    if not _POSIX:
+    if not _POSIX or shared:
         return path
     st = os.stat(path)  # noqa: PTH116 - a linked folder is judged by what it points to
     if not _is_dir(st.st_mode):
@@ -43,6 +47,50 @@ def private_dir(directory: str | os.PathLike[str]) -> str:
     if st.st_mode & 0o077:
         os.chmod(path, 0o700)  # noqa: PTH101
     return path
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
+    """Replace the file at ``path`` with ``data`` (text is UTF-8): a reader sees the old file
+    or the new one, never half, even if we are killed or the machine loses power.
+
+    A temp file beside the target (created 0600, never through a link), fsync, ``os.replace``
+    (a link planted at ``path`` is replaced, its target untouched), then fsync of the folder
+    where the platform allows it. The folder must exist: make it with ``private_dir``.
+    """
+    import tempfile  # only writers pay for it
+
+    path = os.fspath(path)
+    directory, name = os.path.split(path)
+    directory = directory or "."
+    if isinstance(data, str):
+        data = data.encode()
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:  # mkstemp: O_EXCL | O_NOFOLLOW, mode 0600
+            if _POSIX:
+                os.fchmod(f.fileno(), 0o600)  # whatever the umask took away
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # noqa: PTH108
+        raise
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make the rename itself durable; Windows cannot open a folder, and needs not."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _make(path: str) -> None:

@@ -1,7 +1,8 @@
 """Where quota answers come from: the QuotaSource protocol, one module per API, the mappings.
 
-``base`` is standard library only (the warmer depends on it); the API modules import Google's
-libraries lazily, in ``prepare()``; ``fetcher`` runs them in a helper process.
+It may import ``trayapp.warming.plan``, ``trayapp.answers`` and ``trayapp.safety``. ``base``
+and the mappings are standard library only (the warmer depends on them); the API modules
+import Google's libraries lazily, in ``prepare()``; ``fetcher`` runs them in a helper process.
 """
 
 from trayapp.sources.base import ERROR_KINDS, FATAL_KINDS, QuotaSource, RegionQuotas, SourceError

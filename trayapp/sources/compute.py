@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 from urllib.parse import urlsplit
 
+from trayapp.safety.text import clean_line
 from trayapp.sources.base import RegionQuotas, SourceError, is_loopback_host
 from trayapp.sources.size_cap import MAX_ANSWER_BYTES, cap_client
 
@@ -174,11 +175,6 @@ class ComputeSource(GoogleClientSource):
         return {q.metric: (float(q.limit), float(q.usage)) for q in answer.quotas}
 
 
-def _one_line(text: object, limit: int = _MAX_DETAIL) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def _first_error(exc: Any) -> tuple[str, str]:
     """(reason, message) of the first entry of a Google error body; entries may be dicts."""
     errors = list(getattr(exc, "errors", None) or [])
@@ -192,7 +188,7 @@ def _first_error(exc: Any) -> tuple[str, str]:
     message = str(get("message", "") or "")
     if not message:  # "GET http://...: text" -> "text"
         message = re.sub(r"^[A-Z]+ \S+: ", "", str(getattr(exc, "message", "") or exc))
-    return reason, _one_line(message)
+    return reason, clean_line(message, _MAX_DETAIL)
 
 
 def _connection_reason(exc: BaseException) -> str:
@@ -246,7 +242,8 @@ def classify(exc: BaseException, where: str, timeout_s: float) -> SourceError:
     if isinstance(exc, api.RetryError):
         if exc.cause is not None:
             return classify(exc.cause, where, timeout_s)
-        return SourceError("timeout", f"{where}: retries gave up ({_one_line(exc.message)})")
+        why = clean_line(exc.message, _MAX_DETAIL)
+        return SourceError("timeout", f"{where}: retries gave up ({why})")
     if isinstance(exc, api.GoogleAPICallError):
         return _classify_status(exc, where)
     if isinstance(exc, requests.Timeout):
@@ -256,9 +253,9 @@ def classify(exc: BaseException, where: str, timeout_s: float) -> SourceError:
     if isinstance(exc, requests.RequestException):
         return SourceError("unavailable", f"{where}: transfer failed ({type(exc).__name__})")
     if isinstance(exc, json_format.ParseError | ValueError | TypeError):
-        return SourceError("bad_response", f"{where}: unreadable answer ({_one_line(exc, 120)})")
+        return SourceError("bad_response", f"{where}: unreadable answer ({clean_line(exc, 120)})")
     if isinstance(exc, OSError):
-        return SourceError("unavailable", f"{where}: {type(exc).__name__}: {_one_line(exc, 120)}")
+        return SourceError("unavailable", f"{where}: {type(exc).__name__}: {clean_line(exc, 120)}")
     return SourceError("unavailable", f"{where}: unexpected {type(exc).__name__}")
 
 

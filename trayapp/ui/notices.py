@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trayapp import answers
+from trayapp.safety.text import clean_line
 from trayapp.warming.events import Event, WarmEvent
 from trayapp.warming.levels import Level, phrase
 
@@ -54,10 +55,7 @@ def redact(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
             text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{_REDACTED}", text)
         else:
             text = pattern.sub(_REDACTED, text)
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
+    return clean_line(text, limit)
 
 
 # --- the decision -----------------------------------------------------------------------------

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from trayapp.ui.chart_scale import DAY, STEPS, nice, subtitle, trend, window_text
 from trayapp.warming.metrics import percentile
 
 if TYPE_CHECKING:
     from trayapp import history
 
-DAY = 86400.0
 # Strong colours for points and threshold lines; light tints for the bands behind them.
 PALETTE: dict[str, tuple[int, int, int]] = {
     "fire": (34, 150, 64),
@@ -36,7 +36,6 @@ TREND_COLOUR = (40, 44, 58)
 BACKGROUND = (255, 255, 255)
 _INK, _MUTED, _GRID = (33, 37, 41), (108, 117, 125), (222, 226, 230)
 _S = 2  # drawn at twice the size and scaled down: smooth lines without an antialiasing API
-_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, DAY, 2 * DAY, 7 * DAY)
 
 
 def _font(size: int, bold: bool = False) -> Any:
@@ -126,7 +125,7 @@ class _Chart:
         for name, lo, hi in edges:
             if hi > lo:
                 d.rectangle((self.left, self.y(hi), self.right, self.y(lo)), fill=BANDS[name])
-        step = _nice(self.top_ms / 6)
+        step = nice(self.top_ms / 6)
         for i in range(int(self.top_ms // step) + 1):
             at_y = self.y(i * step)
             d.line((self.left, at_y, self.right, at_y), fill=_GRID, width=1)
@@ -147,7 +146,7 @@ class _Chart:
     def time_axis(self) -> None:
         t0, t1 = self.t0, self.t1
         most = max(2, (self.right - self.left) / (90 * _S))  # labels about 90 px apart
-        step = next((s for s in _STEPS if (t1 - t0) / s <= most), _STEPS[-1])
+        step = next((s for s in STEPS if (t1 - t0) / s <= most), STEPS[-1])
         fmt = "%H:%M" if t1 - t0 <= 1.5 * DAY else "%a %H:%M" if step < DAY else "%b %d"
         offset = time.localtime(t0).tm_gmtoff  # ticks on local hours and midnights
         tick = math.ceil((t0 + offset) / step) * step - offset
@@ -187,7 +186,7 @@ class _Chart:
             else:
                 d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
         buckets = int(self.right - self.left) // (8 * _S)
-        for segment in _trend(batches, self.t0, self.t1, buckets):
+        for segment in trend(batches, self.t0, self.t1, buckets):
             if len(segment) > 1:
                 line = [(self.x(at), self.y(v)) for at, v in segment]
                 d.line(line, fill=TREND_COLOUR, width=2 * _S, joint="curve")
@@ -213,10 +212,10 @@ class _Chart:
             )
             if d.textlength(span, font=self.label) <= room:
                 d.text((self.edge, 12 * _S), span, fill=_MUTED, font=self.label, anchor="ra")
-        subtitle = _subtitle(self.ms, self.series)
-        d.text((self.left, 32 * _S), subtitle, fill=_MUTED, font=self.label)
+        summary = subtitle(self.ms, self.series)
+        d.text((self.left, 32 * _S), summary, fill=_MUTED, font=self.label)
         pos, cy = self.edge, 38 * _S
-        used = self.left + d.textlength(subtitle, font=self.label) + 24 * _S
+        used = self.left + d.textlength(summary, font=self.label) + 24 * _S
         legend = [
             ("cycle complete", None),
             (f"slow ≥ {self.limits[2]:g}", "slow"),
@@ -253,12 +252,6 @@ class _Chart:
             )
 
 
-def _nice(raw: float) -> float:
-    """The 1-2-2.5-5 step at or above ``raw``."""
-    base = 10 ** math.floor(math.log10(raw))
-    return next(m * base for m in (1, 2, 2.5, 5, 10) if m * base >= raw)
-
-
 def _check(d: Any, cx: float, cy: float, r: float, colour: Any) -> None:
     d.line(
         [(cx - r, cy), (cx - r * 0.3, cy + r * 0.7), (cx + r, cy - r * 0.8)],
@@ -271,46 +264,3 @@ def _check(d: Any, cx: float, cy: float, r: float, colour: Any) -> None:
 def _cross(d: Any, cx: float, cy: float, r: float, colour: Any) -> None:
     d.line((cx - r, cy - r, cx + r, cy + r), fill=colour, width=_S + 1)
     d.line((cx - r, cy + r, cx + r, cy - r), fill=colour, width=_S + 1)
-
-
-def _trend(points: list[Any], t0: float, t1: float, buckets: int) -> list[list[Any]]:
-    """Median batch time per time slice, split where nothing ran for a tenth of the span."""
-    slices: dict[int, list[float]] = {}
-    buckets = max(buckets, 1)
-    for at, value, *_ in points:
-        slices.setdefault(int((at - t0) / (t1 - t0) * buckets), []).append(value)
-    segments: list[list[Any]] = [[]]
-    last = None
-    for key in sorted(slices):
-        at = t0 + (key + 0.5) * (t1 - t0) / buckets
-        if last is not None and at - last > (t1 - t0) / 10:
-            segments.append([])
-        segments[-1].append((at, _median(slices[key])))
-        last = at
-    return segments
-
-
-def _median(values: list[float]) -> float:
-    ordered, mid = sorted(values), len(values) // 2
-    return ordered[mid] if len(values) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def _subtitle(ms: list[int], series: history.Series) -> str:
-    if not ms:
-        return "no batches"
-    p50, p95 = percentile(ms, 50), percentile(ms, 95)
-    cycles = len(series.completes)
-    return (
-        f"{len(ms)} batches · p50 {p50:g} ms · p95 {p95:g} ms · max {ms[-1]:g} ms · "
-        f"{cycles} cycle{'s' * (cycles != 1)} complete"
-    )
-
-
-def window_text(since_s: float | None) -> str:
-    """``last 24h``-style words for a history window."""
-    if since_s is None:
-        return "all recorded history"
-    for unit, size in (("d", DAY), ("h", 3600), ("m", 60)):
-        if since_s >= (2 * size if unit == "d" else size) and since_s % size == 0:
-            return f"last {since_s / size:g}{unit}"
-    return f"last {since_s:g}s"

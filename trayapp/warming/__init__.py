@@ -1,5 +1,6 @@
 """The warming engine: the plan of checks, the scheduler and its rounds, batches and healing.
 
-Standard library only: it may import ``trayapp.cache``, ``trayapp.safety`` and the protocol in
-``trayapp.sources.base``; never Google, the tray, plyer or the terminal view.
+Standard library only: it may import ``trayapp.cache``, ``trayapp.safety``, the protocol in
+``trayapp.sources.base`` and the GPU family mapping in ``trayapp.sources.compute_family``;
+never Google, the tray, plyer or the terminal view.
 """

@@ -1,5 +1,8 @@
 """pystray backends: which one to use, whether a tray can be shown, and the fixes each needs.
 
+It imports nothing of trayapp; pystray, PyGObject, python-xlib and Pillow only once a backend
+is used.
+
 * ``gtk`` (PyGObject): XEmbed status icon; left click runs the default item, right click opens
   the menu. Images are handed over as in-memory pixbufs at the tray's exact size.
 * ``appindicator``: StatusNotifierItem; every click opens the menu (no default action).
@@ -8,8 +11,7 @@
   window is made to select ``ButtonPressMask``.
 
 The choice and the tray-host check are in :mod:`.choice`; each backend's fixes in :mod:`.xorg`,
-:mod:`.gtk` and (shared by both GTK-based ones) :mod:`.gtk_menu`. Every third-party import
-waits until a backend is used.
+:mod:`.gtk` and (shared by both GTK-based ones) :mod:`.gtk_menu`.
 """
 
 from trayapp.ui.backends.choice import (
