@@ -55,19 +55,9 @@ def _warm_options(p: argparse.ArgumentParser, *, endpoint: bool) -> None:
     p.add_argument("--interval", type=_number, metavar="S", help="seconds between batches")
     p.add_argument("--rewarm", type=_number, metavar="S", help="seconds between re-warms")
     p.add_argument("--timeout", type=_number, metavar="S", help="per-request timeout")
-    p.add_argument(
-        "--gpu-service",
-        choices=("compute", "vertex"),
-        help="which GPU quota: Compute Engine VMs or Vertex AI training",
-    )
-    p.add_argument(
-        "--spot", action="store_true", default=None, help="read the Spot (preemptible) GPU quota"
-    )
-    p.add_argument(
-        "--c3-service",
-        choices=("compute", "cloudbuild"),
-        help="which C3 quota: Compute Engine VMs or Cloud Build private pools",
-    )
+    p.add_argument("--gpu-service", choices=("compute", "vertex"), help="VMs or Vertex AI")
+    p.add_argument("--spot", action="store_true", default=None, help="the Spot GPU quota")
+    p.add_argument("--c3-service", choices=("compute", "cloudbuild"), help="VMs or Cloud Build")
 
 
 COMMANDS = {
@@ -209,9 +199,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         interval_s=args.interval,
         rewarm_s=args.rewarm,
         timeout_s=args.timeout,
-        gpu_service=getattr(args, "gpu_service", None),
-        spot=getattr(args, "spot", None),
-        c3_service=getattr(args, "c3_service", None),
+        **{k: getattr(args, k, None) for k in ("gpu_service", "spot", "c3_service")},
         endpoint=check_endpoint(endpoint) if endpoint else None,
         quotas_endpoint=(
             check_endpoint(quotas_endpoint, "--quotas-endpoint") if quotas_endpoint else None

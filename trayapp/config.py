@@ -49,7 +49,7 @@ class Settings:
     gpu_regions: tuple[str, ...] = plan.DEFAULT_GPU_REGIONS
     c3_metric: str = plan.DEFAULT_C3_METRIC
     c3_regions: tuple[str, ...] = plan.DEFAULT_C3_REGIONS
-    gpu_service: str = "compute"  # which quota GPU checks read: see README "Which quota?"
+    gpu_service: str = "compute"  # which quota the checks read: README "Which quota?"
     spot: bool = False
     c3_service: str = "compute"
     notifications: bool = True
@@ -68,17 +68,14 @@ class Settings:
 
         return quotas_endpoint_for(self.endpoint, self.quotas_endpoint)
 
+    def __post_init__(self) -> None:
+        if problem := plan.services_problem(self):  # the services exist, the metrics fit them
+            raise ConfigError(problem)
+
     def plan(self) -> plan.Plan:
-        return plan.build_plan(
-            self.projects,
-            self.gpu_metrics,
-            self.gpu_regions,
-            self.c3_metric,
-            self.c3_regions,
-            gpu_service=self.gpu_service,
-            spot=self.spot,
-            c3_service=self.c3_service,
-        )
+        checks = (self.gpu_metrics, self.gpu_regions, self.c3_metric, self.c3_regions)
+        services = {k: getattr(self, k) for k in ("gpu_service", "spot", "c3_service")}
+        return plan.build_plan(self.projects, *checks, **services)
 
     def with_overrides(self, **values: Any) -> Settings:
         """Flags given on the command line (None means not given)."""
@@ -88,7 +85,7 @@ class Settings:
                 given[key] = _positive(key, given[key])
         if "projects" in given:
             given["projects"] = _names("--project", given["projects"])
-        return _services_checked(replace(self, **given))
+        return replace(self, **given)
 
 
 def _positive(key: str, value: Any) -> float:
@@ -180,9 +177,17 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     if "gpu" in data:
-        values.update(_gpu_table(data["gpu"]))
+        table = _table("gpu", data["gpu"], {"metrics", "regions", "service", "spot"})
+        if "metrics" in table:
+            values["gpu_metrics"] = _gpu_metrics(table["metrics"])
+        if "regions" in table:
+            values["gpu_regions"] = _names("gpu.regions", table["regions"])
     if "c3" in data:
-        values.update(_c3_table(data["c3"]))
+        table = _table("c3", data["c3"], {"metric", "regions", "service"})
+        if "metric" in table:
+            values["c3_metric"] = _string("c3.metric", table["metric"])
+        if "regions" in table:
+            values["c3_regions"] = _names("c3.regions", table["regions"])
     if "notifications" in data:
         table = _table("notifications", data["notifications"], {"enabled", "tone"})
         if "enabled" in table:
@@ -195,58 +200,9 @@ def from_mapping(data: dict[str, Any]) -> Settings:
                     f"notifications.tone must be one of {', '.join(TONES)}, not {table['tone']!r}"
                 )
             values["notification_tone"] = table["tone"]
-    settings = _services_checked(Settings(**values))
+    settings = Settings(**values, **plan.service_keys(data))
     if "watch" in data:
         settings = replace(settings, watch=_watch_rules(data["watch"], settings))
-    return settings
-
-
-def _gpu_table(value: Any) -> dict[str, Any]:
-    """``[gpu]``: metrics, regions, and which quota they read (service, spot)."""
-    values: dict[str, Any] = {}
-    table = _table("gpu", value, {"metrics", "regions", "service", "spot"})
-    if "service" in table:
-        values["gpu_service"] = _choice("gpu.service", table["service"], plan.GPU_SERVICES)
-    if "spot" in table:
-        if not isinstance(table["spot"], bool):
-            raise ConfigError("gpu.spot must be true or false")
-        values["spot"] = table["spot"]
-    if "metrics" in table:
-        values["gpu_metrics"] = _gpu_metrics(table["metrics"])
-    if "regions" in table:
-        values["gpu_regions"] = _names("gpu.regions", table["regions"])
-    return values
-
-
-def _c3_table(value: Any) -> dict[str, Any]:
-    """``[c3]``: the metric, regions, and which quota they read (service)."""
-    values: dict[str, Any] = {}
-    table = _table("c3", value, {"metric", "regions", "service"})
-    if "service" in table:
-        values["c3_service"] = _choice("c3.service", table["service"], plan.C3_SERVICES)
-    if "metric" in table:
-        values["c3_metric"] = _string("c3.metric", table["metric"])
-    if "regions" in table:
-        values["c3_regions"] = _names("c3.regions", table["regions"])
-    return values
-
-
-def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, not {value!r}")
-    return str(value)
-
-
-def _services_checked(settings: Settings) -> Settings:
-    problem = plan.services_problem(
-        settings.gpu_service,
-        settings.spot,
-        settings.gpu_metrics,
-        settings.c3_service,
-        settings.c3_metric,
-    )
-    if problem:
-        raise ConfigError(problem)
     return settings
 
 

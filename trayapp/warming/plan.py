@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, zip_longest
+from typing import Any
 
 DEFAULT_GPU_METRICS = (
     "NVIDIA_T4_GPUS",
@@ -104,22 +105,38 @@ def build_plan(
     return Plan(gpu=_interleave(gpu), c3=_interleave(c3))
 
 
-def services_problem(
-    gpu_service: str, spot: bool, gpu_metrics: Sequence[str], c3_service: str, c3_metric: str
-) -> str | None:
-    """Why the metrics do not fit the chosen services, or None: with Vertex AI or Spot a GPU
-    is named ``NVIDIA_<X>_GPUS`` (the tier is ``spot``, not a metric prefix); Cloud Build
-    private pools are ``C3_CPUS``."""
+def service_keys(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings values from the ``service`` and ``spot`` keys of ``[gpu]`` and ``[c3]`` of a
+    parsed config (checked by ``services_problem``)."""
+    gpu, c3 = config.get("gpu") or {}, config.get("c3") or {}
+    values = {f"{k}_service": t["service"] for k, t in (("gpu", gpu), ("c3", c3)) if "service" in t}
+    return {**values, **({"spot": gpu["spot"]} if "spot" in gpu else {})}
+
+
+def services_problem(settings: Any) -> str | None:
+    """Why ``settings`` (gpu_service, spot, gpu_metrics, c3_service, c3_metric) do not make a
+    plan, in one line, or None: a known service per kind; with Vertex AI or Spot a GPU is named
+    ``NVIDIA_<X>_GPUS`` (the tier is ``spot``, not a metric prefix); Cloud Build private pools
+    are ``C3_CPUS``."""
     from trayapp.sources.vertex import gpu_model
 
-    if gpu_service != "compute" or spot:
-        what = 'gpu.service = "vertex"' if gpu_service != "compute" else "spot"
-        for metric in gpu_metrics:
+    s = settings
+    for key, value, allowed in (
+        ("gpu", s.gpu_service, GPU_SERVICES),
+        ("c3", s.c3_service, C3_SERVICES),
+    ):
+        if value not in allowed:
+            return f"{key}.service must be one of {', '.join(allowed)}, not {value!r}"
+    if not isinstance(s.spot, bool):
+        return "gpu.spot must be true or false"
+    if s.gpu_service != "compute" or s.spot:
+        what = 'gpu.service = "vertex"' if s.gpu_service != "compute" else "spot"
+        for metric in s.gpu_metrics:
             if gpu_model(metric) is None:
                 return f"gpu.metrics: with {what} name GPUs as NVIDIA_<X>_GPUS, not {metric!r}"
-    if c3_service == "cloudbuild" and c3_metric != DEFAULT_C3_METRIC:
+    if s.c3_service == "cloudbuild" and s.c3_metric != DEFAULT_C3_METRIC:
         return (
             f'c3.metric must be {DEFAULT_C3_METRIC} with c3.service = "cloudbuild", '
-            f"not {c3_metric!r}"
+            f"not {s.c3_metric!r}"
         )
     return None
