@@ -24,7 +24,15 @@ MAX_TOP_LEVEL = 16
 # The core: the engine and the readers' API. Standard library and trayapp only.
 CORE = ("trayapp.warming", "trayapp.cache", "trayapp.cache_validate", "trayapp.answers")
 # Also standard library only, because the core imports them.
-CORE_HELPERS = ("trayapp.safety", "trayapp.sources.base", "trayapp.sources.compute_family")
+CORE_HELPERS = (
+    "trayapp.safety",
+    "trayapp.sources.base",
+    "trayapp.sources.compute_family",
+    "trayapp.sources.quota_rule",
+    "trayapp.sources.quota_names",
+    "trayapp.sources.vertex",
+    "trayapp.sources.cloudbuild",
+)
 HEAVY = ("google", "gi", "pystray", "PIL", "plyer", "textual")
 
 
