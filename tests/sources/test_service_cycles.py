@@ -141,6 +141,22 @@ def test_a_lasting_503_fails_only_its_call(make_emulator, tmp_path):
     assert len(paths(emulator, "aiplatform")) == 3  # the round's budget for that one call
 
 
+def test_a_transient_503_of_a_call_answering_one_check_is_asked_again(make_emulator, tmp_path):
+    emulator = make_emulator(faults=["503@aiplatform#1", "503@cloudbuild#2"])
+    plan = build_plan(
+        [PROJECT], ("NVIDIA_T4_GPUS",), ("us-central1",), "C3_CPUS", ("us-east1",), **DESIGN
+    )
+    events, by_key, _, _ = run(emulator, tmp_path, plan)
+    assert events[-1].kind is WarmEvent.COMPLETE
+    assert [r.status for r in emulator.requests() if r.region == "aiplatform"] == [503, 200]
+    assert [r.status for r in emulator.requests() if r.region == "cloudbuild"][:3] == [
+        503,
+        503,
+        200,
+    ]
+    assert by_key[("gpu", "us-central1", "NVIDIA_T4_GPUS")]["limit"] == 32.0
+
+
 def test_a_quota_the_service_does_not_have_is_not_reported_and_told_once(make_emulator, tmp_path):
     emulator = make_emulator()
     plan = build_plan([PROJECT], ("NVIDIA_B200_GPUS",), ("us-central1",), **DESIGN)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from trayapp.sources.base import FATAL_KINDS, SourceError
 from trayapp.warming.batch import Batch, Region
-from trayapp.warming.calls import is_quota_call
+from trayapp.warming.calls import call_of, is_quota_call
 from trayapp.warming.family_step import NOTICE_KINDS, FamilyStep
 from trayapp.warming.rounds import Round
 from trayapp.warming.state import WarmState
@@ -62,7 +62,7 @@ class Failures:
                 self.missing[key] = exc.message
                 final = True
             else:  # every check of the region shares the next attempt, later on
-                mine = [c for c in batch.checks if (c.project, c.region) == key]
+                mine = [c for c in batch.checks if call_of(c) == key]
                 final = round_.failed_attempt(key, mine)
             for check in open_checks:
                 state.apply_error(check, exc.message, final=final)
