@@ -49,7 +49,7 @@ class Hit:
         return {
             "project": self.project,
             "region": self.region,
-            "free": self.free,
+            "free": None if self.free == float("inf") else self.free,  # unlimited: JSON has no inf
             "exact": self.exact,
         }
 
@@ -132,7 +132,8 @@ def alert_text(group: Sequence[Hit]) -> tuple[str, str]:
         return f"{hit.region} ({hit.project})" if len(projects) > 1 else hit.region
 
     def amount(hit: Hit) -> str:
-        return _number(hit.free) if hit.exact else f"up to {_number(hit.free)}"
+        exact = hit.exact or hit.free == float("inf")  # unlimited: no "up to"
+        return _number(hit.free) if exact else f"up to {_number(hit.free)}"
 
     if len(group) == 1:
         title = f"🎯 {amount(first)} × {name} free in {place(first)}"
