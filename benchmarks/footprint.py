@@ -4,7 +4,8 @@
 
 - idle: resident memory of the whole process tree (the tray and every process it started),
   after a full cycle once the fetcher has ended, against a process that only imports the tray
-  toolkit (GTK via PyGObject; the X11 backend via pystray's xorg module);
+  toolkit (GTK via PyGObject; the X11 backend via pystray's xorg module); GTK both as the first
+  GTK client of its X server (a Qt desktop, a bare window manager) and beside another one;
 - peak: the largest sum over the tree while the cycle runs;
 - fetcher start-up (spawn, imports, client built) against a bare interpreter start;
 - per-fetch cost of the process boundary: a fetch through the fetcher against the same fetch
@@ -146,34 +147,61 @@ def tray_footprint(
         proc.wait(10)
 
 
+# (case, toolkit baseline, backend, whether another GTK client runs first)
+CASES = (
+    ("GTK, the first GTK client of its X server", "GTK", True),
+    ("GTK, beside another GTK client", "GTK", False),
+    ("X11", "X11", True),
+)
+OTHER_GTK_CLIENT = (
+    "import gi, sys; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk; "
+    "print('up', flush=True); sys.stdin.read()"
+)
+
+
 def bench_memory(tmp: Path) -> list[tuple[str, str, str]]:
-    """Each backend on a fresh X server, the tray its first client: the first GTK client of
-    an X server may map Mesa's software GL (see ``mesa_mb``), later ones do not."""
+    """Each case on a fresh X server. The first GTK 3 client of an X server used to map Mesa's
+    software GL (see ``mesa_mb``) and later ones did not; the tray now starts GTK with GL
+    disabled for its own process, so both GTK cases are measured."""
     from desktop import Desktop
 
     rows = []
     with Emulator(latency=5) as emu:
-        for name, (code, backend) in TOOLKITS.items():
-            desk = Desktop(tmp / f"desk-{name}", with_notifications=False)
+        for n, (case, toolkit, first) in enumerate(CASES):
+            code, backend = TOOLKITS[toolkit]
+            desk = Desktop(tmp / f"desk-{n}", with_notifications=False)
             desk.start()
+            other = None
             try:
+                if not first:  # a GTK client already on this X server, as on a GNOME desktop
+                    other = subprocess.Popen(
+                        [sys.executable, "-c", OTHER_GTK_CLIENT],
+                        env=desk.env,
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                    assert other.stdout is not None and other.stdout.readline().strip() == "up"
                 idle, peak, cycle_s, mesa = tray_footprint(desk.env, backend, emu.url, tmp)
                 env = dict(desk.env, **backend)
                 base = statistics.median(baseline_mb(code, env) for _ in range(3))
             finally:
+                if other is not None:
+                    other.kill()
+                    other.wait(10)
                 desk.stop()
             rows.append(
                 (
-                    f"idle RSS after a cycle, tray + children ({name} backend) "
-                    f"vs a process importing only {name}",
-                    f"{idle:.0f} MB vs {base:.0f} MB (Mesa GL in it: {mesa:.0f} MB)",
+                    f"idle RSS after a cycle, tray + children ({case}) "
+                    f"vs a process importing only {toolkit}",
+                    f"{idle:.0f} MB vs {base:.0f} MB (Mesa GL in the tray: {mesa:.0f} MB)",
                     f"{idle / base:.2f}x",
                 )
             )
             rows.append(
                 (
                     f"peak RSS during a 38-check cycle ({cycle_s:.0f} s), tray + children "
-                    f"({name}) vs idle",
+                    f"({case}) vs idle",
                     f"{peak:.0f} MB vs {idle:.0f} MB",
                     f"{peak / idle:.2f}x",
                 )

@@ -8,6 +8,7 @@ appended to the file named by ``--calls``, one name per line.
     {"cmd": "event", "kind": "BATCH_WARM", "done": 15, "elapsed_ms": 812, "level": "fire"}
     {"cmd": "state"}
     {"cmd": "advance", "seconds": 240}   # the tray's wall clock moves on
+    {"cmd": "troubles", "shown": [LINE], "new": [LINE]}   # something keeps failing
     {"cmd": "menu"}      # GTK: the open menu's items with their places on the screen
     {"cmd": "chart", "history": FILE, "out": FILE.png}   # draw the stats chart here
     {"cmd": "stop"}
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import json
+import os
 import signal
 import sys
 import threading
@@ -64,9 +66,27 @@ class RecordingController:
 class FakeNotifier:
     def __init__(self) -> None:
         self.enabled = True
+        self.posted: list[list[str]] = []  # (title, message) of each notice posted
+
+    def post(self, *notices: Any) -> None:
+        self.posted.extend([n.title, n.message] for n in notices)
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
+
+
+def mesa_kb() -> int:
+    """Resident kB of Mesa's GL (libLLVM, a DRI driver, libGL) mapped into this process."""
+    total, counting = 0, False
+    with Path("/proc/self/smaps").open() as smaps:
+        for line in smaps:
+            head = line.split()
+            if head and "-" in head[0] and not head[0].endswith(":"):
+                path = head[5] if len(head) > 5 else ""
+                counting = any(part in path for part in ("libLLVM", "/dri/", "libGLX_mesa"))
+            elif counting and head and head[0] == "Rss:":
+                total += int(head[1])
+    return total
 
 
 def make_event(spec: dict[str, Any], total: int) -> Event:
@@ -178,6 +198,9 @@ def main() -> int:
             "notifications": notifier.enabled,
             "paused": controller.paused,
             "copied": list(tray.copied),
+            "posted": list(notifier.posted),
+            "gdk_gl": os.environ.get("GDK_GL"),  # what a program the tray opens would inherit
+            "mesa_kb": mesa_kb(),
         }
 
     def serve() -> None:
@@ -189,6 +212,9 @@ def main() -> int:
                 name = command.get("cmd")
                 if name == "event":
                     tray.on_event(make_event(command, args.total))
+                    reply({"ok": True, **state()})
+                elif name == "troubles":  # what keeps failing began or ended
+                    tray.show_troubles(command["shown"], command["new"])
                     reply({"ok": True, **state()})
                 elif name == "advance":
                     skew[0] += float(command["seconds"])

@@ -35,6 +35,13 @@ async def until(pilot: Any, condition: Callable[[], object], timeout: float = 15
         await pilot.pause(0.02)
 
 
+async def settle(pilot: Any, hops: int = 8) -> None:
+    """Until every message posted so far is handled, bubbled ones too (each hop from a widget
+    to its parent is one more turn of the queues): a wait on the app, not on the clock."""
+    for _ in range(hops):
+        await pilot.pause()
+
+
 def cells(app: QuotaApp, project: str | None = None) -> list[list[str]]:
     """The table's cells as the user reads them."""
     table = app._tables[project] if project else app.active_table

@@ -15,12 +15,13 @@ from typing import Any
 from trayapp import cache, paths
 from trayapp.config import Settings
 from trayapp.history import HistoryRecorder
-from trayapp.logsink import FileLog
+from trayapp.logsink import FileLog, route_logging
 from trayapp.sources.base import QuotaSource
 from trayapp.warming.events import Event, EventBus, WarmEvent
 from trayapp.warming.scheduler import Warmer
 from trayapp.warming.state import WarmState
-from trayapp.watch import WatchAlerts
+from trayapp.warming.troubles import Troubles
+from trayapp.watch import WatchAlerts, alert_line
 
 log = logging.getLogger("trayapp")
 
@@ -73,6 +74,7 @@ class Runtime:
         self.on_reload: list[Callable[[Settings], None]] = []  # told the new settings on SIGHUP
         self.bus = EventBus()
         self.filelog = FileLog(files.log, settings.tone).open()
+        self._unroute = route_logging(self.filelog)  # warnings of every module, rate-limited
         plan = settings.plan()
         state = WarmState(plan)
         self._seed(state)
@@ -82,9 +84,20 @@ class Runtime:
         self.watch = CycleWatch()
         self.bus.subscribe(self.watch)
         self.alerts = WatchAlerts(settings.watch)  # [[watch]] rules, checked per cycle
-        self.bus.subscribe(self.alerts)
+        self.bus.subscribe(self.alerts)  # after the log: a rule's line follows its cycle's end
+        self.alerts.listeners.append(
+            lambda groups: [self.filelog.write_line(alert_line(g)) for g in groups]
+        )
         self.history = HistoryRecorder(files.history, ",".join(settings.projects)).start()
         self.bus.subscribe(self.history)
+        self.troubles = Troubles(  # shown in the tray title, `status` and one notification
+            {
+                "cache": lambda: self.writer.failing,
+                "history": lambda: self.history.problem,
+                "observers": lambda: "; ".join(self.bus.failing()),
+            }
+        )
+        self.bus.subscribe(self.troubles)
         self.warmer = Warmer(
             plan,
             source,
@@ -104,7 +117,6 @@ class Runtime:
             if exc.reason in ("corrupt", "schema"):
                 moved = os.path.basename(cache.set_aside(exc.path))  # noqa: PTH119
                 self.filelog.error(f"{exc}; set aside as {moved}, starting afresh")
-                log.warning("%s; set aside as %s", exc, moved)
             elif exc.reason == "unreadable":
                 self.filelog.error(str(exc))
 
@@ -145,6 +157,7 @@ class Runtime:
     def stop(self) -> None:
         self.warmer.stop()
         self.history.stop(2.0)
+        self._unroute()
         self.filelog.close()
 
 
@@ -155,8 +168,9 @@ def run_headless(runtime: Runtime, *, once: bool) -> int:
     progress = TerminalProgress(sys.stdout, runtime.settings.tone)
     runtime.subscribe(progress)
     runtime.on_reload.append(lambda new: setattr(progress, "tone", new.tone))
+    runtime.alerts.listeners.append(lambda groups: [progress.say(alert_line(g)) for g in groups])
     restore = on_signals(runtime)
-    runtime.warmer.start()
+    runtime.warmer.start(once=once)
     try:
         while not runtime.quit_requested.wait(0.2):
             if once and runtime.watch.complete.is_set():
@@ -239,6 +253,8 @@ def run_tray(runtime: Runtime) -> int:
     )
     runtime.subscribe(tray)
     runtime.subscribe(notifier)
+    runtime.troubles.listeners.append(tray.show_troubles)
+    threading.Thread(target=_look_for_troubles, args=(runtime,), daemon=True).start()
     runtime.on_reload.append(notifier.apply)
     runtime.alerts.listeners.append(
         lambda groups: notifier.post(*(watch_notice(group) for group in groups))
@@ -259,6 +275,13 @@ def run_tray(runtime: Runtime) -> int:
         notifier.stop(1.0)
         restore()
     return 0
+
+
+def _look_for_troubles(runtime: Runtime) -> None:
+    """Between cycles no event comes to look: a failure that outlasts a cycle is still told."""
+    every_s = min(5.0, runtime.troubles.persist_s)
+    while not runtime.quit_requested.wait(every_s):
+        runtime.troubles.current()
 
 
 def _show_stats(runtime: Runtime) -> None:

@@ -274,7 +274,6 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
         if server is not None:
             cleanup.callback(server.stop)
         return app.run(runtime, headless=args.headless or args.once, once=args.once)
-    return 1  # not reached: the with-block returns
 
 
 def _os_line(exc: OSError) -> str:

@@ -39,46 +39,21 @@ class AlreadyRunning(Exception):
 
 
 def default_directory(demo: bool = False) -> Path:
-    """The control channel's folder: ``$XDG_RUNTIME_DIR/quota-tray`` when that variable names
-    a folder of ours with mode 0700, else the state folder; never a shared temporary folder.
-    The demo's is a ``demo`` folder inside, so a demo runs beside a real instance.
+    """The control channel's folder: the lock's own, whatever the environment says.
 
-    (platformdirs falls back to ``/tmp/runtime-<uid>`` or ``/run/user/<uid>``, a place shared by
-    every environment of the user, where another user could also create it first.)
+    A shell without ``XDG_RUNTIME_DIR`` (ssh, cron, a systemd timer) must find the instance a
+    desktop session started, and a start with the variable must find one started without it,
+    so the socket and its key never follow that variable. Someone who deletes the lock file
+    does not delete the socket: a second start asks it before running (``claim``). The demo's
+    is a ``demo`` folder inside, so a demo runs beside a real instance.
     """
-    return _base_directory() / DEMO if demo else _base_directory()
-
-
-def _base_directory() -> Path:
-    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
-        runtime = os.environ.get("XDG_RUNTIME_DIR", "").strip()
-        if runtime and _private_folder(runtime):
-            return Path(runtime) / paths.APP
-        return paths.state_dir()
-    from platformdirs import PlatformDirs
-
-    return Path(PlatformDirs(paths.APP, appauthor=False).user_runtime_dir)
-
-
-def _private_folder(path: str) -> bool:
-    import stat
-
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return (
-        os.path.isabs(path)  # noqa: PTH117
-        and stat.S_ISDIR(st.st_mode)
-        and st.st_uid == os.getuid()
-        and not st.st_mode & 0o077
-    )
+    return lock_directory(demo)
 
 
 def lock_directory(demo: bool = False) -> Path:
     """Where the instance lock lives: the state folder, whatever ``XDG_RUNTIME_DIR`` says, so
     a start with the variable and one without take the same lock (the demo: its ``demo``
-    folder, where its history is too)."""
+    folder, where its history is too). Never a shared temporary folder."""
     return paths.state_dir() / DEMO if demo else paths.state_dir()
 
 
@@ -198,15 +173,6 @@ def _holder_pid(fd: int, wait_s: float = 0.5) -> int | None:
         if time.monotonic() >= deadline:
             return None
         time.sleep(0.01)
-
-
-def acquire_or_explain(directory: str | os.PathLike[str] | None = None) -> InstanceLock | None:
-    """The lock for a new `run` or `demo`, or None after one line on stderr.
-
-    Call it before anything opens the cache or the log, so a second start touches neither.
-    """
-    lock = claim(directory)
-    return lock if isinstance(lock, InstanceLock) else None
 
 
 EXIT_ALREADY_RUNNING = 0  # not a failure: a service manager must not restart it in a loop

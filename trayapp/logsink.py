@@ -1,9 +1,13 @@
-"""The ``cache_warm.log`` observer: one event per line, spicy unless told otherwise."""
+"""The ``cache_warm.log`` observer: one event per line, spicy unless told otherwise; Python
+``logging``'s warnings and errors in the same file (what keeps failing is ``warming.troubles``)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -47,14 +51,17 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
             f"re-warm every {d.get('rewarm_s')}s)"
         )
     if kind is WarmEvent.COMPLETE:
+        end = " - run --once finished: complete" if d.get("once") else ""
         return (
             f"✅ CACHE_WARM_COMPLETE: {p} in {d.get('duration_s')}s - "
-            f"{d.get('api_calls')} API calls - {phrase(Level.COMPLETE, tone)}"
+            f"{d.get('api_calls')} API calls{end} - {phrase(Level.COMPLETE, tone)}"
         )
     if kind is WarmEvent.INCOMPLETE:
         reasons = d.get("reasons") or ["unknown"]
         retry = d.get("retry_in_s")
         then = f"retry in {retry:g}s" if retry is not None else "no retry: fix the config"
+        if d.get("once"):
+            then = f"run --once finished with {d.get('failed')} failed"
         return (
             f"💥 CACHE_WARM_INCOMPLETE: {p} in {d.get('duration_s')}s - {d.get('failed')} "
             f"failed ({reasons[0]}) - {then} - {phrase(Level.ERROR, tone)}"
@@ -136,6 +143,10 @@ class FileLog:
             return
         self._write(datetime.fromtimestamp(event.at).astimezone(), line)
 
+    def write_line(self, line: str) -> None:
+        """A line decided outside the event stream (a watch rule met), stamped now."""
+        self._write(datetime.now().astimezone(), line)
+
     def error(self, message: str) -> None:
         """A failure outside the event stream (the disk, the cache file)."""
         self._write(datetime.now().astimezone(), f"💥 CACHE_WARM_ERROR: {message}")
@@ -156,3 +167,84 @@ class FileLog:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+    def python(self, levelno: int, text: str) -> None:
+        """A warning or error from Python ``logging`` (see :class:`LogRoute`)."""
+        token = "💥 APP_ERROR" if levelno >= logging.ERROR else "⚠️ APP_WARNING"
+        self._write(datetime.now().astimezone(), f"{token}: {text}")
+
+
+# -- Python logging into the same file ----------------------------------------------------------
+
+
+class LogRoute(logging.Handler):
+    """Warnings and errors of Python ``logging`` (any module, third-party ones too) as one clean
+    line each in ``cache_warm.log``: started at login, nobody reads the app's stderr.
+
+    Rate-limited: the same message (same logger, same format) is written at most once per
+    ``window_s``, and the next one written says how many were held back; at most ``burst``
+    lines per window in all, so a loop of failures cannot flood the file.
+    """
+
+    def __init__(
+        self,
+        filelog: FileLog,
+        window_s: float = 60.0,
+        burst: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+        stream: TextIO | None = None,
+    ) -> None:
+        super().__init__(logging.WARNING)
+        self.filelog, self.window_s, self.burst, self.clock = filelog, window_s, burst, clock
+        self.stream = stream  # also there (a terminal, a service's journal), same lines
+        self._last: dict[tuple[str, str], float] = {}
+        self._held: dict[tuple[str, str], int] = {}
+        self._window = (float("-inf"), 0)  # (start, lines written in it)
+
+    def emit(self, record: logging.LogRecord) -> None:  # called under the handler's lock
+        try:
+            now, key = self.clock(), (record.name, str(record.msg))
+            start, written = self._window
+            if now - start >= self.window_s:
+                start, written = now, 0
+            last = self._last.get(key)
+            if (last is not None and now - last < self.window_s) or written >= self.burst:
+                self._held[key] = self._held.get(key, 0) + 1
+                return
+            self._window, self._last[key] = (start, written + 1), now
+            if len(self._last) > 1000:  # formats are few; a bound all the same
+                self._last = {k: t for k, t in self._last.items() if now - t < self.window_s}
+            text = f"{record.name}: {record.getMessage()}"
+            if record.exc_info and record.exc_info[1] is not None:
+                text += f" ({_one_line(record.exc_info[1])})"
+            held = self._held.pop(key, 0)
+            if held:
+                text += f" ({held} more like it held back)"
+            self.filelog.python(record.levelno, text)
+            if self.stream is not None:
+                self.stream.write(f"quota-tray: {clean_line(text, MAX_LINE)}\n")
+                self.stream.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def _one_line(exc: BaseException) -> str:
+    """``OSError: ... at cache.py:288``: the exception and where it was raised."""
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"  # noqa: PTH119
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def route_logging(filelog: FileLog) -> Callable[[], None]:
+    """Send warnings and errors of every logger to ``filelog`` (and, as before, to stderr);
+    returns the undo."""
+    import sys
+
+    handler = LogRoute(filelog, stream=sys.stderr)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    return lambda: root.removeHandler(handler)

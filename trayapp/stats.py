@@ -52,6 +52,21 @@ def write_chart(data: Any, target: Path, t: Thresholds) -> None:
         draw_chart(data, f, warn_ms=t.warn_ms, slowish_ms=t.slowish_ms, slow_ms=t.slow_ms)
 
 
+def write_user_chart(data: Any, target: Path, t: Thresholds) -> None:
+    """``stats --plot FILE``: a path the user named is the user's. The chart is drawn first,
+    so a failed drawing leaves their file as it was; then it is written where they said,
+    through their link if that is what they named, as any program would (a new file is 0600,
+    an existing one keeps its mode)."""
+    import io
+
+    buffer = io.BytesIO()
+    draw_chart(data, buffer, warn_ms=t.warn_ms, slowish_ms=t.slowish_ms, slow_ms=t.slow_ms)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    fd = os.open(target, flags, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(buffer.getvalue())
+
+
 def open_file(path: Path) -> None:
     """Open ``path`` with the desktop's default application, without waiting for it."""
     import subprocess
@@ -117,7 +132,7 @@ def stats_command(args: argparse.Namespace) -> int:
     if data is not None:
         t = _thresholds()
         try:
-            write_chart(data, args.plot, t)
+            write_user_chart(data, args.plot, t)
         except (OSError, ValueError) as exc:
             print(f"quota-tray: cannot write the chart {args.plot}: {exc}", file=sys.stderr)
             return 1
@@ -167,11 +182,6 @@ def format_summary(s: dict[str, Any], since_s: float | None) -> str:
     for key, name in (("rewarms", "re-warms"), ("errors", "errors")):
         if s[key]:
             lines.append(f"  {name:<9} " + ", ".join(f"{k} {v}" for k, v in s[key].items()))
-    if s["reads"]:
-        r = s["reads"]
-        lines.append(
-            f"  reads     hit rate {r['hit_rate']:.1%} ({r['hits']} of {r['hits'] + r['misses']})"
-        )
     if s.get("chart"):
         lines.append(f"  chart     {s['chart']}")
     return "\n".join(lines)

@@ -1,10 +1,11 @@
 """Watch rules: "tell me when 8 H100 are free", said once when a region starts to meet it.
 
 A rule is met in a region when the latest answer there has at least ``min_free`` free (or, for
-a family quota whose usage is unknown, a limit that high: the alert then says "up to").
-Rules are evaluated when a cycle ends (complete, or incomplete with some checks failed), so the
-first cycle announces every region that meets a rule, and a region is announced again only
-after a cycle in which it did not.
+a family quota whose usage is unknown, a limit that high: the alert then says "a limit of N
+(usage unknown)", never "N free"). Rules are evaluated when a cycle ends (complete, or
+incomplete with some checks failed), so the first cycle announces every region that meets a
+rule, and a region is announced again only after a cycle in which it did not. A rule added by a
+reload is judged at once against the latest cache document, not at the next cycle's end.
 Standard library only; no threads: the observer hands alerts to whoever listens.
 """
 
@@ -78,27 +79,40 @@ class WatchAlerts:
         self._lock = threading.Lock()
         self._rules = tuple(rules)
         self._met: dict[tuple[WatchRule, str, str], Hit] = {}
+        self._latest: dict[str, Any] | None = None  # the last cache document an event carried
         self.listeners: list[Callable[[list[list[Hit]]], None]] = []
 
     @property
     def rules(self) -> tuple[WatchRule, ...]:
         return self._rules
 
-    def set_rules(self, rules: Sequence[WatchRule]) -> None:
-        """A reloaded config: rules that stay keep their state; new ones start unmet."""
+    def set_rules(self, rules: Sequence[WatchRule]) -> list[list[Hit]]:
+        """A reloaded config: rules that stay keep their state; new ones are judged at once
+        against the latest cache document (listeners hear what they meet, if anything)."""
         with self._lock:
+            added = [rule for rule in rules if rule not in self._rules]
             self._rules = tuple(rules)
             self._met = {key: hit for key, hit in self._met.items() if key[0] in self._rules}
+            found = []
+            if added and self._latest is not None:
+                found = hits(added, answers.document_checks(self._latest))
+                self._met.update({(h.rule, h.project, h.region): h for h in found})
+        groups = [grouped for rule in added if (grouped := [h for h in found if h.rule == rule])]
+        self._tell(groups)
+        return groups
 
     def on_event(self, event: Event) -> None:
+        if event.snapshot is not None:
+            with self._lock:
+                self._latest = event.snapshot
         # A cycle that ended with failed checks still answered the other regions.
-        finished = event.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)
-        if not finished or event.snapshot is None:
-            return
-        fresh = self.update(answers.document_checks(event.snapshot))
-        if fresh:
+        if event.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE) and event.snapshot:
+            self._tell(self.update(answers.document_checks(event.snapshot)))
+
+    def _tell(self, groups: list[list[Hit]]) -> None:
+        if groups:
             for listener in list(self.listeners):
-                listener(fresh)
+                listener(groups)
 
     def update(self, checks: Iterable[dict[str, Any]]) -> list[list[Hit]]:
         """Take in a complete cycle's answers; returns the newly met hits grouped by rule."""
@@ -123,27 +137,51 @@ class WatchAlerts:
 
 
 def alert_text(group: Sequence[Hit]) -> tuple[str, str]:
-    """(title, body) of the notification for one rule's newly met regions."""
+    """(title, body) of the notification for one rule's newly met regions. A region known
+    only by its limit (usage unknown) is said to have that limit, never that many free."""
     rule, first = group[0].rule, group[0]
     name = answers.short_name(rule.metric)
-    projects = {h.project for h in group}
-
-    def place(hit: Hit) -> str:
-        return f"{hit.region} ({hit.project})" if len(projects) > 1 else hit.region
-
-    def amount(hit: Hit) -> str:
-        exact = hit.exact or hit.free == float("inf")  # unlimited: no "up to"
-        return _number(hit.free) if exact else f"up to {_number(hit.free)}"
-
+    lines = [_place_line(h, group) for h in group]
     if len(group) == 1:
-        title = f"🎯 {amount(first)} × {name} free in {place(first)}"
+        where = _place(first, group)
+        if first.exact:
+            title = f"🎯 {_number(first.free)} × {name} free in {where}"
+        else:
+            title = f"🎯 {name}: a limit of {_number(first.free)} in {where} (usage unknown)"
     else:
-        title = f"🎯 {name}: {_number(rule.min_free)} or more free in {len(group)} regions"
-    lines = [f"{amount(h)} free in {place(h)}" for h in group]
-    if not all(h.exact for h in group):
-        lines.append("(usage unknown: the limit is an upper bound)")
+        least = _number(rule.min_free)
+        exact = sum(h.exact for h in group)
+        parts = []
+        if exact:
+            parts.append(f"{least} or more free in {_regions(exact)}")
+        if exact < len(group):
+            parts.append(
+                f"a limit of {least} or more (usage unknown) in {_regions(len(group) - exact)}"
+            )
+        title = f"🎯 {name}: {', '.join(parts)}"
     lines.append(f"Watching for {rule.describe()}.")
     return title, "\n".join(lines)
+
+
+def alert_line(group: Sequence[Hit]) -> str:
+    """The log and terminal line for one rule's newly met regions."""
+    places = "; ".join(_place_line(h, group) for h in group)
+    return f"🎯 CACHE_WARM_WATCH: {group[0].rule.describe()} met: {places}"
+
+
+def _place(hit: Hit, group: Sequence[Hit]) -> str:
+    several = len({h.project for h in group}) > 1
+    return f"{hit.region} ({hit.project})" if several else hit.region
+
+
+def _place_line(hit: Hit, group: Sequence[Hit]) -> str:
+    if hit.exact:
+        return f"{_number(hit.free)} free in {_place(hit, group)}"
+    return f"a limit of {_number(hit.free)} in {_place(hit, group)} (usage unknown)"
+
+
+def _regions(count: int) -> str:
+    return f"{count} region" if count == 1 else f"{count} regions"
 
 
 def _number(value: float) -> str:

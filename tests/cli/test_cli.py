@@ -47,6 +47,9 @@ def test_run_once_warms_writes_and_shows(env, emulator):
     )
     assert out.returncode == 0, out.stderr
     assert "CACHE_WARM_COMPLETE" in out.stdout and "FINAL_STATS" in out.stdout
+    assert "run --once finished: complete" in out.stdout
+    for text in (out.stdout, log_file(env).read_text()):  # it finished: nothing was cancelled
+        assert "CACHE_WARM_CANCELLED" not in text
     path = cache_file(env)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     for d in (path.parent, log_file(env).parent):
@@ -62,6 +65,21 @@ def test_run_once_warms_writes_and_shows(env, emulator):
     as_json = json.loads(qt(env, "show", "--json", "--project", "p").stdout)
     assert as_json["projects"]["p"]["complete"] is True
     assert len(as_json["projects"]["p"]["checks"]) == 38
+
+
+def test_run_once_with_failures_says_it_finished_and_promises_no_retry(env, emulator):
+    emulator.add_fault("503@us-east5")  # a failure a retry could mend, were there one
+    out = qt(
+        env, "run", "--once", "--project", "p", "--endpoint", emulator.url, "--interval", "0.05"
+    )
+    assert out.returncode == 1
+    for text in (out.stdout, log_file(env).read_text()):
+        [end] = [line for line in text.splitlines() if "CACHE_WARM_INCOMPLETE" in line]
+        assert " - 1 failed (p/us-east5: " in end
+        assert "run --once finished with 1 failed" in end
+        assert "retry" not in text.replace("CACHE_WARM_RETRY", "")
+        assert "CACHE_WARM_CANCELLED" not in text and "FINAL_STATS" in text
+    assert len([r for r in emulator.requests() if r.region == "us-east5"]) == 3
 
 
 def test_run_once_exits_1_when_checks_fail(env, emulator):

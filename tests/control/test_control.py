@@ -19,6 +19,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from channel import authenticated
+from fakes import FakeSource
 
 from trayapp import control, instance
 from trayapp.control import ControlError, ControlServer, NotRunning, wire
@@ -41,8 +43,8 @@ sys.stdin.read()
 
 SECOND_START = """
 import sys
-from trayapp.instance import acquire_or_explain
-sys.exit(0 if acquire_or_explain(sys.argv[1]) is not None else 1)
+from trayapp.instance import InstanceLock, claim
+sys.exit(0 if isinstance(claim(sys.argv[1]), InstanceLock) else 1)
 """
 
 SERVE = """
@@ -157,7 +159,7 @@ def status_within_1s(directory) -> dict:
 
 
 def authed(srv: ControlServer):
-    return control.authenticated(srv.directory)
+    return authenticated(srv.directory)
 
 
 # -- single instance ---------------------------------------------------------------------------
@@ -202,17 +204,17 @@ def test_lock_is_exclusive_in_one_process_too_and_release_frees_it(ctl):
         with pytest.raises(AlreadyRunning) as err:
             InstanceLock(ctl).acquire()
         assert err.value.pid == os.getpid()
-        assert instance.acquire_or_explain(ctl) is None
+        assert instance.claim(ctl) == instance.EXIT_ALREADY_RUNNING
     assert not lock.held
     again = InstanceLock(ctl).acquire()
     again.release()
 
 
-def test_acquire_or_explain_prints_one_line(ctl, capsys):
-    lock = instance.acquire_or_explain(ctl)
-    assert lock is not None
+def test_claim_says_already_running_in_one_line(ctl, capsys):
+    lock = instance.claim(ctl)
+    assert isinstance(lock, InstanceLock)
     try:
-        assert instance.acquire_or_explain(ctl) is None
+        assert instance.claim(ctl) == instance.EXIT_ALREADY_RUNNING
         err = capsys.readouterr().err
         assert err == (
             f"quota-tray is already running (pid {os.getpid()}); use `quota-tray rewarm`,"
@@ -459,7 +461,7 @@ def test_client_command_output(server, capsys):
 
 def test_status_payload_and_handlers_of_a_runtime(ctl, tmp_path):
     plan = build_plan(["p1", "p2"])
-    warmer = Warmer(plan, source=SimpleNamespace(), bus=EventBus())
+    warmer = Warmer(plan, source=FakeSource(), bus=EventBus())
     warmer.state.new_cycle(0.0)
     first = plan.gpu[0]
     warmer.state.apply_ok(first, {first.metric: (8.0, 1.0)}, "2026-01-01T00:00:00+00:00")
@@ -493,13 +495,22 @@ def test_status_payload_and_handlers_of_a_runtime(ctl, tmp_path):
     assert "level: no batch yet" in text
 
 
-def test_serve_reports_a_channel_it_cannot_open_and_returns_none(base):
-    too_long = base / ("x" * 120)
+def test_a_folder_too_deep_for_a_unix_socket_still_gets_a_channel(base):
+    """A long home puts the socket in a private folder of the user's under /tmp, found the same
+    way by every client; the key stays in the instance's own folder."""
+    deep = base / ("x" * 120)
     lines: list[str] = []
-    assert control.serve({"status": dict}, too_long, on_error=lines.append) is None
-    assert len(lines) == 1
-    assert lines[0].startswith("quota-tray: control channel unavailable: socket path too long")
-    assert not (too_long / control.KEY_NAME).exists()
+    srv = control.serve({"status": dict}, deep, on_error=lines.append)
+    assert srv is not None, lines
+    try:
+        assert status_within_1s(deep) == {"ok": True}
+        sock, _ = control.address(deep)
+        assert sock.startswith(f"/tmp/quota-tray-{os.getuid()}/")
+        assert stat.S_IMODE(os.stat(Path(sock).parent).st_mode) == 0o700
+        assert (deep / control.KEY_NAME).exists()
+    finally:
+        srv.stop()
+    assert not lines
 
 
 def test_serve_starts_a_server(ctl):

@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -69,24 +71,85 @@ def test_status_answers_within_2s_under_200_garbage_connections(ctl):
         assert len(held) > 0
 
 
+SERVER = """
+import os, sys, threading
+from trayapp.control import ControlServer
+srv = ControlServer({"status": lambda: {"pid": os.getpid()}}, sys.argv[1]).start()
+print(srv.address, flush=True)
+sys.stdin.read()  # until the test closes our stdin
+srv.stop()
+"""
+
+
+def stopped(pid: int) -> bool:
+    """Every thread of ``pid`` has stopped (SIGSTOP is delivered some time after kill())."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+    return all(state in "tT" for state in states)
+
+
+def fill_backlog(address: str) -> list[socket.socket]:
+    """Connections queued at a server that accepts nothing, until the kernel says EAGAIN."""
+    held: list[socket.socket] = []
+    for _ in range(10_000):
+        s = socket.socket(socket.AF_UNIX)
+        s.setblocking(False)
+        try:
+            s.connect(address)
+        except BlockingIOError:  # the backlog is full
+            s.close()
+            return held
+        held.append(s)
+    raise AssertionError("the backlog never filled")
+
+
+class ConnectSpy(socket.socket):
+    """The client's real socket; only tells when the kernel refused a connect as busy."""
+
+    refused = threading.Event()
+
+    def connect(self, address):
+        try:
+            return super().connect(address)
+        except BlockingIOError:
+            ConnectSpy.refused.set()
+            raise
+
+
 def test_a_full_backlog_is_retried_not_reported(ctl, monkeypatch):
-    """The server accepts nothing for a moment (a full backlog): the client waits its turn."""
-    srv = ControlServer({"status": dict}, ctl).start()
+    """The instance accepts nothing for a moment (stopped, its backlog full for real): the
+    client waits its turn instead of reporting the instance gone or broken."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(ctl)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    held: list[socket.socket] = []
     try:
-        tries = []
-        real = control.client._connect
-
-        def busy_twice(path, timeout):
-            tries.append(1)
-            if len(tries) <= 2:
-                raise control.client._Busy("Resource temporarily unavailable")
-            return real(path, timeout)
-
-        monkeypatch.setattr(control.client, "_connect", busy_twice)
-        assert control.send("status", ctl)["ok"] is True
-        assert len(tries) == 3
+        address = proc.stdout.readline().decode().strip()
+        assert address, "the server did not start"
+        assert control.send("status", ctl)["pid"] == proc.pid
+        os.kill(proc.pid, signal.SIGSTOP)  # its accept loop stands still: nothing is taken
+        deadline = time.monotonic() + 10
+        while not stopped(proc.pid):
+            assert time.monotonic() < deadline, "the server did not stop"
+            time.sleep(0.01)
+        held = fill_backlog(address)
+        monkeypatch.setattr(control.client.socket, "socket", ConnectSpy)
+        ConnectSpy.refused.clear()
+        resume = threading.Thread(
+            target=lambda: (ConnectSpy.refused.wait(10), os.kill(proc.pid, signal.SIGCONT))
+        )
+        resume.start()
+        answer = control.send("status", ctl, timeout=5)
+        resume.join(10)
+        assert ConnectSpy.refused.is_set()  # the client did meet the full backlog
+        assert answer["ok"] is True and answer["pid"] == proc.pid
     finally:
-        srv.stop()
+        os.kill(proc.pid, signal.SIGCONT)
+        for s in held:
+            s.close()
+        proc.stdin.close()
+        proc.wait(10)
 
 
 def test_the_handshake_is_an_hmac_sha256_over_both_nonces(ctl):

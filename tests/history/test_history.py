@@ -9,10 +9,10 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from fakes import FakeSource
+from history_samples import NOW, P, batch, complete, known_history, record
 
 from trayapp import history
 from trayapp.history import HistoryError, HistoryRecorder
@@ -20,43 +20,6 @@ from trayapp.warming.events import Event, EventBus, Progress, WarmEvent
 from trayapp.warming.levels import Level
 from trayapp.warming.plan import build_plan
 from trayapp.warming.scheduler import Warmer
-
-NOW = 1_800_000_000.0
-P = Progress(3, 20, 2, 18)
-_KIND = {"fire": WarmEvent.BATCH_WARM}
-
-
-def batch(at, ms, level="fire", *, cycle=1, fail=None, project="p1", calls=2):
-    """A batch event as the warmer emits it (one GPU and one C3 check)."""
-    checks = [f"gpu:{project}/us-central1/NVIDIA_T4_GPUS", f"c3:{project}/us-east1/C3_CPUS"]
-    kind = WarmEvent.BATCH_FAIL if fail else _KIND.get(level, WarmEvent.BATCH_SLOW)
-    return Event(
-        kind,
-        cycle,
-        P,
-        at=at,
-        elapsed_ms=ms,
-        level=Level(level),
-        error_kind=fail,
-        message=f"{fail}: boom" if fail else "",
-        data={"checks": checks, "failed": checks[:1] if fail else [], "api_calls": calls},
-    )
-
-
-def complete(at, duration_s, calls=18, *, cycle=1, failed=0):
-    data = {"failed": failed, "api_calls": calls, "duration_s": duration_s, "checks": 38}
-    return Event(
-        WarmEvent.COMPLETE, cycle, Progress(20, 20, 18, 18), at=at, level=Level.COMPLETE, data=data
-    )
-
-
-def record(path, events, **kw):
-    """Run a recorder over ``events`` and wait until all are written."""
-    rec = HistoryRecorder(path, kw.pop("label", "p1"), **kw).start()
-    for event in events:
-        rec.on_event(event)
-    assert rec.stop(10)
-    return rec
 
 
 def rows(path, sql):
@@ -154,23 +117,6 @@ def test_a_real_warmer_fills_the_history(tmp_path):
 
 
 # -- statistics against a known history ---------------------------------------------------------
-def known_history(path):
-    """20 batches 100..2000 ms, levels 10/5/3/2, three failures, two cycles, some reads."""
-    levels = ["fire"] * 10 + ["warn"] * 5 + ["slowish"] * 3 + ["slow"] * 2
-    fails = {3: "rate_limited", 7: "rate_limited", 11: "timeout"}
-    events = [
-        batch(NOW - 600 + i, (i + 1) * 100, lv, fail=fails.get(i)) for i, lv in enumerate(levels)
-    ]
-    events += [complete(NOW - 500, 40.0, 18), complete(NOW - 300, 50.0, 20, cycle=2)]
-    events += [batch(NOW - 7200, 9_999, "slow")]  # outside a 1-hour window
-    events += [Event(WarmEvent.REWARM, 2, P, at=NOW - 400, data={"reason": "periodic"})]
-    rec = HistoryRecorder(path, "p1").start()
-    for event in events:
-        rec.on_event(event)
-    rec.record_reads(8, 2, at=NOW - 10)
-    assert rec.stop(10)
-
-
 def test_stats_figures_are_exact(tmp_path):
     path = tmp_path / "h.sqlite3"
     known_history(path)
@@ -187,12 +133,26 @@ def test_stats_figures_are_exact(tmp_path):
         (2, 50.0, 20),
     ]
     assert s["rewarms"] == {"periodic": 1} and s["errors"] == {}
-    assert s["reads"] == {"hits": 8, "misses": 2, "hit_rate": 0.8}
+    assert "reads" not in s  # the history records what the warmer did, not what readers read
     assert s["projects"] == ["p1"]
     assert s["since"] == "2027-01-15T07:00:00+00:00" and s["until"] == "2027-01-15T08:00:00+00:00"
     everything = history.stats(path, None, now=NOW)
     assert everything["batches"] == 21 and everything["batch_ms"]["max"] == 9_999
     assert everything["since"] is None
+
+
+def test_a_history_with_the_old_reads_table_still_reads_and_records(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    known_history(path)
+    with sqlite3.connect(path) as conn:  # as an earlier version left it
+        conn.execute("CREATE TABLE reads (at REAL NOT NULL, hits INTEGER, misses INTEGER)")
+        conn.execute("INSERT INTO reads VALUES (?, 8, 2)", (NOW - 10,))
+    conn.close()
+    rec = HistoryRecorder(path, "p1").start()
+    rec.on_event(batch(NOW - 5, 100, "fire"))
+    assert rec.stop(10) and rec.written == 1
+    s = history.stats(path, 3600, now=NOW)
+    assert s["batches"] == 21 and "reads" not in s
 
 
 def test_series_for_the_chart(tmp_path):
@@ -210,7 +170,7 @@ def test_empty_window_and_missing_or_unreadable_history(tmp_path):
     known_history(path)
     empty = history.stats(path, 60, now=NOW - 3 * 86400)
     assert empty["batches"] == 0 and empty["batch_ms"] == {"p50": 0, "p95": 0, "max": 0}
-    assert empty["api_calls_per_cycle"] is None and empty["reads"] is None
+    assert empty["api_calls_per_cycle"] is None
     with pytest.raises(HistoryError) as missing:
         history.stats(tmp_path / "nope.sqlite3", None)
     assert missing.value.reason == "missing"
@@ -279,31 +239,76 @@ def test_a_corrupt_database_is_set_aside_and_recording_goes_on(tmp_path, caplog,
 
 
 @pytest.mark.parametrize("when", ["at open", "while running"])
-def test_a_locked_database_is_set_aside_with_one_log_line(tmp_path, caplog, when):
+def test_a_busy_database_is_waited_for_never_set_aside(tmp_path, caplog, when):
+    """A person holds the history in the sqlite3 shell (a real second connection with an
+    exclusive lock) for longer than the busy timeout: the rows wait, nothing is renamed."""
     path = tmp_path / "h.sqlite3"
     caplog.set_level(logging.INFO)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("CREATE TABLE other (x)")
-    rec = HistoryRecorder(path, "p1", busy_timeout_s=0.2)
+    rec = HistoryRecorder(path, "p1", busy_timeout_s=0.1, retry_s=0.05)
     if when == "while running":
         holder.close()
         rec.start()
         rec.on_event(batch(NOW, 100))
         _wait(lambda: rec.written == 1)
         holder = sqlite3.connect(path, isolation_level=None)
+    inode = path.stat().st_ino
     holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO other VALUES (1)")
     if when == "at open":
         rec.start()
     rec.on_event(batch(NOW + 1, 200))
     rec.on_event(batch(NOW + 2, 300))
-    assert rec.stop(10)
+    _wait(lambda: "busy" in (rec.problem or "") and "2 rows waiting" in rec.problem)
+    rec.on_event(batch(NOW + 3, 400))  # still busy: queued behind the others
     holder.execute("COMMIT")
     holder.close()
+    _wait(lambda: rec.written == (4 if when == "while running" else 3))
+    assert rec.problem is None and rec.recording
+    assert rec.stop(10)
+    assert path.stat().st_ino == inode and not list(tmp_path.glob("h.sqlite3.bad-*"))
+    assert rec.set_aside == []
+    assert rows(path, "SELECT x FROM other") == [(1,)]  # the holder's work is intact
+    expected = [(200,), (300,), (400,)] if when == "at open" else [(100,), (200,), (300,), (400,)]
+    assert rows(path, "SELECT elapsed_ms FROM batches ORDER BY at") == expected
     warned = warnings_of(caplog)
     assert len(warned) == 1, [w.getMessage() for w in warned]
-    assert "was locked" in warned[0].getMessage() and "set aside" in warned[0].getMessage()
-    assert rows(path, "SELECT elapsed_ms FROM batches ORDER BY at") == [(200,), (300,)]
-    assert len(rec.set_aside) == 1 and Path(rec.set_aside[0]).exists()
+    assert "is busy" in warned[0].getMessage() and "set aside" not in warned[0].getMessage()
+
+
+def test_a_database_busy_until_the_app_stops_loses_only_its_waiting_rows(tmp_path, caplog):
+    path = tmp_path / "h.sqlite3"
+    record(path, [batch(NOW, 100)])
+    caplog.set_level(logging.INFO)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("DELETE FROM cycles")  # a write: the exclusive lock is really taken
+    rec = HistoryRecorder(path, "p1", busy_timeout_s=0.1, retry_s=0.05).start()
+    rec.on_event(batch(NOW + 1, 200))
+    _wait(lambda: rec.problem is not None)
+    assert rec.stop(10)
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert rows(path, "SELECT elapsed_ms FROM batches") == [(100,)]
+    assert not list(tmp_path.glob("h.sqlite3.bad-*"))
+    said = [w.getMessage() for w in warnings_of(caplog)]
+    assert len(said) == 2 and "1 rows not recorded" in said[1], said
+
+
+def test_a_history_of_another_schema_version_is_left_as_it_is(tmp_path, caplog):
+    path = tmp_path / "h.sqlite3"
+    with sqlite3.connect(path) as conn:  # a newer quota-tray's file: healthy, not ours to change
+        conn.execute("CREATE TABLE batches (x)")
+        conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    before = path.read_bytes()
+    caplog.set_level(logging.INFO)
+    rec = record(path, [batch(NOW, 100)])
+    assert not rec.recording and rec.set_aside == [] and not list(tmp_path.glob("*.bad-*"))
+    assert path.read_bytes() == before
+    assert "schema version 99" in rec.problem
+    assert len(warnings_of(caplog)) == 1
 
 
 def test_when_even_a_fresh_file_fails_warming_goes_on_without_a_history(

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+from history_samples import NOW, known_history, record
 from PIL import Image
-from test_history import NOW, known_history, record
 
 from trayapp import history, stats
 from trayapp.history import Series
@@ -246,8 +246,24 @@ def test_stats_command_prints_a_summary(tmp_path, capsys):
     assert "batches   21: p50 1100 ms, p95 2000 ms, max 9999 ms; 42 API calls" in out
     assert "failures  3 batches (rate_limited 2, timeout 1)" in out
     assert "cycles    2 complete, p50 40 s, max 50 s, 19 API calls per cycle" in out
-    assert "reads     hit rate 80.0% (8 of 10)" in out
+    assert "hit rate" not in out  # no line that no run can ever fill
     assert "🔥 fire" in out and "💀 slow" in out
+
+
+def test_the_chart_is_drawn_before_the_users_file_is_touched(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "h.sqlite3"
+    known_history(path)
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(b"the user's old chart")
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("cannot draw")
+
+    monkeypatch.setattr(stats, "draw_chart", broken)
+    assert stats.stats_command(parse("--db", str(path), "--plot", str(chart))) == 1
+    assert chart.read_bytes() == b"the user's old chart"  # not truncated by a failed drawing
+    err = capsys.readouterr().err
+    assert err == f"quota-tray: cannot write the chart {chart}: cannot draw\n"
 
 
 def test_stats_command_json_and_plot(tmp_path, capsys):

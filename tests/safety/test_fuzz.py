@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from channel import authenticated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -317,7 +318,7 @@ def control_server():
 
 def exchange(server: control.ControlServer, payload: bytes) -> dict | None:
     """Send ``payload`` after authenticating; the answer, or None if the server hung up."""
-    with control.authenticated(server.directory) as conn:
+    with authenticated(server.directory) as conn:
         conn.send_bytes(payload)
         try:
             if not conn.poll(2.0):

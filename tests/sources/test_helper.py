@@ -118,6 +118,53 @@ def test_a_full_cycle_through_the_fetcher_process_then_it_ends(
         warmer.stop()
 
 
+def reapers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "quota-fetcher-reaper" and t.is_alive()]
+
+
+def children() -> set[int]:
+    """The live child processes of this one (the fetcher, multiprocessing's resource tracker)."""
+    found: set[int] = set()
+    for task in os.scandir(f"/proc/{os.getpid()}/task"):
+        try:
+            with open(f"{task.path}/children", encoding="ascii") as listing:
+                found.update(int(pid) for pid in listing.read().split())
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+    return {pid for pid in found if not gone(pid) and not zombie(pid)}
+
+
+def zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_pause_during_a_round_releases_the_fetcher_and_its_tracker(
+    make_emulator, make_helper, tmp_path
+):
+    emulator = make_emulator(latency=2)
+    source = make_helper(emulator.url, idle_grace_s=0.3)
+    warmer, rec = warm(emulator.url, tmp_path, source, interval_s=0.5, rewarm_s=1e9)
+    warmer.start()
+    try:
+        rec.wait_for(lambda evs: any(e.kind is WarmEvent.BATCH_WARM for e in evs), timeout=60)
+        pid = source.pid
+        assert pid is not None and pid in children()
+        warmer.pause()
+        assert not ended(rec.events)  # mid-round: the round's end did not release it
+        wait_until(lambda: not children(), 10, "no fetcher or resource tracker while paused")
+        assert gone(pid) and source.pid is None
+        warmer.resume()  # a fresh fetcher finishes the round
+        events = rec.wait_for(ended, timeout=60)
+    finally:
+        warmer.stop()
+    assert events[-1].kind is WarmEvent.COMPLETE
+    assert source.started == 2
+
+
 def test_a_reused_process_within_the_grace_and_a_fresh_one_after(make_emulator, make_helper):
     emulator = make_emulator()
     source = make_helper(emulator.url, idle_grace_s=1.0)
@@ -125,7 +172,9 @@ def test_a_reused_process_within_the_grace_and_a_fresh_one_after(make_emulator, 
     first = source.pid
     source.release()
     assert source.fetch("proj-a", "us-east1") == expected_quotas("proj-a", "us-east1")
-    threading.Event().wait(2.0)  # twice the grace: a release() made void by the call
+    # the release() the call made void: its timer ends without firing (one that fired, at the
+    # grace, would have ended the process first)
+    wait_until(lambda: not reapers(), 10, "the void release's timer to end")
     assert source.pid == first  # used again inside the grace: kept
     source.release()
     wait_until(lambda: source.pid is None and gone(first), 10, "the fetcher to end")
@@ -223,9 +272,7 @@ def test_failing_regions_keep_their_budget_through_the_fetcher(
     # a 503 region, a trickling one (each trickle kills the fetcher) and a missing one
     emulator = make_emulator(faults=["503@us-west2", "trickle@us-east4", "404@us-east1"])
     source = make_helper(emulator.url, timeout_s=0.6)
-    warmer, rec = warm(
-        emulator.url, tmp_path, source, fetch_deadline_s=0.6, retry_first_s=1e9, backoff_ticks=0
-    )
+    warmer, rec = warm(emulator.url, tmp_path, source, fetch_deadline_s=0.6, backoff_ticks=0)
     warmer.start()
     try:
         end = rec.wait_for(ended, timeout=120)[-1]

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from tui_docs import check, doc, sample_checks
-from tui_pilot import cells, drive, status, until
+from tui_pilot import cells, drive, settle, status, until
 
 from trayapp import answers, cache
 from trayapp.tui.app import QuotaApp
@@ -92,7 +92,8 @@ def test_looking_up_a_check_counts_a_read_and_redraws_do_not(path):
         assert app.reads.hits == 6
         await until(pilot, lambda: "reads 67% fresh" in status(app).text)
         await pilot.press("s", "s", "S")  # refills move the cursor: no new read
-        await pilot.pause(0.2)
+        await until(pilot, lambda: (app.sort, app.reverse) == ("metric", True))
+        await settle(pilot)  # every highlight the refills caused has been handled
         assert app.reads.hits + app.reads.misses == 9
         await pilot.press("s", "s", "s")  # region, age, back to cache order
         await until(pilot, lambda: app.sort == "cache")
@@ -110,6 +111,9 @@ def test_follows_a_write_every_20ms_without_flicker_or_lost_updates(path):
     base = [check(f"region-{i:02d}", "NVIDIA_T4_GPUS", limit=100, usage=0) for i in range(38)]
     cache.write_atomic(path, doc(base, pid=ME, done=0, total=38))
     app = QuotaApp(path)
+    polls = []
+    poll = app.poll
+    app.poll = lambda: (polls.append(1), poll())  # counted, then run
     writes = 150
     stop = threading.Event()
 
@@ -145,8 +149,9 @@ def test_follows_a_write_every_20ms_without_flicker_or_lost_updates(path):
         assert len(set(seen)) > 3, "the view did not follow the writes as they came"
         assert table.rebuilds == 1 and table.cursor_key == key
         assert status(app).text.startswith("🔥 Warming... 38/38")
-        loads = app.loads
-        await pilot.pause(0.5)  # five polls of an unchanged file
+        loads, seen = app.loads, len(polls)
+        await until(pilot, lambda: len(polls) >= seen + 5)  # five polls of an unchanged file
+        await settle(pilot)
         assert app.loads == loads, "an unchanged file was read again"
 
     drive(app, scenario)
@@ -244,11 +249,15 @@ def test_the_status_widget_states(path, kwargs, state, head):
 def test_a_writer_pid_no_process_can_have_is_no_warmer_and_no_crash(path):
     cache.write_atomic(path, doc(sample_checks(), pid=2**63, level="complete", completed=True))
     app = QuotaApp(path, refresh_s=0.05)
+    checks = []
+    check_liveness = app.refresh_ages
+    app.refresh_ages = lambda: (checks.append(1), check_liveness())  # counted, then run
 
     async def scenario(pilot):
         await until(pilot, lambda: app.loads)
         assert status(app).text.startswith("no warmer running · 9/9")
-        await pilot.pause(0.2)  # the liveness check runs again on its timer
+        seen = len(checks)
+        await until(pilot, lambda: len(checks) >= seen + 2)  # it ran again on its timer
         assert app.is_running and status(app).state == "stopped"
 
     drive(app, scenario)
@@ -389,7 +398,7 @@ def test_project_names_and_notices_from_the_cache_are_never_markup(path):
         await until(pilot, lambda: app.query("Toast"))
         drawn = str(app.query_one("Toast").render())
         assert "'[/oops]'" in drawn and drawn == app.notices[0]
-        await pilot.pause(0.2)  # the toast is drawn: the app is still there
+        await settle(pilot)  # the toast is drawn: the app is still there
         assert app.is_running and app.return_code is None
 
     drive(app, scenario, notifications=True)

@@ -176,7 +176,7 @@ class DemoApp:
 
     def status(self) -> dict[str, Any]:
         """`quota-tray status` in this process: the same client, without the start-up cost."""
-        directory = Path(self.env["XDG_RUNTIME_DIR"]) / "quota-tray"
+        directory = Path(self.env["XDG_STATE_HOME"]) / "quota-tray"  # the lock's folder
         if self.command == "demo":
             directory /= "demo"  # the demo's own channel
         return control.send("status", directory, timeout=5)
@@ -892,7 +892,7 @@ def test_gtk_quotas_submenu_and_a_watch_alert(desktop: Desktop, tmp_path: Path) 
         history = desktop.dunst_history()
         titles = [summary for summary, _, _ in history]
         assert titles == [
-            f"🎯 up to {hit.free:g} × H100 free in {hit.region}",
+            f"🎯 H100: a limit of {hit.free:g} in {hit.region} (usage unknown)",
             "✅ Quota cache warm",
         ]
         complete_body = next(body for summary, body, _ in history if summary.startswith("✅"))

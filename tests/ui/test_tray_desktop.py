@@ -765,8 +765,8 @@ def test_the_stats_chart_drawn_inside_the_gtk_tray_is_the_chart_drawn_alone(
     (the chart's labels came out as single letters); the chart must not care where it is
     drawn."""
     require_gtk()
+    from history_samples import known_history
     from PIL import Image, ImageChops
-    from test_history import known_history
 
     from trayapp import history
     from trayapp.ui import plot

@@ -104,7 +104,7 @@ def test_two_projects_interleave_and_both_complete(emulator, tmp_path):
 )
 def test_a_failing_region_is_marked_and_the_rest_completes(emulator, tmp_path, fault, kind):
     emulator.add_fault(fault)
-    warmer, rec = warm(emulator, tmp_path, backoff_ticks=0, interval_s=0.05, retry_first_s=1e9)
+    warmer, rec = warm(emulator, tmp_path, backoff_ticks=0, interval_s=0.05)  # default retries
     warmer.start()
     events = rec.wait_for(ended, timeout=60)
     warmer.stop()

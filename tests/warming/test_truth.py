@@ -17,8 +17,10 @@ from userdirs import isolated_env
 
 from trayapp import cache
 from trayapp.emulator.faults import Latency
+from trayapp.emulator.quotas import QUOTAS_TARGET
 from trayapp.logsink import FileLog
 from trayapp.sources.compute import ComputeSource
+from trayapp.sources.google import GoogleSource
 from trayapp.warming.events import EventBus, WarmEvent
 from trayapp.warming.levels import Level
 from trayapp.warming.plan import build_plan
@@ -127,27 +129,91 @@ def test_no_value_is_stale_while_a_periodic_rewarm_replaces_it(make_emulator, tm
         assert snap.is_complete(PROJECT, now=event.at), (event.kind, snap.max_age_s)
 
 
-def test_regions_keep_their_call_budget_whatever_fails(make_emulator, tmp_path):
-    emulator = make_emulator(faults=["404@us-east1", "503@us-west2"])
-    warmer, rec, log = rig(
-        tmp_path, ComputeSource(emulator.url, timeout_s=2), rewarm_s=1.0, retry_first_s=1e9
-    )
+class JumpClock:
+    """The warmer's clock: real time, plus the jumps a test makes."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def jump(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+# With the defaults (re-warm every 30 minutes, retries 1, 2, 4, 8, 16 minutes apart) a cycle has
+# its first round and four retry rounds, at about 0, 1, 3, 7 and 15 minutes; the fifth retry,
+# 31 minutes in, is past the re-warm. Each round asks a failing call at most three times.
+ROUNDS_PER_CYCLE = 5
+PER_CYCLE = 3 * ROUNDS_PER_CYCLE
+
+
+@pytest.mark.parametrize(
+    ("fault", "target"),
+    [("503@us-west2", "us-west2"), ("503@cloudquotas", QUOTAS_TARGET)],
+    ids=["region", "family-quota"],
+)
+def test_a_call_that_always_fails_keeps_its_budget_with_retries_on(
+    make_emulator, tmp_path, fault, target
+):
+    """Retries at their defaults, on a clock the test moves forward: one whole cycle."""
+    emulator = make_emulator(faults=[fault, "404@us-east1"])
+    clock = JumpClock()
+    source = GoogleSource(emulator.url, emulator.url, timeout_s=2)
+    warmer, rec, log = rig(tmp_path, source, clock=clock, wall_clock=lambda: 1.7e9 + clock())
+    began = clock()
     warmer.start()
-    rec.wait_for(ended(2), timeout=60)  # two full cycles
-    warmer.stop()
-    log.close()
-    assert len(region_hits(emulator, "us-east1")) == 1  # no such region: asked once, ever
-    assert len(region_hits(emulator, "us-west2")) == 6  # three per cycle, retries included
+    try:
+        rec.wait_for(ended(1), timeout=60)
+        for n in range(2, 20):  # jump to each retry, until the re-warm comes first
+            wait = warmer.health()["retry_in_s"]
+            to_rewarm = began + 1800 - clock()
+            if wait is None or wait >= to_rewarm:
+                clock.jump(to_rewarm + 1)
+                events = rec.wait_for(lambda evs: WarmEvent.REWARM in [e.kind for e in evs])
+                break
+            clock.jump(wait + 0.1)
+            rec.wait_for(ended(n), timeout=60)
+        else:
+            raise AssertionError("rounds went on and on; the re-warm never came first")
+    finally:
+        warmer.stop()
+        log.close()
+    rewarm = next(e for e in events if e.kind is WarmEvent.REWARM)
+    rounds = [e for e in events if e.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)]
+    assert [e.kind for e in rounds] == [WarmEvent.INCOMPLETE] * ROUNDS_PER_CYCLE
+    assert [e.data["retry_in_s"] for e in rounds] == [60, 120, 240, 480, 960]
+    asked = [r for r in emulator.requests() if r.region == target and r.wall < rewarm.at]
+    assert len(asked) == PER_CYCLE == 15
+    assert {r.status for r in asked} == {503}
+    missing = [r for r in emulator.requests() if r.region == "us-east1"]
+    assert len(missing) == 1  # a region that does not exist: asked once, retries or not
     assert warmer.health()["not_found"] == ["proj-a/us-east1"]
     snap = cache.load(tmp_path / cache.FILENAME)
     east1 = [c for c in snap.checks(PROJECT) if c["region"] == "us-east1"]
     assert all("no such region or project" in c["error"] for c in east1)
 
 
+def test_a_failing_cycle_logs_no_success_mark(make_emulator, tmp_path):
+    emulator = make_emulator(faults=["503@us-west2"])
+    warmer, rec, log = rig(tmp_path, ComputeSource(emulator.url, timeout_s=2))
+    warmer.start()
+    try:
+        rec.wait_for(ended(), timeout=60)
+    finally:
+        warmer.stop()
+        log.close()
+    lines = (tmp_path / "cache_warm.log").read_text(encoding="utf-8").splitlines()
+    assert any("🔥 BATCH_WARM" in line for line in lines)  # fast batches, in a 💥 cycle
+    assert any("💥 CACHE_WARM_INCOMPLETE" in line for line in lines)
+    assert [line for line in lines if "✅" in line] == []
+
+
 def test_a_trickling_region_times_out_and_the_cycle_goes_on(make_emulator, tmp_path):
     emulator = make_emulator(faults=["trickle@us-east4"])
     source = ComputeSource(emulator.url, timeout_s=0.5)  # each read gets a byte in time
-    warmer, rec, log = rig(tmp_path, source, fetch_deadline_s=0.5, retry_first_s=1e9)
+    warmer, rec, log = rig(tmp_path, source, fetch_deadline_s=0.5)
     started = time.monotonic()
     warmer.start()
     events = rec.wait_for(ended(), timeout=30)

@@ -18,6 +18,7 @@ from trayapp.warming.scheduler import Warmer
 
 GPU_REGIONS = ("r1", "r2")
 C3_REGIONS = ("r1", "r2", "r3", "r4")
+WORKERS = ("quota-batch", "quota-fetch-")  # the warmer's threads that fetch and report
 
 
 def make(source=None, projects=("p",), **kw):
@@ -451,13 +452,33 @@ def test_force_rewarm_during_a_cycle_restarts_it_and_never_runs_two():
     assert complete.cycle == rewarms[0].cycle == 2
 
 
+class CountingClock:
+    """The real monotonic clock, counting how often the scheduler looked at it."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return time.monotonic()
+
+
+def wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        threading.Event().wait(0.005)
+
+
 def test_pause_stops_batches_and_resume_restarts_them():
     source = FakeSource()
-    warmer, rec = make(source, rewarm_s=1e9)
+    clock = CountingClock()
+    warmer, rec = make(source, rewarm_s=1e9, clock=clock)
     warmer.pause()
     warmer.start()
     rec.wait_for(lambda evs: any(e.kind is WarmEvent.START for e in evs))
-    time.sleep(0.2)  # ten ticks pass while paused
+    seen = clock.reads
+    wait_until(lambda: clock.reads >= seen + 20)  # ten ticks passed while paused (two reads each)
     assert source.calls == []
     warmer.resume()
     rec.wait_for(completes())
@@ -490,7 +511,8 @@ def test_results_arriving_after_stop_are_dropped():
     warmer.stop()
     n = len(rec.events)
     source.unblock.set()
-    time.sleep(0.1)  # give a late result a chance to (wrongly) arrive
+    # the late result has arrived once the threads that carried it have ended
+    wait_until(lambda: not any(t.name.startswith(WORKERS) for t in threading.enumerate()))
     assert len(rec.events) == n
 
 

@@ -12,7 +12,7 @@ never pickle: ``{"command": "status"}`` in, ``{"ok": true, ...}`` out.
 ``client`` the command line's; ``commands`` the five commands and how their answers print.
 """
 
-from trayapp.control.client import DEFAULT_TIMEOUT_S, authenticated, live_pid, send
+from trayapp.control.client import DEFAULT_TIMEOUT_S, live_pid, send
 from trayapp.control.commands import (
     client_command,
     format_status,
@@ -49,7 +49,6 @@ __all__ = [
     "Handler",
     "NotRunning",
     "address",
-    "authenticated",
     "client_command",
     "format_status",
     "live_pid",

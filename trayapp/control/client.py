@@ -24,7 +24,7 @@ from trayapp.control.wire import (
     address,
     client_handshake,
 )
-from trayapp.instance import default_directory, lock_directory, resolve_directory
+from trayapp.instance import default_directory, resolve_directory
 from trayapp.safety.text import clean_line
 
 if TYPE_CHECKING:
@@ -147,35 +147,19 @@ def _connect(directory: Path, timeout: float) -> Connection:
     return Connection(sock.detach())
 
 
-def authenticated(directory: str | os.PathLike[str] | None = None) -> Connection:
-    """A connection that has passed the handshake, for callers that speak frames themselves."""
-    path = resolve_directory(directory)
-    conn = _connect(path, DEFAULT_TIMEOUT_S)
-    try:
-        client_handshake(conn, _read_key(path))
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
 def live_pid(timeout: float = 1.0, demo: bool = False) -> int | None:
     """The pid of an instance (the demo's, with ``demo``) answering on the channel (0 when it
-    answers without one), or None. Both places a socket may be are asked: the runtime folder
-    and the state folder."""
-    places = {default_directory(demo), lock_directory(demo)}
-    for place in places:
-        try:
-            answer = send("status", place, timeout)
-        except NotRunning:
-            continue
-        except ControlError:
-            from trayapp.control.server import probe
+    answers without one), or None. The channel is in one place whatever the environment, so
+    this is the same question from every shell."""
+    place = default_directory(demo)
+    try:
+        answer = send("status", place, timeout)
+    except NotRunning:
+        return None
+    except ControlError:
+        from trayapp.control.server import probe
 
-            addr, family = address(place)
-            if family == "AF_UNIX" and probe(addr):
-                return 0
-            continue
-        pid = answer.get("pid")
-        return pid if isinstance(pid, int) and not isinstance(pid, bool) else 0
-    return None
+        addr, family = address(place)
+        return 0 if family == "AF_UNIX" and probe(addr) else None
+    pid = answer.get("pid")
+    return pid if isinstance(pid, int) and not isinstance(pid, bool) else 0

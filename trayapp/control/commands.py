@@ -55,6 +55,7 @@ def status_payload(runtime: Any, started_monotonic: float, demo: bool = False) -
         "uptime_s": round(time.monotonic() - started_monotonic, 1),
         "cache_path": str(runtime.files.cache),
         "watch_met": runtime.alerts.met_now() if hasattr(runtime, "alerts") else [],
+        "troubles": runtime.troubles.current() if hasattr(runtime, "troubles") else [],
     }
 
 
@@ -189,6 +190,7 @@ def format_status(status: Mapping[str, Any]) -> str:
     missing = status.get("not_found") or ()
     if missing:
         lines.append("not found (not asked again until a re-warm): " + ", ".join(map(str, missing)))
+    lines.extend(f"keeps failing: {clean_line(t)}" for t in status.get("troubles") or ())
     lines.append("warming: paused" if status.get("paused") else "warming: active")
     if status.get("cache_path"):
         lines.append(f"cache: {status['cache_path']}")

@@ -85,8 +85,23 @@ def address(directory: str | os.PathLike[str] | None = None) -> tuple[str, str]:
         return _pipe_name(path), "AF_PIPE"
     sock = path / SOCKET_NAME
     if len(os.fsencode(sock)) >= _UNIX_PATH_MAX:
-        raise ControlError(f"socket path too long for a Unix socket: {sock}")
+        sock = _short_socket(path)
     return str(sock), "AF_UNIX"
+
+
+def _short_socket(directory: Path) -> Path:
+    """A folder too deep for a Unix socket's path (a long home): the socket goes to a private
+    folder of this user's under /tmp, named by the folder it stands for, so every shell of the
+    user still finds it the same way. The key stays in ``directory``."""
+    from trayapp.safety.files import UnsafePath, private_dir
+
+    digest = hashlib.sha256(os.fsencode(directory.resolve())).hexdigest()[:16]
+    folder = Path("/tmp") / f"quota-tray-{os.getuid()}"  # noqa: S108 - private, 0700, ours
+    try:
+        private_dir(folder)  # refuses a folder someone else planted there
+    except (UnsafePath, OSError) as exc:
+        raise ControlError(f"no private folder for the control socket: {exc}") from None
+    return folder / f"{digest}.sock"
 
 
 # -- the handshake -----------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Standard library only; it may import ``trayapp.warming`` (the events it records, percentiles),
 ``trayapp.cache``, ``trayapp.paths`` and ``trayapp.safety``; never the tray or the command line.
 
-The recorder (an observer with a writer thread of its own) and the read-only queries share
-nothing but the file's layout in :mod:`trayapp.history.schema`.
+The recorder (an observer with a writer thread of its own, opening the file through
+:mod:`trayapp.history.database`) and the read-only queries share nothing but the file's layout
+in :mod:`trayapp.history.schema`.
 """
 
 from trayapp.history.queries import LEVELS, HistoryError, Series, series, stats

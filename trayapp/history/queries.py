@@ -47,9 +47,7 @@ def _open(path: str | os.PathLike[str]) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
         conn.row_factory = sqlite3.Row
-        conn.execute(
-            "SELECT (SELECT 1 FROM batches), (SELECT 1 FROM cycles), (SELECT 1 FROM reads)"
-        )
+        conn.execute("SELECT (SELECT 1 FROM batches), (SELECT 1 FROM cycles)")
     except sqlite3.Error as exc:
         raise HistoryError("unreadable", f"history cannot be read: {target} ({exc})") from None
     return conn
@@ -81,16 +79,12 @@ def stats(path: str | os.PathLike[str], since_s: float | None, now: float | None
         span = _window(since_s, now)
         batches = conn.execute(_BATCHES, span).fetchall()
         cycles = conn.execute(f"{_CYCLES} ORDER BY at", span).fetchall()
-        hits, misses = conn.execute(
-            "SELECT total(hits), total(misses) FROM reads WHERE at BETWEEN ? AND ?", span
-        ).fetchone()
     ms = sorted(b["elapsed_ms"] for b in batches if b["elapsed_ms"] is not None)
     levels = [b["level"] for b in batches if b["level"] in LEVELS]
     failed = [b for b in batches if b["kind"] == "batch_fail"]
     done = [c for c in cycles if c["kind"] == "complete"]
     durations = sorted(c["duration_s"] for c in done if c["duration_s"] is not None)
     calls = [c["api_calls"] for c in done if c["api_calls"] is not None]
-    read = {"hits": int(hits), "misses": int(misses)} if hits + misses else None
     return {
         "since": _iso(span[0]) if since_s is not None else None,
         "until": _iso(span[1] if since_s is not None else now or time.time()),
@@ -109,7 +103,6 @@ def stats(path: str | os.PathLike[str], since_s: float | None, now: float | None
         "api_calls_per_cycle": round(sum(calls) / len(calls), 1) if calls else None,
         "cycle_s": {"p50": percentile(durations, 50), "max": max(durations or [0])},
         "cycles": [_cycle(c) for c in done],
-        "reads": read and read | {"hit_rate": round(hits / (hits + misses), 4)},
     }
 
 

@@ -16,9 +16,8 @@ CREATE INDEX IF NOT EXISTS batches_at ON batches(at);
 CREATE TABLE IF NOT EXISTS cycles ({_COMMON}, duration_s REAL, failed INTEGER, reason TEXT,
     error_kind TEXT, message TEXT);
 CREATE INDEX IF NOT EXISTS cycles_at ON cycles(at);
-CREATE TABLE IF NOT EXISTS reads (at REAL NOT NULL, hits INTEGER NOT NULL, misses INTEGER NOT NULL);
 """
-COLUMNS = {"batches": 11, "cycles": 12, "reads": 3}  # table -> number of columns
+COLUMNS = {"batches": 11, "cycles": 12}  # table -> number of columns
 
 
 def default_path(demo: bool = False) -> Path:

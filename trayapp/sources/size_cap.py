@@ -4,6 +4,13 @@ A bad or hostile server could send a body of any size; the client would read it 
 memory before parsing it. A response hook on the client's HTTP session reads the body itself,
 a chunk at a time, and gives up as soon as the decoded bytes pass the cap, so no more than the
 cap (plus one chunk) is ever held. Standard library only here: the session is handed in.
+
+Two private attributes of other libraries are used, within the versions pinned in
+pyproject.toml; tests/sources/test_private_apis.py fails with a clear message when they change:
+requests' ``Response._content`` / ``_content_consumed`` (where ``Response.content`` keeps the
+body it read, so the capped body is what the client parses), and the google-cloud REST
+transports' ``_session`` (the requests Session they send with; the transport itself is the
+public ``client.transport``).
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ def cap_session(session: Any, limit: int = MAX_ANSWER_BYTES) -> None:
     def hook(response: Any, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("stream"):  # the caller reads it: not a path the Google clients take
             return response
-        response._content = read_capped(response, limit)
+        response._content = read_capped(response, limit)  # requests' private: see above
         response._content_consumed = True
         return response
 
@@ -65,7 +72,7 @@ def cap_session(session: Any, limit: int = MAX_ANSWER_BYTES) -> None:
 
 def cap_client(client: Any, limit: int = MAX_ANSWER_BYTES) -> None:
     """The same for a google-cloud REST client: its transport keeps a requests Session."""
-    session = getattr(getattr(client, "_transport", None), "_session", None)
+    session = getattr(getattr(client, "transport", None), "_session", None)
     if session is None or not hasattr(session, "hooks"):
         raise TypeError(f"{type(client).__name__} has no HTTP session to cap")
     cap_session(session, limit)

@@ -6,7 +6,8 @@ import sys
 import threading
 from typing import TextIO
 
-from trayapp.logsink import format_event
+from trayapp.logsink import MAX_LINE, format_event
+from trayapp.safety.text import clean_line
 from trayapp.warming.events import Event, WarmEvent
 
 _BATCH = (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW, WarmEvent.BATCH_FAIL)
@@ -40,8 +41,17 @@ class TerminalProgress:
                 line = format_event(event, self.tone)
                 if line is None:
                     return
-                if self.live and self._width:
-                    self.stream.write("\r" + " " * self._width + "\r")
-                    self._width = 0
-                self.stream.write(line + "\n")
+                self._line(line)
             self.stream.flush()
+
+    def say(self, line: str) -> None:
+        """A line from outside the event stream (a watch rule met), above the status line."""
+        with self._lock:
+            self._line(clean_line(line, MAX_LINE))
+            self.stream.flush()
+
+    def _line(self, line: str) -> None:
+        if self.live and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+        self.stream.write(line + "\n")

@@ -120,6 +120,8 @@ class TrayApp(TrayMenu):
         self._push_lock = threading.Lock()
         self._worker_lock = threading.Lock()
         self._shown = self.model.display
+        self._trouble: str | None = None  # what keeps failing, in the title until it ends
+        self._trouble_shown: str | None = None
         self._live = False
         self._stop_requested = False
         self._actions: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
@@ -145,13 +147,30 @@ class TrayApp(TrayMenu):
         with self._state_lock:
             return self._live
 
-    def _title(self, shown: Display) -> str:
+    def _title(self, shown: Display, trouble: str | None = None) -> str:
         # The xorg backend has no menu: its tooltip carries the short answer as well. A quota
         # other than Compute VMs on-demand is named in every tooltip.
         text = f"{shown.text} · {shown.quota}" if shown.quota else shown.text
-        if self.backend == "xorg":
-            return latin1_title(f"{text} · {shown.answer}" if shown.answer else text)
-        return text
+        if self.backend == "xorg" and shown.answer:
+            text = f"{text} · {shown.answer}"
+        if trouble:
+            text = f"{text} · ⚠️ {trouble}"
+        return latin1_title(text) if self.backend == "xorg" else text
+
+    def show_troubles(self, shown: list[str], new: list[str]) -> None:
+        """What keeps failing (see ``trayapp.warming.troubles``): in the title while it lasts,
+        and one notification as each begins."""
+        trouble = None
+        if shown:
+            trouble = shown[0] + (f" (and {len(shown) - 1} more)" if len(shown) > 1 else "")
+        with self._state_lock:
+            self._trouble = trouble
+        self._push()
+        if self.notifier is not None and new:
+            from trayapp.ui.notices import APP_NAME, Notice, redact
+
+            title = f"{APP_NAME}: keeps failing"
+            self.notifier.post(*(Notice("error", title, redact(line), "error") for line in new))
 
     def on_event(self, event: Event) -> None:
         """Update what is shown; touches the icon only when image or text changed."""
@@ -165,16 +184,16 @@ class TrayApp(TrayMenu):
         # serialised by their own lock, which tray-thread code never takes.
         with self._push_lock:
             with self._state_lock:
-                wanted = self.model.display
-                shown = self._shown
-                if not self._live or wanted == shown:
+                wanted, trouble = self.model.display, self._trouble
+                shown, old_trouble = self._shown, self._trouble_shown
+                if not self._live or (wanted == shown and trouble == old_trouble):
                     return
-                self._shown = wanted
+                self._shown, self._trouble_shown = wanted, trouble
             if wanted.key != shown.key:
                 self.icon.icon = self.images[wanted.key]
                 self.push_counts["icon"] += 1
-            if self._title(wanted) != self._title(shown):
-                self.icon.title = self._title(wanted)
+            if self._title(wanted, trouble) != self._title(shown, old_trouble):
+                self.icon.title = self._title(wanted, trouble)
                 self.push_counts["title"] += 1
             if wanted.text != shown.text or wanted.quotas != shown.quotas:
                 self.icon.update_menu()

@@ -6,6 +6,7 @@ at construction. Standard library only, like the rest of the engine.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -54,6 +55,7 @@ class Engine:
     families: FamilyStep = field(init=False)
     stopping: bool = False
     retries: int = 0  # retry rounds of this cycle
+    once: bool = False  # `run --once`: the first cycle's end is the run's end, no retry follows
     level: Level | None = None
     last_batch_ms: int | None = None
 
@@ -94,6 +96,16 @@ class Engine:
         ticks = max(len(self.plan.gpu), len(self.plan.c3))
         timing = self.timing
         return round(timing.rewarm_s + max(300.0, 2 * ticks * timing.interval_s), 1)
+
+    def warmer_info(self, paused: bool) -> dict[str, Any]:
+        """The cache document's ``warmer`` block: who writes it, and how warming goes."""
+        return {
+            "pid": os.getpid(),
+            "level": self.level.value if self.level else None,
+            "last_batch_ms": self.last_batch_ms,
+            "paused": paused,
+            "max_age_s": self.max_age_s(),
+        }
 
     def replace_plan(self, plan: Plan, warmer: dict[str, Any]) -> bool:
         """Take a reloaded plan, keeping every value already known; False when unchanged."""

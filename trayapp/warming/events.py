@@ -1,7 +1,7 @@
 """What the warmer tells the world, and the bus that carries it to observers.
 
 Observers run on the warmer's threads: they must be quick and must never touch a UI
-directly. One observer raising never stops the warmer or the others.
+directly. One observer raising never stops the warmer or the others, and is never silenced.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import enum
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -83,12 +83,19 @@ class NullObserver:
 
 
 class EventBus:
-    """Delivers events to observers in subscription order, isolating their failures."""
+    """Delivers events to observers in subscription order, isolating their failures.
 
-    def __init__(self) -> None:
+    A failing observer never stops the others, and is never silenced: its first failure is
+    logged with its traceback, every later one as "still failing" (the log's rate limit keeps
+    that to a line now and then), and :meth:`failing` says which observers fail right now, so
+    the app can show it. One success clears an observer's record.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._observers: list[Observer] = []
-        self._failed: set[int] = set()
+        self._failing: dict[int, _Failing] = {}
         self._lock = threading.Lock()
+        self._clock = clock
 
     def subscribe(self, observer: Observer) -> None:
         with self._lock:
@@ -100,12 +107,51 @@ class EventBus:
         for observer in observers:
             try:
                 observer.on_event(event)
-            except Exception:
-                key = id(observer)
-                if key not in self._failed:
-                    self._failed.add(key)
-                    log.exception(
-                        "observer %s failed on %s; further failures of it are not logged",
-                        type(observer).__name__,
-                        event.kind.name,
-                    )
+            except Exception as exc:
+                self._failed(observer, event, exc)
+            else:
+                if self._failing:
+                    self._succeeded(observer)
+
+    def failing(self) -> list[str]:
+        """One line per observer whose latest delivery failed, e.g. ``CacheWriter failed 12
+        times since 10:02:03: OSError: ...``."""
+        with self._lock:
+            entries = list(self._failing.values())
+        return [entry.line() for entry in entries]
+
+    def _failed(self, observer: Observer, event: Event, exc: Exception) -> None:
+        name = type(observer).__name__
+        with self._lock:
+            entry = self._failing.get(id(observer))
+            first = entry is None
+            if entry is None:
+                entry = self._failing[id(observer)] = _Failing(name, self._clock())
+            entry.count += 1
+            entry.last = f"{type(exc).__name__}: {exc}"
+            count = entry.count
+        if first:
+            log.exception("observer %s failed on %s", name, event.kind.name)
+        else:
+            log.error(
+                "observer %s still failing (%d times, latest on %s): %s",
+                *(name, count, event.kind.name, entry.last),
+            )
+
+    def _succeeded(self, observer: Observer) -> None:
+        with self._lock:
+            entry = self._failing.pop(id(observer), None)
+        if entry is not None:
+            log.warning("observer %s works again after %d failures", entry.name, entry.count)
+
+
+@dataclass
+class _Failing:
+    name: str
+    since: float
+    count: int = 0
+    last: str = ""
+
+    def line(self) -> str:
+        since = time.strftime("%H:%M:%S", time.localtime(self.since))
+        return f"{self.name} failed {self.count} times since {since}: {self.last}"

@@ -99,12 +99,16 @@ class Healing:
             "duration_s": round(now - e.round.started, 1),
             "checks": len(e.plan),
         }
+        if e.once:
+            data["once"] = True  # the run ends here: nothing is promised after it
         if not failed:
             e.level = Level.COMPLETE
             e.retry.reset()
             return WarmEvent.COMPLETE, {**data, "retries": e.retries}
         e.level = Level.ERROR
-        retryable = any((c.project, c.region) not in e.failures.missing for c in failed)
+        retryable = not e.once and any(
+            (c.project, c.region) not in e.failures.missing for c in failed
+        )
         reasons = [e.state.checks[c].error for c in failed]
         return WarmEvent.INCOMPLETE, {
             **data,

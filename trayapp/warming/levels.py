@@ -58,7 +58,7 @@ TONES = ("spicy", "plain")
 
 _PHRASES = {
     "spicy": {
-        Level.FIRE: "✅",
+        Level.FIRE: "",  # ✅ is for a complete cycle only: a fast batch may be in a failing one
         Level.WARN: "Hmm, that's pushing it...",
         Level.SLOWISH: "Getting fucking slow here...",
         Level.SLOW: "💀 FUCK OFF! TOO SLOW! GCP API IS BULLSHIT! 💀",
@@ -67,7 +67,7 @@ _PHRASES = {
         "low_hit_rate": "CACHE WARMING ISN'T WORKING! FUCK OFF! 💀",
     },
     "plain": {
-        Level.FIRE: "✅",
+        Level.FIRE: "",
         Level.WARN: "close to the limit",
         Level.SLOWISH: "getting slow",
         Level.SLOW: "too slow",

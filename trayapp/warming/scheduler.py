@@ -11,7 +11,6 @@ daemon threads, so stop() returns at once even while a request hangs.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import Any
@@ -107,7 +106,9 @@ class Warmer:
         return self._healing.health()
 
     # -- controls, callable from any thread -------------------------------------------------
-    def start(self) -> None:
+    def start(self, once: bool = False) -> None:
+        """``once`` (`run --once`): no retry after the cycle; its end is no cancellation."""
+        self._engine.once = once
         self._thread = threading.Thread(target=self._run, name="quota-warmer", daemon=True)
         self._thread.start()
 
@@ -120,6 +121,7 @@ class Warmer:
 
     def pause(self) -> None:
         self._set_paused(True)
+        self.source.release()  # as at a round's end: a paused warmer holds no fetcher
 
     def resume(self) -> None:
         self._set_paused(False)
@@ -157,8 +159,8 @@ class Warmer:
         self._emit(WarmEvent.CONFIG_REJECTED, message=message)
 
     def stop(self, timeout: float = 1.0) -> None:
-        """Stop ticking without waiting for a hung request; CANCELLED and FINAL_STATS are the
-        last events, ever."""
+        """Stop ticking without waiting for a hung request; CANCELLED (not after a finished
+        --once cycle) and FINAL_STATS are the last events, ever."""
         with self._lock:
             if self._engine.stopping:
                 return
@@ -169,7 +171,8 @@ class Warmer:
             self._thread.join(timeout)
         threading.Thread(target=self.source.close, name="quota-close", daemon=True).start()
         with self._emit_lock:
-            self._emit(WarmEvent.CANCELLED, data={"in_flight": in_flight}, snapshot=True)
+            if not (self._engine.once and self.state.complete):  # a --once run that ended
+                self._emit(WarmEvent.CANCELLED, data={"in_flight": in_flight}, snapshot=True)
             stats = self.metrics.summary()
             stats["skipped"] += self._skipped
             self._emit(WarmEvent.FINAL_STATS, data=stats)
@@ -285,13 +288,7 @@ class Warmer:
             self.bus.emit(Event(kind, cycle, progress, snapshot=doc, **fields))
 
     def _warmer_info(self) -> dict[str, Any]:
-        return {
-            "pid": os.getpid(),
-            "level": self.level.value if self.level else None,
-            "last_batch_ms": self.last_batch_ms,
-            "paused": self._paused,
-            "max_age_s": self.max_age_s(),
-        }
+        return self._engine.warmer_info(self._paused)
 
     def max_age_s(self) -> float:
         """How old an answer may be and still count as fresh: the re-warm period plus the

@@ -12,6 +12,10 @@ is used.
 
 The choice and the tray-host check are in :mod:`.choice`; each backend's fixes in :mod:`.xorg`,
 :mod:`.gtk` and (shared by both GTK-based ones) :mod:`.gtk_menu`.
+
+These fixes override or read private parts of pystray; pyproject.toml pins pystray to the
+versions they were tested with, and tests/ui/test_pystray_private.py names each part and who
+relies on it, failing with that message when a pystray release changes one.
 """
 
 from trayapp.ui.backends.choice import (

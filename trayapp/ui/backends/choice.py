@@ -6,10 +6,33 @@ tray host is said in one line, so the app can fall back to headless instead of a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+
+
+@contextlib.contextmanager
+def gtk_without_gl() -> Iterator[None]:
+    """Start GTK in this process without OpenGL, which the tray never uses.
+
+    On an X server where the tray is the first GTK 3 client (a Qt desktop, a bare window
+    manager), GDK probes GLX to choose its visuals and maps Mesa's software GL (libLLVM and a
+    DRI driver, about 50 MB) for the life of the process. ``GDK_GL=disable`` stops that; GDK
+    reads it once, when GTK starts here (the first ``from gi.repository import Gtk``), so it is
+    set for that moment only and removed right after: the programs the tray opens (the image
+    viewer, the log's editor) never inherit it. A ``GDK_GL`` the user set is left alone.
+    """
+    if "GDK_GL" in os.environ or "gi.repository.Gtk" in sys.modules:
+        yield
+        return
+    os.environ["GDK_GL"] = "disable"
+    try:
+        yield
+    finally:
+        os.environ.pop("GDK_GL", None)
 
 
 def _session_bus_configured() -> bool:
@@ -24,7 +47,8 @@ def _gtk_available() -> bool:
         import gi
 
         gi.require_version("Gtk", "3.0")
-        from gi.repository import Gtk  # noqa: F401
+        with gtk_without_gl():
+            from gi.repository import Gtk  # noqa: F401
     except (ImportError, ValueError):
         return False
     return True
@@ -91,7 +115,8 @@ def _import_pystray(backend: str | None) -> ModuleType:
     if backend:
         os.environ["PYSTRAY_BACKEND"] = backend
     try:
-        import pystray
+        with gtk_without_gl():  # a forced gtk or appindicator backend starts GTK here
+            import pystray
     finally:
         if previous is None:
             os.environ.pop("PYSTRAY_BACKEND", None)
