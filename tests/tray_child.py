@@ -180,7 +180,7 @@ def main() -> int:
         on_quit=lambda: controller._record("quit"),
         log_path=args.calls,
         cache_dir=args.calls.parent,
-        opener=lambda path: controller._record(f"open {path.name}"),
+        opener=lambda path: controller._record(f"open {getattr(path, 'name', path)}"),
         show_stats=lambda: controller._record("show stats"),
         clock=lambda: time.time() + skew[0],
         age_every_s=0.2,

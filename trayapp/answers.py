@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 NOT_REPORTED = words.NOT_REPORTED
 __all__ = ["ago", "short_name"]  # said in trayapp.words, kept here for readers of this API
+UNLIMITED = words.UNLIMITED
+UNKNOWN = words.UNKNOWN
 
 
 def metric_matches(metric: str, wanted: str) -> bool:
@@ -45,6 +47,8 @@ def free_bound(check: dict[str, Any]) -> tuple[float, bool] | None:
     exact = free(check)
     if exact is not None:
         return exact, True
+    if check.get("status") == "ok" and check.get("unlimited") is True:
+        return float("inf"), False  # no limit: any amount may be free
     limit = check.get("limit")
     if check.get("status") == "ok" and isinstance(limit, int | float):
         return limit, False
@@ -187,8 +191,28 @@ def coarse_ago(seconds: float | None) -> str:
 
 
 def format_bound(value: float, exact: bool) -> str:
-    """``8`` or ``≤ 8`` (only the limit is known)."""
-    return words.number(value) if exact else f"≤ {words.number(value)}"
+    """``8`` or ``≤ 8`` (only the limit is known); ``unlimited``."""
+    return words.number(value) if exact or value == float("inf") else f"≤ {words.number(value)}"
+
+
+def known(check: dict[str, Any]) -> bool:
+    """Something is known: a value (even one whose re-fetch failed), or "not reported" from
+    an answer that did not fail afterwards. Errors and pending checks are unknown."""
+    status = check.get("status")
+    return status == "ok" or (status == "absent" and not check.get("error"))
+
+
+def not_reported(check: dict[str, Any]) -> bool:
+    """The API answered and the region has no such quota (never a failed or unknown check)."""
+    return check.get("status") == "absent" and not check.get("error")
+
+
+def first_error(checks: Iterable[dict[str, Any]]) -> str | None:
+    """The first failure among ``checks`` whose answer is unknown, cleaned."""
+    for check in checks:
+        if not known(check) and check.get("error"):
+            return clean(check["error"])
+    return None
 
 
 def summary_line(metric: str, checks: Iterable[dict[str, Any]], top: int = 2) -> str:
@@ -202,7 +226,10 @@ def summary_line(metric: str, checks: Iterable[dict[str, Any]], top: int = 2) ->
         return f"{name} · " + " · ".join(parts)
     if reported_anywhere(rows, metric):
         return f"{name} · 0 free"
-    if any(c.get("status") == "absent" for c in rows):
+    reason = first_error(rows)
+    if reason:
+        return f"{name} · {UNKNOWN}: {reason}"
+    if any(not_reported(c) for c in rows):
         return f"{name} · {NOT_REPORTED}"
     return f"{name} · no answer yet"
 
@@ -222,9 +249,12 @@ def metrics_in_order(checks: Iterable[dict[str, Any]], kind: str | None = None) 
 
 
 def best_sentence(metric: str, checks: Iterable[dict[str, Any]]) -> str:
-    """``H100: 8 free in us-west1`` (the region with the most), for a notification."""
+    """``H100: 8 free in us-west1`` (the region with the most), for a notification; a quota
+    other than Compute VMs on-demand is named: ``H100 Spot, Vertex AI training: ...``."""
+    from trayapp.sources.quota_names import short_label
+
     rows = [c for c in checks if c["metric"] == metric]
-    name = short_name(metric)
+    name = short_label(rows[0], short_name(metric)) if rows else short_name(metric)
     best = best_regions(rows, 1).get(metric, [])
     if best:
         region, value, exact = best[0]
@@ -232,7 +262,10 @@ def best_sentence(metric: str, checks: Iterable[dict[str, Any]]) -> str:
         return f"{name}: {format_bound(value, exact)} free in {where}"
     if reported_anywhere(rows, metric):
         return f"{name}: none free"
-    return f"{name}: {NOT_REPORTED}" if rows else f"{name}: no answer"
+    reason = first_error(rows)
+    if reason:
+        return f"{name}: {UNKNOWN} ({reason})"
+    return f"{name}: {NOT_REPORTED}" if any(not_reported(c) for c in rows) else f"{name}: no answer"
 
 
 def _where(rows: list[dict[str, Any]], region: str) -> str:

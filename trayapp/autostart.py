@@ -1,8 +1,7 @@
 """Start quota-tray at login: an XDG autostart entry, a macOS LaunchAgent or a Windows Run key.
 
-What each platform gets is built by a pure function, so every platform's entry can be checked
-on any machine; only the small entry classes touch files or the registry. Installing twice
-writes the same thing once; removing what is not there is not an error.
+Each platform's entry is built by a pure function, checked on any machine; only the entry
+classes touch files or the registry. Installing twice, or removing nothing, is no error.
 """
 
 from __future__ import annotations
@@ -15,16 +14,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from trayapp.paths import APP
 from trayapp.safety.files import private_dir, write_atomic
 
-APP = "quota-tray"
 LAUNCH_AGENT_LABEL = "io.github.quota-tray"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 ACTIONS = ("install", "remove", "status")
 _RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")  # characters that make an Exec argument need quotes
-# a project ID (also domain-scoped, example.com:p): never quoted in any entry, so it is read back
-_PROJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,99}")
-_PROJECT_ARG = re.compile(r"--project(?:</string>\s*<string>|\s+)(" + _PROJECT.pattern + ")")
+# a project ID (also domain-scoped, example.com:p) is never quoted in an entry: it reads back
+_PROJECT_ARG = re.compile(r"--project(?:</string>\s*<string>|\s+)([A-Za-z0-9][\w:.-]{0,99})")
 
 
 def launch_command(

@@ -149,7 +149,12 @@ class Snapshot:
         max_age_s: float | None = None,
         now: float | None = None,
     ) -> bool:
-        """Every check fresh (of every project when none is named)."""
+        """Every check fresh and its latest fetch succeeded (of every project when none is
+        named): a value kept from before a failed re-fetch is fresh but not complete."""
+        names = [project] if project is not None else self.projects
+        projects = self.doc["projects"]
+        if any(c.get("error") for p in names for c in projects.get(p, {}).get("checks", ())):
+            return False
         return self._fresh_share_at_least(1.0, project, max_age_s, now)
 
     def _fresh_share_at_least(

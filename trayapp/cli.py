@@ -18,8 +18,6 @@ if TYPE_CHECKING:  # the subcommands import what they need when they run
 
     from trayapp.config import Settings
 
-DEMO_PROJECT = "demo-project"
-
 
 class UsageError(Exception):
     """Bad command-line input: one line, exit 2."""
@@ -57,26 +55,6 @@ def _number(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
     return value
-
-
-def _warm_options(p: argparse.ArgumentParser, *, endpoint: bool) -> None:
-    p.add_argument("--headless", action="store_true", help="no tray: progress on the terminal")
-    p.add_argument("--once", action="store_true", help="one full warm cycle, then exit")
-    p.add_argument("--project", action="append", metavar="ID", help="project (repeatable)")
-    if endpoint:
-        p.add_argument("--endpoint", metavar="URL", help="Compute API base URL")
-        p.add_argument(
-            "--quotas-endpoint",
-            metavar="URL",
-            help="Cloud Quotas API base URL (default: --endpoint when that is a loopback "
-            "http:// URL, else Google's)",
-        )
-    from pathlib import Path
-
-    p.add_argument("--config", type=Path, metavar="PATH", help="config file")
-    p.add_argument("--interval", type=_number, metavar="S", help="seconds between batches")
-    p.add_argument("--rewarm", type=_number, metavar="S", help="seconds between re-warms")
-    p.add_argument("--timeout", type=_number, metavar="S", help="per-request timeout")
 
 
 COMMANDS = {
@@ -127,10 +105,12 @@ def command_parser(name: str) -> argparse.ArgumentParser:
 
 
 def _add_options(name: str, p: argparse.ArgumentParser) -> None:
+    if name in ("run", "demo"):
+        from trayapp.settings.flags import add_warm_options
     if name == "run":
-        _warm_options(p, endpoint=True)
+        add_warm_options(p, _number, endpoint=True)
     elif name == "demo":
-        _warm_options(p, endpoint=False)
+        add_warm_options(p, _number, endpoint=False)
         p.add_argument(
             "--speed",
             type=_number,
@@ -228,33 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    from trayapp import paths
-    from trayapp.config import check_endpoint
-    from trayapp.config import load as load_config
-
-    config_path = args.config or paths.config_file()
-    settings = load_config(config_path, required=args.config is not None)
-    endpoint = getattr(args, "endpoint", None)
-    quotas_endpoint = getattr(args, "quotas_endpoint", None)
-    return settings.with_overrides(
-        projects=args.project,
-        interval_s=args.interval,
-        rewarm_s=args.rewarm,
-        timeout_s=args.timeout,
-        endpoint=check_endpoint(endpoint, "--endpoint") if endpoint else None,
-        quotas_endpoint=(
-            check_endpoint(quotas_endpoint, "--quotas-endpoint") if quotas_endpoint else None
-        ),
-    )
-
-
 def warm(args: argparse.Namespace, *, demo: bool) -> int:
     """``run`` and ``demo``: one instance per user, reachable over the control channel."""
     import contextlib
     import time
 
     from trayapp import app, control, instance
+    from trayapp.settings.flags import demo_settings, settings_from
     from trayapp.sources.fetcher.source import HelperSource
     from trayapp.sources.recipe import SourceRecipe
 
@@ -283,7 +243,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
         def complete(settings: Settings) -> Settings:
             """The file and flags, plus the demo's emulator and the project to warm."""
             if demo:
-                settings = _demo_settings(settings, args, endpoint)
+                settings = demo_settings(settings, args, endpoint)
             projects = app.resolve_projects(settings, detect=True)
             if not projects:
                 raise UsageError(
@@ -302,6 +262,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
                 settings.endpoint,
                 timeout_s=settings.timeout_s,
                 quotas_endpoint=settings.cloudquotas_endpoint,
+                prepare_compute=settings.plan().uses_compute,
             )
         )
         try:
@@ -327,17 +288,3 @@ def _os_line(exc: OSError) -> str:
 
     where = f"{exc.filename}: " if exc.filename else ""
     return clean_line(f"{where}{exc.strerror or exc}")
-
-
-def _demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str | None) -> Settings:
-    """The demo project against the emulator, with time scaled by ``--speed``."""
-    from trayapp.warming.levels import Thresholds
-
-    speed, t = args.speed, settings.thresholds
-    return settings.with_overrides(
-        projects=args.project or [DEMO_PROJECT],
-        endpoint=endpoint,
-        quotas_endpoint=endpoint,  # the emulator serves both APIs
-        interval_s=settings.interval_s / speed,
-        thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed),
-    )

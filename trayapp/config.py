@@ -43,6 +43,9 @@ class Settings:
     gpu_regions: tuple[str, ...] = plan.DEFAULT_GPU_REGIONS
     c3_metric: str = plan.DEFAULT_C3_METRIC
     c3_regions: tuple[str, ...] = plan.DEFAULT_C3_REGIONS
+    gpu_service: str = "compute"  # which quota the checks read: README "Which quota?"
+    spot: bool = False
+    c3_service: str = "compute"
     notifications: bool = True
     notification_tone: str = "plain"  # toasts stay plain unless asked; the log follows ``tone``
     watch: tuple[WatchRule, ...] = ()
@@ -59,10 +62,14 @@ class Settings:
 
         return quotas_endpoint_for(self.endpoint, self.quotas_endpoint)
 
+    def __post_init__(self) -> None:
+        if problem := plan.services_problem(self):  # the services exist, the metrics fit them
+            raise ConfigError(problem)
+
     def plan(self) -> plan.Plan:
-        return plan.build_plan(
-            self.projects, self.gpu_metrics, self.gpu_regions, self.c3_metric, self.c3_regions
-        )
+        checks = (self.gpu_metrics, self.gpu_regions, self.c3_metric, self.c3_regions)
+        services = {k: getattr(self, k) for k in ("gpu_service", "spot", "c3_service")}
+        return plan.build_plan(self.projects, *checks, **services)
 
     def with_overrides(self, **values: Any) -> Settings:
         """Flags given on the command line (None means not given)."""
@@ -117,13 +124,13 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     if "gpu" in data:
-        table = _table("gpu", data["gpu"], {"metrics", "regions"})
+        table = _table("gpu", data["gpu"], {"metrics", "regions", "service", "spot"})
         if "metrics" in table:
             values["gpu_metrics"] = _gpu_metrics(table["metrics"])
         if "regions" in table:
             values["gpu_regions"] = _regions("gpu.regions", table["regions"])
     if "c3" in data:
-        table = _table("c3", data["c3"], {"metric", "regions"})
+        table = _table("c3", data["c3"], {"metric", "regions", "service"})
         if "metric" in table:
             values["c3_metric"] = _named(
                 "c3.metric", names.cpu_metric, _string("c3.metric", table["metric"])
@@ -142,7 +149,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
                     f"notifications.tone must be one of {', '.join(TONES)}, not {table['tone']!r}"
                 )
             values["notification_tone"] = table["tone"]
-    settings = Settings(**values)
+    settings = Settings(**values, **plan.service_keys(data))
     if "watch" in data:
         settings = replace(settings, watch=parse_rules(data["watch"], settings))
     return settings

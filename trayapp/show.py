@@ -1,8 +1,9 @@
 """``quota-tray show``: the answer from the cache file, with FREE and filters; no network.
 
-Exit codes: 0 rows printed, 1 a filter matched nothing, 3 no usable cache. Imports only what
-printing the cache needs (the cache reader, the shared answers, platformdirs), so it starts
-about as fast as the interpreter does.
+Exit codes: 0 rows printed, 1 a filter matched nothing, 3 no usable cache, or nothing known
+(every check asked for failed or was never fetched: no answer, which is not "no match").
+Imports only what printing the cache needs (the cache reader, the shared answers,
+platformdirs), so it starts about as fast as the interpreter does.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import time
 
 from trayapp import answers, cache, words
+from trayapp.sources import quota_names
 
 TYPE_CHECKING = False  # typing costs more to import than printing the table takes
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ DEMO_INSTEAD = (
 EXIT_NO_MATCH = 1
 EXIT_USAGE = 2
 EXIT_NO_CACHE = 3
+EXIT_NOTHING_KNOWN = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser, number: Any) -> None:
@@ -105,13 +108,17 @@ def show(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     now = time.time()
     max_age = args.max_age or snap.max_age_s
-    chosen = {
-        p: answers.select(
-            snap.checks(p), metrics=args.metric, regions=args.region, min_free=args.min_free
-        )
+    asked = {
+        p: answers.select(snap.checks(p), metrics=args.metric, regions=args.region)
         for p in projects
     }
+    chosen = {
+        p: answers.select(rows, min_free=args.min_free) if args.min_free is not None else rows
+        for p, rows in asked.items()
+    }
     matched = any(chosen.values())
+    every = [c for rows in asked.values() for c in rows]
+    unknown = [c for c in every if not answers.known(c)]
     if args.json:
         out = {p: _project_json(snap, p, chosen[p], max_age, now) for p in projects}
         print(json.dumps({"written_at": snap.written_at, "projects": out}, indent=2))
@@ -123,9 +130,20 @@ def show(args: argparse.Namespace) -> int:
             _print_project(snap, project, chosen[project], max_age, now)
     for line, _ in problems:  # a real name that is not warmed
         print(f"quota-tray: {line}", file=sys.stderr)
+    if every and len(unknown) == len(every):
+        reason = answers.first_error(unknown) or "never fetched yet"
+        print(
+            f"quota-tray: nothing known: all {len(every)} checks asked for are unknown ({reason})",
+            file=sys.stderr,
+        )
+        return EXIT_NOTHING_KNOWN
     if not matched:
         if not problems:
-            print(f"quota-tray: no check matches {_filters(args)}", file=sys.stderr)
+            line = f"quota-tray: no check matches {_filters(args)}"
+            if unknown:
+                reason = answers.first_error(unknown) or "never fetched yet"
+                line += f"; {len(unknown)} of {len(every)} checks are unknown ({reason})"
+            print(line, file=sys.stderr)
         return EXIT_NO_MATCH
     return 0
 
@@ -191,9 +209,16 @@ def _project_json(
         "checks": [
             {
                 **c,
+                "service": quota_names.service_of(c),
+                "tier": quota_names.tier_of(c),
+                "quota": quota_names.check_quota(c),
                 "fresh": cache.is_fresh(c, max_age, now),
+                "known": answers.known(c),
                 "free": answers.free(c),
                 "free_at_most": _at_most(c),
+                "unlimited": c.get("unlimited") is True,
+                **_pool(c),
+                "request_url": quota_names.request_url(project, c),
             }
             for c in rows
         ],
@@ -202,9 +227,21 @@ def _project_json(
 
 def _at_most(check: dict[str, Any]) -> float | None:
     """What FREE prints as a number: the free count, or the limit where usage is unknown
-    (printed ``≤ 8``, where ``free`` is null); null when nothing is known."""
+    (printed ``≤ 8``, where ``free`` is null); null when nothing is known or unlimited."""
     bound = answers.free_bound(check)
-    return None if bound is None else bound[0]
+    return None if bound is None or bound[0] == float("inf") else bound[0]
+
+
+def _pool(check: dict[str, Any]) -> dict[str, Any]:
+    """For Cloud Build C3: ``largest_pool``, the c3-standard machine the quota holds."""
+    if quota_names.service_of(check) != "cloudbuild" or check.get("kind") != "c3":
+        return {}
+    return {"largest_pool": _pool_text(check) or None}
+
+
+def _pool_text(check: dict[str, Any]) -> str:
+    bound = answers.free_bound(check)
+    return quota_names.pool_text(check, None if bound is None else bound[0])
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -215,10 +252,20 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
 
 
+def _status(check: dict[str, Any], max_age: float, now: float) -> str:
+    text = words.state_text(check, cache.is_fresh(check, max_age, now))
+    pool = _pool_text(check) if answers.known(check) else ""
+    return f"{text} · fits {pool}" if pool.startswith("c3-") else text
+
+
 def _print_project(
     snap: cache.Snapshot, project: str, rows: list[dict[str, Any]], max_age: float, now: float
 ) -> None:
-    print(header(snap, project, max_age, now))
+    line = header(snap, project, max_age, now)
+    default = ("compute", "on-demand")
+    if any((quota_names.service_of(c), quota_names.tier_of(c)) != default for c in rows):
+        line += f" — {quota_names.quotas_line(rows)}"  # not the default: name which quota was read
+    print(line)
     table = [words.COLUMNS]
     for c in rows:
         table.append(
@@ -229,7 +276,7 @@ def _print_project(
                 words.number_cell(c, "usage"),
                 words.free_cell(c),
                 words.ago(answers.age_s(c, now)),
-                words.state_text(c, cache.is_fresh(c, max_age, now)),
+                _status(c, max_age, now),
             )
         )
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]

@@ -50,7 +50,7 @@ class Hit:
         return {
             "project": self.project,
             "region": self.region,
-            "free": self.free,
+            "free": None if self.free == float("inf") else self.free,  # unlimited: JSON has no inf
             "exact": self.exact,
         }
 

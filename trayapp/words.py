@@ -19,6 +19,7 @@ COLUMNS = ("REGION", "METRIC", "LIMIT", "USAGE", "FREE", "AGE", "STATUS")
 UNKNOWN = "unknown"  # a number nobody knows: usage the API does not give, a check not answered
 NO_QUOTA = "-"  # a number of a quota the region does not have (not reported): there is none
 NOT_REPORTED = "not reported"
+UNLIMITED = "unlimited"  # a quota with no limit (a negative Cloud Quotas value)
 NEVER = "never"  # the age of a check that was never answered
 REASON_WIDTH = 80  # an error's reason in a table cell, cut at a word
 _WHERE = re.compile(r"^[^\s:/]+/[^\s:/]+: ")  # "my-project/us-east1: " before a reason
@@ -77,17 +78,22 @@ def updated(newest_s: float | None, oldest_s: float | None = None) -> str:
 
 
 def number(value: float) -> str:
-    """``8``, ``8.5``: a count as people write it."""
+    """``8``, ``8.5``: a count as people write it; no limit at all is ``unlimited``."""
+    if value == float("inf"):
+        return UNLIMITED
     return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
 
 
 def number_cell(check: dict[str, Any], key: str) -> str:
     """LIMIT or USAGE: the number, ``unknown`` when nobody knows it (usage the family quota
-    does not give; a check failed or not asked yet), ``-`` when the region has no such quota."""
+    does not give; a check failed or not asked yet), ``-`` when the region has no such quota,
+    ``unlimited`` for a limit that is none."""
     status = check.get("status")
     if status == "absent":
-        return NO_QUOTA
+        return UNKNOWN if check.get("error") else NO_QUOTA  # a failed re-fetch: unknown now
     value = check.get(key)
+    if status == "ok" and key == "limit" and check.get("unlimited") is True:
+        return UNLIMITED
     if status != "ok" or isinstance(value, bool) or not isinstance(value, int | float):
         return UNKNOWN
     return number(value)
@@ -95,10 +101,12 @@ def number_cell(check: dict[str, Any], key: str) -> str:
 
 def free_cell(check: dict[str, Any]) -> str:
     """FREE: ``6``, ``≤ 8`` when only the limit is known, ``-`` for no such quota, ``unknown``
-    when nothing is known."""
+    when nothing is known, ``unlimited`` when the quota has no limit."""
     status = check.get("status")
     if status == "absent":
-        return NO_QUOTA
+        return UNKNOWN if check.get("error") else NO_QUOTA  # a failed re-fetch: unknown now
+    if status == "ok" and check.get("unlimited") is True:
+        return UNLIMITED
     limit, usage = check.get("limit"), check.get("usage")
     if status != "ok" or not isinstance(limit, int | float) or isinstance(limit, bool):
         return UNKNOWN
@@ -128,7 +136,7 @@ def state_text(check: dict[str, Any], fresh: bool = True) -> str:
     before says ``(stale)`` when too old and ``last try failed: <reason>`` when its re-fetch
     failed."""
     status = check.get("status")
-    if status == "error":
+    if status == "error" or (status == "absent" and check.get("error")):  # unknown, not absent
         return f"error: {reason(check.get('error') or UNKNOWN)}"
     text = NOT_REPORTED if status == "absent" else clean_line(str(status), 40)
     if status in ("ok", "absent"):

@@ -334,7 +334,8 @@ def test_control_commands_reach_the_running_instance(env, emulator):
     proc = start_headless(env, emulator, "--project", "p", "--interval", "0.05")
     try:
         status = wait_status(env, lambda s: s["done"] == s["total"] == 38)
-        assert status["pid"] == proc.pid and status["progress"]["p"] == {"done": 38, "total": 38}
+        assert status["pid"] == proc.pid
+        assert status["progress"]["p"] == {"done": 38, "total": 38, "complete": True}
         assert qt(env, "pause").returncode == 0
         assert wait_status(env, lambda s: s["paused"])["paused"] is True
         assert qt(env, "resume").returncode == 0

@@ -52,13 +52,16 @@ def test_plain_http_to_a_remote_quotas_endpoint_is_bad_usage(env):
     assert "refusing plain http to http://example.com" in out.stderr
 
 
-def test_once_exits_0_with_a_notice_when_cloud_quotas_is_disabled(env, make_emulator):
+def test_once_exits_1_with_the_fix_when_cloud_quotas_is_disabled(env, make_emulator):
     emulator = make_emulator(latency=2, faults=["403:SERVICE_DISABLED@cloudquotas"])
     out = qt(
         env, "run", "--once", "--project", "p", "--endpoint", emulator.url, "--interval", "0.05"
     )
-    assert out.returncode == 0, out.stderr
-    assert "CACHE_WARM_COMPLETE" in out.stdout
+    assert out.returncode == 1, out.stderr  # H100/H200 unknown: failed checks, not "none"
+    assert "CACHE_WARM_INCOMPLETE" in out.stdout and "CACHE_WARM_COMPLETE" not in out.stdout
+    shown = qt(env, "show", "--metric", "H100")
+    assert "not reported" not in shown.stdout
+    assert "gcloud services enable cloudquotas.googleapis.com" in shown.stdout
     log = (Path(env["XDG_STATE_HOME"]) / "quota-tray" / "log" / "cache_warm.log").read_text()
     notice = [line for line in log.splitlines() if "ℹ️ CACHE_WARM_NOTICE: " in line]
     assert len(notice) == 1

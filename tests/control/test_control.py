@@ -477,9 +477,10 @@ def test_status_payload_and_handlers_of_a_runtime(ctl, tmp_path):
     with ControlServer(handlers, ctl):
         status = status_within_1s(ctl)
         assert status["progress"] == {
-            first.project: {"done": 1, "total": 38},
-            "p2": {"done": 0, "total": 38},
+            first.project: {"done": 1, "total": 38, "complete": False},
+            "p2": {"done": 0, "total": 38, "complete": False},
         }
+        assert status["quota"] == {"gpu": "Compute Engine VMs", "c3": "Compute Engine VMs"}
         assert (status["done"], status["total"], status["paused"]) == (1, 76, False)
         assert status["level"] is None and status["last_batch_ms"] is None
         assert status["pid"] == os.getpid()

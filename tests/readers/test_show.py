@@ -145,7 +145,8 @@ def test_a_filter_that_matches_nothing_exits_1(env):
     write(env, {"p": sample()})
     out = qt(env, "show", "--metric", "H100", "--min-free", "100")
     assert (out.returncode, out.stdout) == (1, "")
-    assert out.stderr == "quota-tray: no check matches --metric H100 --min-free 100\n"
+    assert out.stderr.startswith("quota-tray: no check matches --metric H100 --min-free 100; ")
+    assert "1 of 5 checks are unknown (" in out.stderr  # unknown is not "no match"
     out = qt(env, "show", "--metric", "B200", "--json")
     assert out.returncode == 1
     assert json.loads(out.stdout)["projects"]["p"]["checks"] == []

@@ -16,7 +16,8 @@ from emulator_fixtures import *  # noqa: F403
 
 from trayapp.emulator.server import KNOWN_REGIONS, Emulator, expected_quotas
 from trayapp.sources.base import ERROR_KINDS, SourceError
-from trayapp.sources.compute import ADC_HINT, ComputeSource, classify, detect_project
+from trayapp.sources.compute import ComputeSource, detect_project
+from trayapp.sources.errors import ADC_HINT, classify
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,6 +15,7 @@ from trayapp import cache
 from trayapp.emulator.quotas import QUOTAS_TARGET, expected_families
 from trayapp.emulator.server import expected_quotas
 from trayapp.logsink import FileLog
+from trayapp.sources import compute_family
 from trayapp.sources.base import SourceError
 from trayapp.sources.cloudquotas import CloudQuotasSource
 from trayapp.sources.google import GoogleSource
@@ -87,7 +88,9 @@ def run_cycle(emulator, tmp_path, cycles=1, **kw):
 def test_the_client_parses_every_entry_exactly(emulator):
     source = CloudQuotasSource(emulator.url, timeout_s=2.0)
     try:
-        assert source.fetch_families(PROJECT) == expected_families(PROJECT, 0.0)
+        answer = source.fetch_quota(PROJECT, compute_family.request())
+        assert [(e.dimensions, e.value) for e in answer.entries] == expected_families(PROJECT, 0.0)
+        assert answer.quota_id == "GPUS-PER-GPU-FAMILY-per-project-region"
     finally:
         source.close()
     [request] = family_calls(emulator)
@@ -160,21 +163,24 @@ def test_no_family_call_when_regions_get_reports_every_metric(emulator, tmp_path
         ("404@cloudquotas", "does not serve"),
     ],
 )
-def test_a_failure_to_mend_is_one_notice_per_run_and_nothing_else(emulator, tmp_path, fault, says):
+def test_a_failure_to_mend_fails_the_checks_with_the_fix_told_once_per_run(
+    emulator, tmp_path, fault, says
+):
     emulator.add_fault(fault)
-    events, log = run_cycle(emulator, tmp_path, cycles=2)
+    events, log = run_cycle(emulator, tmp_path, cycles=2, retry_first_s=1e9)
     ends = [e for e in events if e.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)]
-    assert [e.kind for e in ends] == [WarmEvent.COMPLETE] * 2  # not 💥
+    assert [e.kind for e in ends] == [WarmEvent.INCOMPLETE] * 2  # 💥: unknown is no answer
+    assert says in ends[0].data["reasons"][0]
     notices = [e for e in events if e.kind is WarmEvent.NOTICE]
     assert len(notices) == 1 and says in notices[0].message
-    assert WarmEvent.ERROR not in [e.kind for e in events]
     assert log.count("ℹ️ CACHE_WARM_NOTICE: ") == 1 and says in log
-    assert "BATCH_FAIL" not in log
-    assert len(family_calls(emulator)) == 2  # asked again next cycle: it may be mended
-    by_key, _ = checks(tmp_path)
+    by_key, snap = checks(tmp_path)
     for region, metric in FAMILY_LIMITS:
-        assert by_key[(region, metric)]["status"] == "absent"  # still not reported
+        check = by_key[(region, metric)]
+        assert (check["status"], check["limit"]) == ("error", None)  # never "not reported"
+        assert says in check["error"]
     assert by_key[("us-central1", "NVIDIA_T4_GPUS")]["status"] == "ok"  # the rest unaffected
+    assert not snap.is_complete(PROJECT)
 
 
 def test_a_transient_503_is_retried_within_the_cycle(emulator, tmp_path):
@@ -194,7 +200,8 @@ def test_a_503_that_lasts_fails_the_held_checks_and_the_round(emulator, tmp_path
     assert len(family_calls(emulator)) == 3  # the round's budget of attempts
     by_key, _ = checks(tmp_path)
     h100 = by_key[("us-central1", "NVIDIA_H100_GPUS")]
-    assert h100["status"] == "absent" and "HTTP 503" in h100["error"]  # never a fake 0 limit
+    assert h100["status"] == "error" and "HTTP 503" in h100["error"]  # never a fake 0 limit
+    assert h100["limit"] is None
     assert by_key[("us-central1", "NVIDIA_T4_GPUS")]["error"] is None
 
 
@@ -230,7 +237,7 @@ def test_plain_http_to_a_remote_quotas_endpoint_is_refused():
     with pytest.raises(SourceError, match="closed"):
         source = CloudQuotasSource("http://127.0.0.1:9")
         source.close()
-        source.fetch_families(PROJECT)
+        source.fetch_quota(PROJECT, compute_family.request())
 
 
 def test_the_schema_allows_unknown_usage_only_for_family_answers():
@@ -282,7 +289,7 @@ def test_one_family_call_per_project_per_cycle(emulator, tmp_path):
         assert (h100["limit"], h100["source"]) == (24.0, "cloudquotas")
 
 
-def test_the_emulator_serves_only_the_family_quota_info(emulator):
+def test_the_emulator_serves_the_family_quota_info_by_id(emulator):
     import urllib.error
     import urllib.request
 
@@ -296,5 +303,5 @@ def test_the_emulator_serves_only_the_family_quota_info(emulator):
     assert "dimensions" not in body["dimensionsInfos"][0]  # the catch-all (family_default)
     assert all(isinstance(e["details"]["value"], str) for e in body["dimensionsInfos"])  # int64
     with pytest.raises(urllib.error.HTTPError) as other:
-        urllib.request.urlopen(f"{base}/quotaInfos/CPUS-per-project-region")
+        urllib.request.urlopen(f"{base}/quotaInfos/NO-SUCH-QUOTA-per-project-region")
     assert other.value.code == 404

@@ -6,6 +6,7 @@ import pytest
 
 from trayapp.sources import compute_family as families
 from trayapp.sources.compute_family import family_of, resolve
+from trayapp.sources.quota_rule import UNLIMITED
 
 
 @pytest.mark.parametrize(
@@ -58,9 +59,16 @@ def test_no_entry_applies_means_no_answer() -> None:
     assert resolve([], "us-east1", "NVIDIA_H100") is None
 
 
-def test_entries_with_other_dimensions_or_unlimited_values_give_no_number() -> None:
+def test_entries_with_other_dimensions_give_no_number_and_negative_is_unlimited() -> None:
     assert resolve([({"network_id": "x"}, 8.0)], "us-east1", "NVIDIA_H100") is None
-    assert resolve([({}, -1.0)], "us-east1", "NVIDIA_H100") is None
+    assert resolve([({}, -1.0)], "us-east1", "NVIDIA_H100") == UNLIMITED
+
+
+def test_applicable_locations_limit_where_an_entry_applies() -> None:
+    entries = [({}, 4.0, ("us-central1",)), ({"gpu_family": "NVIDIA_H100"}, 8.0, ("us-east1",))]
+    assert resolve(entries, "us-central1", "NVIDIA_H100") == 4.0  # the family entry: elsewhere
+    assert resolve(entries, "us-east1", "NVIDIA_H100") == 8.0
+    assert resolve(entries, "us-west1", "NVIDIA_H100") is None
 
 
 def test_quota_info_name() -> None:

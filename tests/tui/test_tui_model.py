@@ -103,8 +103,9 @@ ME = os.getpid()
         ({"pid": ME, "level": None, "done": 0, "total": 38}, "starting", "⏳ Starting... 0/38"),
         ({"pid": ME, "level": "fire", "done": 15, "total": 38}, "warming", "🔥 Warming... 15/38"),
         ({"pid": ME, "level": "slow", "done": 15, "total": 38}, "warming", "💀 Warming... 15/38"),
-        ({"pid": ME, "level": "complete", "completed": True}, "complete", "✅ Complete 9/9"),
-        ({"pid": ME, "level": "fire", "completed": True}, "complete", "✅ Complete 9/9"),
+        # the sample has a check in error: a finished cycle is never "complete" then
+        ({"pid": ME, "level": "complete", "completed": True}, "error", "💥 1 failed: 503"),
+        ({"pid": ME, "level": "fire", "completed": True}, "error", "💥 1 failed: 503"),
         ({"pid": ME, "paused": True, "done": 3, "total": 9}, "paused", "⏸ Paused 3/9"),
         (
             {"pid": ME, "level": "error", "completed": True, "failed": 1},
@@ -116,6 +117,7 @@ ME = os.getpid()
     ],
 )
 def test_status_states(kwargs, state, head):
+    """Each state of the widget, from the sample (which holds a check in error)."""
     s = snap(**kwargs)
     status = model.status(s, ["p"], alive=model.pid_alive(s.warmer["pid"]))
     assert status.state == state
@@ -180,6 +182,10 @@ def test_a_kept_value_whose_last_try_failed_says_so_as_show_does():
         "just now",
         "ok, last try failed: 503 Service Unavailable",
     )
-    assert cells["us-east1/NVIDIA_H100_GPUS"][6] == (
-        "not reported (stale), last try failed: timed out [2J"
-    )
+    assert cells["us-east1/NVIDIA_H100_GPUS"][6] == "error: timed out [2J"  # unknown now
+
+
+def test_complete_only_when_every_check_is_known_and_none_failed():
+    known = [c for c in sample_checks() if answers.known(c)]
+    status = model.status(snap(known, pid=ME, level="complete", completed=True), ["p"], alive=True)
+    assert (status.state, status.text.split(" · ")[0]) == ("complete", "✅ Complete 7/7")

@@ -878,7 +878,8 @@ def test_gtk_quotas_submenu_and_a_watch_alert(desktop: Desktop, tmp_path: Path) 
         shot_box = (sub.x - 10, 0, SCREEN[0], max(menu.y + menu.height, sub.y + sub.height) + 10)
         desktop.save_doc_screenshot("menu-quotas.png", shot_box)
         index = [line.text.split(" · ")[0] for line in lines].index("H100")
-        line_height = (sub.height - 2) / (len(lines) + 1.4)  # the lines, a separator, the hint
+        # the lines, a separator, the hint and "Ask for more quota"
+        line_height = (sub.height - 2) / (len(lines) + 2.4)
         desktop.click(sub.x + sub.width // 3, round(sub.y + line_height * (index + 0.5)))
         wait_for(lambda: not open_menu_windows(desktop), 10, "the menu to close")
         assert lines[index].region == hit.region

@@ -283,6 +283,10 @@ def test_a_failing_region_costs_three_calls_then_the_round_is_an_error():
             "fetched_at": None,
             "error": "503 backend error",
             "source": None,
+            "service": "compute",
+            "tier": "on-demand",
+            "quota_id": None,
+            "quota_metric": None,
         }
     ]
 

@@ -15,6 +15,7 @@ from trayapp.control.client import send
 from trayapp.control.server import Handler
 from trayapp.control.wire import EXIT_NOT_RUNNING, NOT_RUNNING_LINE, ControlError, NotRunning
 from trayapp.safety.text import clean_line
+from trayapp.sources import quota_names
 
 
 def identity(runtime: Any, demo: bool) -> dict[str, Any]:
@@ -30,16 +31,22 @@ def status_payload(runtime: Any, started_monotonic: float, demo: bool = False) -
     state = warmer.state
     done = frozenset(state.done)  # one C-level copy: the warmer may add to it meanwhile
     plan = state.plan
-    progress: dict[str, dict[str, int]] = {p: {"done": 0, "total": 0} for p in plan.projects}
+    progress: dict[str, dict[str, Any]] = {p: {"done": 0, "total": 0} for p in plan.projects}
+    failing = {c.project for c in state.failed()}
+    quota: dict[str, str] = {}
     for check in (*plan.gpu, *plan.c3):
         entry = progress[check.project]
         entry["total"] += 1
         entry["done"] += int(check in done)
+        quota.setdefault(check.kind, quota_names.quota_name(check.service, check.tier))
+    for project, entry in progress.items():  # complete: all answered, no latest fetch failed
+        entry["complete"] = entry["done"] == entry["total"] and project not in failing
     level = warmer.level
     return {
         **warmer.health(),  # failed, reasons, retry_in_s, not_found
         "level": level.value if level is not None else None,
         "progress": progress,
+        "quota": quota,  # which quota each kind of check reads
         "done": sum(p["done"] for p in progress.values()),
         "total": sum(p["total"] for p in progress.values()),
         "cycle": state.cycle.id,
@@ -196,7 +203,7 @@ def format_status(status: Mapping[str, Any]) -> str:
     lines.append(f"level: {level}" + (f", last batch {ms} ms" if ms is not None else ""))
     progress = status.get("progress") or {}
     per_project = ", ".join(
-        f"{name} {p.get('done')}/{p.get('total')}"
+        f"{name} {p.get('done')}/{p.get('total')}" + (" complete" if p.get("complete") else "")
         for name, p in progress.items()
         if isinstance(p, Mapping)
     )
@@ -204,6 +211,11 @@ def format_status(status: Mapping[str, Any]) -> str:
         f"progress: {status.get('done')}/{status.get('total')} checks"
         + (f" ({per_project})" if per_project else "")
     )
+    quota = status.get("quota")
+    if isinstance(quota, Mapping) and quota:
+        lines.append(
+            "quota: " + "; ".join(f"{str(k).upper()} {clean_line(v)}" for k, v in quota.items())
+        )
     failed = status.get("failed") or 0
     if failed:
         reasons = [str(r) for r in status.get("reasons") or ()]

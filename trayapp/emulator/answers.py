@@ -35,7 +35,10 @@ def answer(
     if quota is not None:
         if fault is not None and fault.action == "http":
             return fault.status, quotas.fault_body(fault.status, fault.reason, project)
-        return quotas.quota_info(project, *quota.groups()[1:], family_default)
+        service, quota_id = quota.group(2), quota.group(3)
+        if quota_id is None:
+            return quotas.quota_list(project, service, query, family_default)
+        return quotas.quota_info(project, service, quota_id, family_default)
     if fault is not None and fault.action == "http":
         return fault.status, fault.error_body(project, region)
     with_quotas = fault is None or fault.action != "no_quotas"

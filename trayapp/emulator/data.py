@@ -10,10 +10,8 @@ import random
 import re
 
 from trayapp.emulator import quotas
-from trayapp.warming.plan import DEFAULT_C3_REGIONS
+from trayapp.emulator.quota_data import KNOWN_REGIONS
 
-# The regions the emulator answers for; any other region gets a 404 like a misspelt one.
-KNOWN_REGIONS = (*DEFAULT_C3_REGIONS, "asia-east1", "asia-south1", "europe-north1", "me-west1")
 _ZONES = {"us-central1": "abcf", "us-east1": "bcd", "europe-west1": "bcd"}
 
 # metric -> limit choices. Regions list ~45 metrics, GPU ones only where the GPU exists.
@@ -48,7 +46,7 @@ for _gpu in _GPUS:
     _LIMITS[f"COMMITTED_NVIDIA_{_gpu}_GPUS"] = (0, 0, 8)
 for _name in quotas.FAMILY_ONLY_METRICS:  # answered by the Cloud Quotas path, as live
     del _LIMITS[_name]
-FAULT_TARGETS = (*KNOWN_REGIONS, quotas.QUOTAS_TARGET)
+FAULT_TARGETS = (*KNOWN_REGIONS, *quotas.TARGETS)
 # GPU model -> the regions that have it; models not listed exist everywhere but in _LACKING.
 _ONLY_IN = {
     "P4": "us-central1 us-east4 us-west2 europe-west4 asia-southeast1",

@@ -1,21 +1,36 @@
-"""The Cloud Quotas part of the emulator: the GPU family QuotaInfo, and its errors.
+"""The Cloud Quotas part of the emulator: QuotaInfos by ID and by list, and their errors.
 
-Serves ``GET /v1/projects/{p}/locations/global/services/compute.googleapis.com/quotaInfos/
-GPUS-PER-GPU-FAMILY-per-project-region`` in proto3 JSON as cloudquotas.googleapis.com does, so
-the real google-cloud-quotas client is exercised. Like the live Compute API (see the captured
-bodies in tests/data), the emulator's regions.get does not report on-demand H100, H100 Mega or
-H200: those answers come from here. Standard library only.
+Serves ``GET /v1/projects/{p}/locations/global/services/{service}/quotaInfos/{id}`` and the
+paged list ``.../quotaInfos?pageSize=N&pageToken=T`` in proto3 JSON as
+cloudquotas.googleapis.com does, so the real google-cloud-quotas client is exercised: Compute's
+GPU family quotas, Vertex AI training GPUs, Cloud Build private pools (``quota_data``). Like
+the live Compute API (see the captured bodies in tests/data), the emulator's regions.get
+does not report on-demand H100, H100 Mega or H200: those answers come from here. Standard
+library only.
 """
 
 from __future__ import annotations
 
 import re
 
+from trayapp.emulator import quota_data
 from trayapp.sources.compute_family import QUOTA_ID, SERVICE, FamilyQuotas, quota_info_name
 
-# Fault target for Cloud Quotas requests (``503@cloudquotas#1``, ``403:SERVICE_DISABLED@...``).
+# Fault target for Cloud Quotas requests (``503@cloudquotas#1``, ``403:SERVICE_DISABLED@...``):
+# the Compute family quotas; ``aiplatform`` and ``cloudbuild`` name the other services'.
 QUOTAS_TARGET = "cloudquotas"
-ROUTE = re.compile(r"^/v1/projects/([^/]+)/locations/global/services/([^/]+)/quotaInfos/([^/]+)/?$")
+TARGETS = tuple(quota_data.TARGETS.values())
+ROUTE = re.compile(
+    r"^/v1/projects/([^/]+)/locations/global/services/([^/]+)/quotaInfos(?:/([^/]+))?/?$"
+)
+PAGE_SIZE = 3  # the list's page size when the client names none: a list spans pages
+MAX_PAGE_SIZE = 100
+
+
+def target_of(service: str) -> str:
+    """The fault target (and latency key) of a service's Cloud Quotas requests."""
+    return quota_data.TARGETS.get(service, QUOTAS_TARGET)
+
 
 # Metrics regions.get does not report on the live API (no on-demand H100 in Compute's enum,
 # nothing at all for H100 Mega or H200); the preemptible and committed H100 forms do exist.
@@ -52,34 +67,68 @@ def expected_families(project: str, default: float | None = None) -> FamilyQuota
 
 
 def quota_info(
-    project: str, service: str, quota_id: str, default: float | None = None
+    project: str, service: str, quota_id: str | None, default: float | None = None
 ) -> tuple[int, dict[str, object]]:
-    """(status, body) for a QuotaInfo request: the family quota, or 404 for any other."""
-    if service != SERVICE or quota_id != QUOTA_ID:
-        name = f"projects/{project}/locations/global/services/{service}/quotaInfos/{quota_id}"
-        return 404, status_body(404, "NOT_FOUND", f"QuotaInfo {name} not found.")
+    """(status, body) for a QuotaInfo request by ID; 404 for one the service does not have."""
+    for info in quota_data.service_infos(service, _family(default)):
+        if info[0] == quota_id:
+            return 200, _info_json(project, service, info)
+    name = f"projects/{project}/locations/global/services/{service}/quotaInfos/{quota_id}"
+    return 404, status_body(404, "NOT_FOUND", f"QuotaInfo {name} not found.")
+
+
+def quota_list(
+    project: str, service: str, query: dict[str, list[str]], default: float | None = None
+) -> tuple[int, dict[str, object]]:
+    """One page of a service's QuotaInfos, paged by ``pageSize`` and ``pageToken``."""
+    infos = quota_data.service_infos(service, _family(default))
+    try:
+        size = int(query.get("pageSize", [str(PAGE_SIZE)])[0] or PAGE_SIZE)
+        start = int(query.get("pageToken", ["0"])[0] or "0")
+    except ValueError:
+        size = start = -1
+    if not (0 < size <= MAX_PAGE_SIZE and 0 <= start <= len(infos)):
+        return 400, status_body(400, "INVALID_ARGUMENT", "Invalid page_size or page_token.")
+    body: dict[str, object] = {
+        "quotaInfos": [_info_json(project, service, i) for i in infos[start : start + size]]
+    }
+    if start + size < len(infos):
+        body["nextPageToken"] = str(start + size)
+    return 200, body
+
+
+def _family(default: float | None) -> quota_data.Info:
+    entries: list[quota_data.Entry] = [
+        (dict(d), int(v), (d["region"],) if "region" in d else quota_data.KNOWN_REGIONS)
+        for d, v in expected_families("", default)
+    ]
+    return (QUOTA_ID, f"{SERVICE}/gpus_per_gpu_family", ("region", "gpu_family"), entries)
+
+
+def _info_json(project: str, service: str, info: quota_data.Info) -> dict[str, object]:
+    quota_id, metric, dimension_names, entries = info
     infos = []
-    for dimensions, value in expected_families(project, default):
+    for dimensions, value, locations in entries:
         entry: dict[str, object] = {
             "details": {"value": str(int(value))},  # int64: a JSON string in proto3 JSON
-            "applicableLocations": [dimensions.get("region", "global")],
+            "applicableLocations": list(locations),
         }
         if dimensions:
             entry["dimensions"] = dimensions
         infos.append(entry)
-    return 200, {
-        "name": quota_info_name(project),
-        "quotaId": QUOTA_ID,
-        "metric": f"{SERVICE}/gpus_per_gpu_family",
-        "service": SERVICE,
+    return {
+        "name": f"projects/{project}/locations/global/services/{service}/quotaInfos/{quota_id}",
+        "quotaId": quota_id,
+        "metric": metric,
+        "service": service,
         "isPrecise": True,
         "containerType": "PROJECT",
-        "dimensions": ["region", "gpu_family"],
-        "quotaDisplayName": "GPUs per GPU family per project per region",
-        "metricDisplayName": "GPUs per GPU family",
+        "dimensions": list(dimension_names),
+        "quotaDisplayName": quota_id,
+        "metricDisplayName": metric.rpartition("/")[2],
         "metricUnit": "1",
         "isFixed": False,
-        "isConcurrent": False,
+        "isConcurrent": service == quota_data.CLOUDBUILD,
         "dimensionsInfos": infos,
     }
 

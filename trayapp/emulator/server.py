@@ -193,8 +193,8 @@ class Emulator:
         route = answers.ROUTE.match(url.path)
         project, region = route.groups() if route else (None, None)
         quota_route = quotas.ROUTE.match(url.path)
-        if quota_route:  # faults aimed at "cloudquotas" (or at every region) hit it
-            project, region = quota_route.group(1), quotas.QUOTAS_TARGET
+        if quota_route:  # faults aimed at its service's target (or at every region) hit it
+            project, region = quota_route.group(1), quotas.target_of(quota_route.group(2))
 
         def record(status: int | str, fault: Fault | None) -> None:
             action = fault.action if fault else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from trayapp.safety.text import clean_line
-from trayapp.sources.compute_family import FamilyQuotas
+from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 
 # metric name -> (limit, usage), as one region reported them.
 RegionQuotas = dict[str, tuple[float, float]]
@@ -62,9 +62,9 @@ class QuotaSource(Protocol):
     def fetch(self, project: str, region: str) -> RegionQuotas:
         """All quotas of one region, or SourceError."""
 
-    def fetch_families(self, project: str) -> FamilyQuotas:
-        """The project's GPU family quota entries (Cloud Quotas), or SourceError. Asked only
-        when a GPU metric came back not reported by regions.get."""
+    def fetch_quota(self, project: str, request: QuotaRequest) -> QuotaAnswer | None:
+        """One Cloud Quotas QuotaInfo of the project (None: the service has no such quota), or
+        SourceError. Optional: a source without it answers region quotas only."""
 
     def release(self) -> None:
         """The round is over: free what you hold (a helper process ends after a short grace).

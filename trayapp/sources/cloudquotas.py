@@ -1,20 +1,23 @@
-"""The GPU family quota from the Cloud Quotas API, through google-cloud-quotas (REST).
-
-Asked only for what regions.get does not report (H100, H200 and newer): one ``get_quota_info``
-per project per cycle. Like ``ComputeSource``: nothing from google is imported until
-``prepare()``, an ``http://`` loopback endpoint gets anonymous credentials, one call is one
-request (the warmer owns retries), and every failure leaves as ``SourceError``. The three
-failures a person must mend (API disabled, permission missing, QuotaInfo not served) carry a
-message saying exactly what to do.
+"""QuotaInfos from the Cloud Quotas API, through google-cloud-quotas (REST): the Compute GPU
+family quota (what regions.get does not report), Vertex AI training GPUs, Cloud Build private
+pools. A QuotaInfo is asked by ID when one is known, else found in the service's list by
+metric (every page). Like ``ComputeSource``: nothing from google is imported until
+``prepare()``, an ``http://`` loopback endpoint gets anonymous credentials, no request is
+retried by the library (the warmer owns retries), and every failure leaves as
+``SourceError``. The three failures a person must mend (API disabled, permission missing,
+QuotaInfo not served) carry a message saying exactly what to do.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from trayapp.safety.text import clean_line
 from trayapp.sources.base import SourceError
-from trayapp.sources.compute import GoogleClientSource, classify, is_loopback_url
-from trayapp.sources.compute_family import QUOTA_ID, FamilyQuotas, quota_info_name
+from trayapp.sources.compute import GoogleClientSource, is_loopback_url
+from trayapp.sources.compute_family import request as family_request
+from trayapp.sources.errors import classify
+from trayapp.sources.quota_rule import QuotaAnswer, QuotaEntry, QuotaRequest
 
 DEFAULT_QUOTAS_ENDPOINT = "https://cloudquotas.googleapis.com"
 PERMISSION = "cloudquotas.quotas.get"
@@ -31,8 +34,19 @@ def quotas_endpoint_for(endpoint: str | None, quotas_endpoint: str | None = None
     return DEFAULT_QUOTAS_ENDPOINT
 
 
+# What each service's quota tells a person, for the fixes a failure names.
+WHAT = {
+    "compute.googleapis.com": "H100/H200-class GPU family quota",
+    "aiplatform.googleapis.com": "Vertex AI training GPU quota",
+    "cloudbuild.googleapis.com": "Cloud Build private pool quota",
+}
+MAX_ENTRIES = 10_000  # dimension entries kept from one QuotaInfo; a flood is cut here
+_MAX_NAME = 200
+
+
 class CloudQuotasSource(GoogleClientSource):
-    """The family quota entries of a project. Safe to call from several threads at once."""
+    """QuotaInfos of a project: by ID, or from the service's list by metric. Safe to call from
+    several threads at once."""
 
     LIBRARY = "google-cloud-quotas"
     NAME = "Cloud Quotas"
@@ -43,43 +57,78 @@ class CloudQuotasSource(GoogleClientSource):
 
         return cloudquotas_v1.CloudQuotasClient
 
-    def fetch_families(self, project: str) -> FamilyQuotas:
-        """Every entry of the project's GPU family quota: (dimensions, limit)."""
-        client = self._ready_client(f"{project}/{QUOTA_ID}")
+    def fetch_quota(self, project: str, request: QuotaRequest) -> QuotaAnswer | None:
+        """The QuotaInfo ``request`` names: by ID (a 404 falls back to the list once), else the
+        first of the service's list (every page) whose metric matches. None when the service
+        has no such QuotaInfo."""
+        where = f"{project}/{request.quota_id or request.metric}"
+        client = self._ready_client(where)
+        parent = f"projects/{project}/locations/global/services/{request.service}"
         try:
-            info = client.get_quota_info(
-                name=quota_info_name(project), timeout=self.timeout_s, retry=None
-            )
-            return [
-                ({str(k): str(v) for k, v in entry.dimensions.items()}, float(entry.details.value))
-                for entry in info.dimensions_infos
-            ]
+            if request.quota_id:
+                from google.api_core.exceptions import NotFound
+
+                try:
+                    info = client.get_quota_info(
+                        name=f"{parent}/quotaInfos/{request.quota_id}",
+                        timeout=self.timeout_s,
+                        retry=None,
+                    )
+                    return _answer(info)
+                except NotFound:
+                    pass  # the ID is not served: the list, by metric
+            pager = client.list_quota_infos(parent=parent, timeout=self.timeout_s, retry=None)
+            for info in pager:
+                if str(info.metric) == request.metric:
+                    return _answer(info)
+            return None
         except Exception as exc:
-            raise self._failed(client, explain(exc, project, self.timeout_s)) from exc
+            raise self._failed(client, explain(exc, project, self.timeout_s, request)) from exc
 
 
-def explain(exc: BaseException, project: str, timeout_s: float) -> SourceError:
+def _answer(info: Any) -> QuotaAnswer:
+    """Plain values out of a QuotaInfo message; names from outside are cleaned and capped."""
+    entries = []
+    for entry in list(info.dimensions_infos)[:MAX_ENTRIES]:
+        dimensions = {
+            clean_line(str(k), _MAX_NAME): clean_line(str(v), _MAX_NAME)
+            for k, v in entry.dimensions.items()
+        }
+        locations = tuple(clean_line(str(x), _MAX_NAME) for x in entry.applicable_locations)
+        entries.append(QuotaEntry(dimensions, float(entry.details.value), locations))
+    return QuotaAnswer(
+        clean_line(str(info.quota_id), _MAX_NAME),
+        clean_line(str(info.metric), _MAX_NAME),
+        tuple(entries),
+    )
+
+
+def explain(
+    exc: BaseException, project: str, timeout_s: float, request: QuotaRequest | None = None
+) -> SourceError:
     """The core's classification, with what to do for the failures a person must mend."""
-    error = classify(exc, f"{project}/{QUOTA_ID}", timeout_s)
+    request = request or family_request(False)
+    what = WHAT.get(request.service, f"{request.service} quota")
+    asked = request.quota_id or request.metric
+    error = classify(exc, f"{project}/{asked}", timeout_s)
     reason = str(getattr(exc, "reason", "") or "")
     if error.kind == "permission" and reason == "SERVICE_DISABLED":
         return SourceError(
             "permission",
             f"the Cloud Quotas API is disabled for project {project}: run "
             f'"gcloud services enable cloudquotas.googleapis.com --project {project}" '
-            "to see H100/H200-class GPU family quota",
+            f"to see {what}",
         )
     if error.kind == "permission":
         return SourceError(
             "permission",
             f"no permission {PERMISSION} on project {project}: grant the role "
-            '"Cloud Quotas Viewer" (roles/cloudquotas.viewer) to see H100/H200-class '
-            "GPU family quota",
+            f'"Cloud Quotas Viewer" (roles/cloudquotas.viewer) to see {what}',
         )
     if error.kind == "not_found":
         return SourceError(
             "not_found",
-            f"the Cloud Quotas endpoint does not serve {quota_info_name(project)} (HTTP 404): "
-            "check --quotas-endpoint; GPU family quota is not reported",
+            f"the Cloud Quotas endpoint does not serve {request.service} quotas of project "
+            f"{project} (HTTP 404): check --quotas-endpoint; {what} is unknown",
         )
     return error

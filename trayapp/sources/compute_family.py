@@ -4,22 +4,29 @@ Cloud Quotas answers H100-class GPUs (which ``regions.get`` does not report) wit
 ``GPUS-PER-GPU-FAMILY-per-project-region``, whose entries each carry a dimensions map
 (``region``, ``gpu_family``) and a limit. Standard library only: the warmer uses this.
 
-Only on-demand ``NVIDIA_<X>_GPUS`` names map to a family. Google's Cloud Quotas documentation
-names the quota and its ``region`` / ``gpu_family`` dimensions but says nothing of preemptible
-(Spot) or committed GPUs, so ``PREEMPTIBLE_`` and ``COMMITTED_`` forms are left to regions.get.
+A check names its GPU as ``NVIDIA_<X>_GPUS`` whatever its tier. On-demand checks read
+``GPUS-PER-GPU-FAMILY-per-project-region`` (by ID; the list, matched by metric, when the ID is
+not served); Spot checks read the preemptible family quota, metric
+``compute.googleapis.com/preemptible_gpus_per_gpu_family``, found in the list by that metric
+(its ID is not documented). Which entry applies is the one rule of ``quota_rule``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+
+from trayapp.sources import quota_rule
+from trayapp.sources.quota_rule import QuotaRequest
 
 QUOTA_ID = "GPUS-PER-GPU-FAMILY-per-project-region"
 SERVICE = "compute.googleapis.com"
+METRIC = f"{SERVICE}/gpus_per_gpu_family"
+SPOT_METRIC = f"{SERVICE}/preemptible_gpus_per_gpu_family"
 SOURCE_COMPUTE = "compute"
 SOURCE_CLOUDQUOTAS = "cloudquotas"
 
-# One entry of the QuotaInfo: (dimensions, limit). Plain values, so it crosses processes.
+# One entry of the QuotaInfo: (dimensions, limit[, locations]). Plain values: crosses processes.
 FamilyEntry = tuple[dict[str, str], float]
 FamilyQuotas = list[FamilyEntry]
 
@@ -37,27 +44,17 @@ def family_of(metric: str) -> str | None:
     return f"NVIDIA_{found.group(1)}" if found else None
 
 
-def _rank(dimensions: Mapping[str, str], region: str, family: str) -> int | None:
-    """How specific an entry is for (region, family): 3 region+family, 2 region, 1 family,
-    0 catch-all; None when it does not apply (another region or family, or another key)."""
-    if set(dimensions) - {"region", "gpu_family"}:
-        return None
-    if dimensions.get("region", region) != region:
-        return None
-    if dimensions.get("gpu_family", family) != family:
-        return None
-    return 2 * ("region" in dimensions) + ("gpu_family" in dimensions)
+def request(spot: bool = False) -> QuotaRequest:
+    """The family QuotaInfo a tier reads."""
+    return (
+        QuotaRequest(SERVICE, None, SPOT_METRIC)
+        if spot
+        else QuotaRequest(SERVICE, QUOTA_ID, METRIC)
+    )
 
 
-def resolve(entries: Sequence[FamilyEntry], region: str, family: str) -> float | None:
-    """The limit in effect for ``family`` in ``region``: region and family beat region only,
-    which beats family only, which beats the catch-all entry. None when no entry applies, or
-    when the winning value is negative (Cloud Quotas' "unlimited"): no number to show."""
-    best: tuple[int, float] | None = None
-    for dimensions, limit in entries:
-        rank = _rank(dimensions, region, family)
-        if rank is not None and (best is None or rank > best[0]):
-            best = (rank, limit)
-    if best is None or best[1] < 0:
-        return None
-    return float(best[1])
+def resolve(entries: Sequence[Sequence[object]], region: str, family: str) -> float | None:
+    """The limit in effect for ``family`` in ``region`` (region and family beat region only,
+    which beats family only, which beats the catch-all), by the one rule of ``quota_rule``:
+    None when no entry applies, ``UNLIMITED`` for a negative value."""
+    return quota_rule.resolve(entries, region, {"gpu_family": family})

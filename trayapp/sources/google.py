@@ -9,12 +9,15 @@ from __future__ import annotations
 from trayapp.sources.base import RegionQuotas
 from trayapp.sources.cloudquotas import CloudQuotasSource, quotas_endpoint_for
 from trayapp.sources.compute import ComputeSource
-from trayapp.sources.compute_family import FamilyQuotas
+from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 from trayapp.sources.size_cap import MAX_ANSWER_BYTES
 
 
 class GoogleSource:
-    """``fetch`` through google-cloud-compute, ``fetch_families`` through google-cloud-quotas."""
+    """``fetch`` through google-cloud-compute, ``fetch_quota`` through google-cloud-quotas.
+
+    The Compute client is built at the first region fetch, not at ``prepare()``: a plan with
+    no Compute check (Vertex AI and Cloud Build) never loads google-cloud-compute."""
 
     def __init__(
         self,
@@ -23,7 +26,9 @@ class GoogleSource:
         timeout_s: float = 10.0,
         *,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        prepare_compute: bool = True,
     ) -> None:
+        self.prepare_compute = prepare_compute
         self.compute = ComputeSource(
             endpoint, timeout_s=timeout_s, max_answer_bytes=max_answer_bytes
         )
@@ -34,15 +39,17 @@ class GoogleSource:
         )
 
     def prepare(self) -> None:
-        """Both clients, before the first timed batch."""
-        self.compute.prepare()
+        """The Cloud Quotas client before the first timed batch (Compute's at its first fetch,
+        unless ``prepare_compute`` says the plan has Compute checks)."""
+        if self.prepare_compute:
+            self.compute.prepare()
         self.quotas.prepare()
 
     def fetch(self, project: str, region: str) -> RegionQuotas:
         return self.compute.fetch(project, region)
 
-    def fetch_families(self, project: str) -> FamilyQuotas:
-        return self.quotas.fetch_families(project)
+    def fetch_quota(self, project: str, request: QuotaRequest) -> QuotaAnswer | None:
+        return self.quotas.fetch_quota(project, request)
 
     def release(self) -> None:
         self.compute.release()

@@ -24,6 +24,7 @@ class SourceRecipe:
     timeout_s: float = 10.0
     quotas_endpoint: str | None = None
     max_answer_bytes: int = MAX_ANSWER_BYTES
+    prepare_compute: bool = True  # False: no Compute check, google-cloud-compute never loads
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -40,4 +41,5 @@ class SourceRecipe:
             self.quotas_endpoint,
             self.timeout_s,
             max_answer_bytes=self.max_answer_bytes,
+            prepare_compute=self.prepare_compute,
         )

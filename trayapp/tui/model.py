@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from trayapp import answers, cache, words
 from trayapp.safety.text import clean_line
+from trayapp.sources import quota_names
 from trayapp.warming.levels import Level, phrase
 
 TYPE_CHECKING = False
@@ -105,7 +106,7 @@ def _row(check: dict[str, Any], now: float, max_age_s: float) -> Row:
     age = answers.age_s(check, now)
     cells = (  # in words.COLUMNS order, with the words `show` prints
         clean(check["region"]),
-        clean(words.short_name(str(check["metric"]))),
+        clean(quota_names.short_label(check, words.short_name(str(check["metric"])))),
         words.number_cell(check, "limit"),
         words.number_cell(check, "usage"),
         words.free_cell(check),
@@ -170,13 +171,15 @@ def status(
             tail.append(phrase("low_hit_rate", "plain"))
     level = warmer.get("level")
     failed = sum(_count(c.get("failed")) for c in cycles)
+    finished = level == Level.COMPLETE.value or (cycles and all(_finished(c) for c in cycles))
+    in_error = sum(answers.in_error(c) for c in checks)
     if not alive:
         state, head = "stopped", "no warmer running"
-    elif level == Level.ERROR.value or failed:
-        state, head = "error", _failure(failed, checks)
+    elif level == Level.ERROR.value or failed or (finished and in_error):  # never "complete"
+        state, head = "error", _failure(failed or in_error, checks)
     elif warmer.get("paused") is True:
         state, head = "paused", "⏸ Paused"
-    elif level == Level.COMPLETE.value or (cycles and all(_finished(c) for c in cycles)):
+    elif finished:  # every check answered and no latest fetch failed
         state, head = "complete", f"{Level.COMPLETE.icon} Complete"
     elif isinstance(level, str) and level in _WARMING:
         state, head = "warming", f"{_WARMING[level]} Warming..."

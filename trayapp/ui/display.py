@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trayapp import answers, words
+from trayapp.sources import quota_names
 from trayapp.ui.notices import redact
 from trayapp.warming.events import Event, WarmEvent
 from trayapp.warming.levels import Level
@@ -50,6 +51,8 @@ class QuotaLine:
 
     text: str
     region: str | None = None
+    heading: bool = False  # names the quota the lines below it read
+    url: str | None = None  # the console page to ask for more of this quota
 
 
 @dataclass(frozen=True)
@@ -61,19 +64,40 @@ class Display:
     text: str
     answer: str = ""
     quotas: tuple[QuotaLine, ...] = ()
+    quota: str = ""  # which quota, when not Compute VMs on-demand: for the tooltip
 
 
 def quota_lines(doc: Mapping[str, Any]) -> tuple[QuotaLine, ...]:
-    """One line per GPU type, then C3, with their best regions, from a cache document."""
+    """One line per GPU type, then C3, with their best regions, from a cache document; a
+    quota other than Compute VMs on-demand is named in a line above its kind's lines."""
     checks = answers.document_checks(doc)
     lines = []
     for kind in ("gpu", "c3"):
+        heading = _quota_heading(kind, [c for c in checks if c.get("kind") == kind])
+        if heading:
+            lines.append(QuotaLine(heading, heading=True))
         for metric in answers.metrics_in_order(checks, kind):
-            best = answers.best_regions([c for c in checks if c["metric"] == metric], 1)
+            rows = [c for c in checks if c["metric"] == metric]
+            best = answers.best_regions(rows, 1)
             region = best[metric][0][0] if best.get(metric) else None
             text = answers.clean(answers.summary_line(metric, checks), 100)
-            lines.append(QuotaLine(text, answers.clean(region, 60) if region else None))
+            ask = next((c for c in rows if c["region"] == region), rows[0])
+            url = quota_names.request_url(str(ask.get("project", "")), ask)
+            lines.append(QuotaLine(text, answers.clean(region, 60) if region else None, url=url))
     return tuple(lines)
+
+
+def _quota_heading(kind: str, checks: list[dict[str, Any]]) -> str:
+    """``GPU quota: Vertex AI training · Spot``, or "" for Compute VMs on-demand."""
+    names = list(dict.fromkeys(quota_names.check_quota(c) for c in checks))
+    if not names or names == [quota_names.quota_name("compute")]:
+        return ""
+    return f"{kind.upper()} quota: {', '.join(names)}"
+
+
+def quota_note(lines: tuple[QuotaLine, ...]) -> str:
+    """``GPU: Vertex AI training · Spot; C3: Cloud Build private pools`` from the headings."""
+    return "; ".join(line.text.replace(" quota: ", ": ", 1) for line in lines if line.heading)
 
 
 def short_answer(lines: tuple[QuotaLine, ...]) -> str:
@@ -127,7 +151,7 @@ class DisplayModel:
         return self._with_answer(self._base.key, text)
 
     def _with_answer(self, key: str, text: str) -> Display:
-        return Display(key, text, self._answer, self._quotas)
+        return Display(key, text, self._answer, self._quotas, quota_note(self._quotas))
 
     def _take_answers(self, event: Event) -> None:
         """The Quotas lines, rebuilt when a cycle completes (or first from the seeded cache)."""

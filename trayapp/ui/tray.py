@@ -52,7 +52,7 @@ class TrayApp(TrayMenu):
     ``controller`` pauses, resumes and forces re-warms; ``notifier`` (optional) is switched by
     the Notifications item; ``on_quit`` is called from the tray thread when Quit is chosen
     (keep it quick: ``run()`` returns right after, and the real shutdown belongs there).
-    ``opener`` opens a path (default: xdg-open / open / os.startfile); it runs in a
+    ``opener`` opens a path or a web page (default: xdg-open / open / os.startfile); it runs in a
     short-lived thread. ``copier`` puts a region name on the clipboard when a Quotas line is
     clicked (default: GTK's clipboard, on the tray thread). ``clock`` (wall time) ages the
     data in the tooltip, looked at every ``age_every_s``. The backend comes from
@@ -69,7 +69,7 @@ class TrayApp(TrayMenu):
         on_quit: Callable[[], None] | None = None,
         log_path: Path | None = None,
         cache_dir: Path | None = None,
-        opener: Callable[[Path], None] | None = None,
+        opener: Callable[[Path | str], None] | None = None,
         show_stats: Callable[[], None] | None = None,
         copier: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
@@ -148,8 +148,9 @@ class TrayApp(TrayMenu):
             return self._live
 
     def _title(self, shown: Display, trouble: str | None = None) -> str:
-        # The xorg backend has no menu: its tooltip carries the short answer as well.
-        text = shown.text
+        # The xorg backend has no menu: its tooltip carries the short answer as well. A quota
+        # other than Compute VMs on-demand is named in every tooltip.
+        text = f"{shown.text} · {shown.quota}" if shown.quota else shown.text
         if self.backend == "xorg" and shown.answer:
             text = f"{text} · {shown.answer}"
         if trouble:

@@ -40,8 +40,9 @@ class Controller(Protocol):
     def resume(self) -> None: ...
 
 
-def open_in_desktop(path: Path) -> None:
-    """Open a file or folder with the desktop's handler; blocks, so call it off the tray."""
+def open_in_desktop(path: Path | str) -> None:
+    """Open a file, folder or web page with the desktop's handler; blocks, so call it off
+    the tray."""
     if sys.platform == "win32":
         os.startfile(path)  # type: ignore[attr-defined]  # noqa: S606
         return
@@ -76,7 +77,7 @@ class TrayMenu:
     model: DisplayModel
     copied: list[str]
     _copier: Callable[[str], None] | None
-    _opener: Callable[[Path], None]
+    _opener: Callable[[Path | str], None]
     _state_lock: threading.Lock
     _worker_lock: threading.Lock
     _worker: threading.Thread | None
@@ -128,10 +129,31 @@ class TrayMenu:
             )
             for line in lines
         ]
+        asks = [line for line in lines if line.url]
+        more = [
+            item(
+                "Ask for more quota",
+                pystray.Menu(
+                    *(
+                        item(f"{line.text.split(' · ')[0]}…", self._ask_action(line))
+                        for line in asks
+                    )
+                ),
+            )
+        ]
         if self._copier is None:
-            return items
+            return [*items, pystray.Menu.SEPARATOR, *more] if asks else items
         hint = item("Click a line to copy its best region", None, enabled=False)
-        return [*items, pystray.Menu.SEPARATOR, hint]
+        return [*items, pystray.Menu.SEPARATOR, hint, *(more if asks else [])]
+
+    def _ask_action(self, line: QuotaLine) -> Callable[[], None]:
+        """Open the console's quotas page for the line's quota and best region."""
+
+        def ask() -> None:
+            if line.url:
+                self._open(line.url)
+
+        return ask
 
     def _copy_action(self, line: QuotaLine) -> Callable[[], None]:
         def copy() -> None:
@@ -180,7 +202,7 @@ class TrayMenu:
         finally:
             self.stop()
 
-    def _open(self, path: Path) -> None:
+    def _open(self, path: Path | str) -> None:
         def target() -> None:
             try:
                 self._opener(path)

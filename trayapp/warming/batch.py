@@ -1,4 +1,4 @@
-"""One tick's work: the checks it serves, the regions it asks for, and what came back."""
+"""One tick's work: the checks it serves, the calls it makes, and what came back."""
 
 from __future__ import annotations
 
@@ -6,33 +6,45 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trayapp.sources.base import SourceError
+from trayapp.warming.calls import Call, call_of, family_call
 from trayapp.warming.events import WarmEvent
 from trayapp.warming.levels import Level
 from trayapp.warming.plan import QuotaCheck
 
-Region = tuple[str, str]  # (project, region)
-FAMILY_CALL = "cloudquotas"  # the "region" of a family call's key: (project, FAMILY_CALL)
+Region = Call  # (project, region), or (project, "<service>:<tier>[:<metric>]"): see calls
 
 
 @dataclass
 class Batch:
-    """Checks of one tick. Every region in it is one API call; a batch is timed only when it
-    made at least one call, so the time it reports is the API's."""
+    """Checks of one tick. Every call in it is one API call (a list of several pages counts
+    once); a batch is timed only when it made at least one call, so the time it reports is the
+    API's."""
 
     checks: list[QuotaCheck]
     round: int
     fatal: SourceError | None = None  # the client could not even be built
-    failures: dict[Region, SourceError] = field(default_factory=dict)
+    failures: dict[Call, SourceError] = field(default_factory=dict)
     elapsed_ms: int = 0
     family: str | None = None  # a Cloud Quotas family call for this project, and nothing else
-    notice: SourceError | None = None  # a failure a person must mend; warming goes on
+    notices: list[SourceError] = field(default_factory=list)  # to mend; warming goes on
 
     @property
-    def regions(self) -> list[Region]:
-        """The calls of the batch: (project, region), or (project, FAMILY_CALL)."""
+    def notice(self) -> SourceError | None:
+        return self.notices[0] if self.notices else None
+
+    @notice.setter
+    def notice(self, value: SourceError | None) -> None:
+        if value is not None:
+            self.notices.append(value)
+
+    @property
+    def regions(self) -> list[Call]:
+        """The calls of the batch: regions.get per region, a QuotaInfo per call key, or the
+        project's family call."""
         if self.family is not None:
-            return [(self.family, FAMILY_CALL)]
-        return list(dict.fromkeys((c.project, c.region) for c in self.checks))
+            tier = self.checks[0].tier if self.checks else "on-demand"
+            return [family_call(self.family, tier)]
+        return list(dict.fromkeys(call_of(c) for c in self.checks))
 
     @property
     def timed(self) -> bool:
@@ -41,7 +53,7 @@ class Batch:
     def failed_checks(self) -> list[QuotaCheck]:
         if self.family is not None:
             return list(self.checks) if self.failures else []
-        return [c for c in self.checks if (c.project, c.region) in self.failures]
+        return [c for c in self.checks if call_of(c) in self.failures]
 
     def kind(self, level: Level | None) -> WarmEvent:
         if self.failures:

@@ -1,8 +1,9 @@
 """The batch thread of the warmer: one tick's calls, concurrent, each within the deadline.
 
-A call is a region's ``regions.get`` or a project's GPU family quota (``FAMILY_CALL``); its
-answer is applied the moment it arrives, under the warmer's lock, and only if the call still
-belongs to the current round.
+A call is a region's ``regions.get`` or a Cloud Quotas QuotaInfo (``calls``: a GPU type's Vertex
+AI quota, the Cloud Build list, a project's GPU family quota); its answer fills every open check
+it answers the moment it arrives, under the warmer's lock, and only if the call still belongs
+to the current round.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from trayapp.cache import now_iso
 from trayapp.sources.base import QuotaSource, SourceError
-from trayapp.warming.batch import FAMILY_CALL, Batch, Region
+from trayapp.warming import calls
+from trayapp.warming.batch import Batch, Region
 from trayapp.warming.engine import Engine
+from trayapp.warming.family_step import apply_answer
 
 
 class BatchRunner:
@@ -26,8 +28,8 @@ class BatchRunner:
         self, engine: Engine, source: QuotaSource, finish: Callable[[Batch], None]
     ) -> None:
         self._engine, self._source, self._finish = engine, source, finish
-        # a source that can answer GPU family quotas (the Compute family step)
-        self._family_source = callable(getattr(source, "fetch_families", None))
+        # a source that can answer Cloud Quotas (the Compute family step among them)
+        self._family_source = callable(getattr(source, "fetch_quota", None))
 
     def run(self, batch: Batch) -> None:
         try:
@@ -46,7 +48,7 @@ class BatchRunner:
             except SourceError as exc:
                 batch.failures[key] = exc.with_traceback(None)  # no frame kept: no cycle
             except Exception as other:
-                where = f"{key[0]}/{key[1]}"
+                where = calls.describe(key)
                 if not future.done():  # past the deadline: the region timed out, move on
                     self._abandon(key, future)
                     batch.failures[key] = SourceError(
@@ -75,12 +77,8 @@ class BatchRunner:
         return future
 
     def _do_fetch(self, key: Region, future: Future[Any], number: int) -> None:
-        project, region = key
         try:
-            if region == FAMILY_CALL:
-                answer: Any = self._source.fetch_families(project)
-            else:
-                answer = self._source.fetch(project, region)
+            answer = calls.ask(self._source, key)
         except BaseException as exc:  # handed to the batch, which reports it
             future.set_exception(exc)
             return
@@ -88,12 +86,9 @@ class BatchRunner:
         with engine.lock:  # the answer fills every open check it answers, now
             round_ = engine.round
             if round_.number == number and round_.current(key, future) and not engine.stopping:
-                if region == FAMILY_CALL:
-                    engine.families.answered(engine.state, project, answer)
-                else:
-                    filled = engine.state.apply_region(project, region, answer, now_iso())
-                    if self._family_source:
-                        engine.families.after_region(engine.state, filled)
+                apply_answer(
+                    engine.state, engine.families, key, answer, family_source=self._family_source
+                )
         future.set_result(answer)
 
     def _abandon(self, key: Region, future: Future[Any]) -> None:

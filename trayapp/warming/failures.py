@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from trayapp.sources.base import FATAL_KINDS, SourceError
 from trayapp.warming.batch import Batch, Region
+from trayapp.warming.calls import call_of, is_quota_call
 from trayapp.warming.family_step import NOTICE_KINDS, FamilyStep
 from trayapp.warming.rounds import Round
 from trayapp.warming.state import WarmState
@@ -43,12 +44,16 @@ class Failures:
         if batch.fatal is not None:  # no client at all: nothing of this round can be done
             self.give_up(state, None, batch.fatal)
             return self._once(batch.fatal)
+        batch.notices += families.take_notices()
         if batch.family is not None:
             self._family(batch, state, families, now, interval_s)
             return []
         errors: list[SourceError] = []
-        for key, exc in batch.failures.items():
+        for key, exc in list(batch.failures.items()):
             open_checks = state.region_checks(*key)
+            if is_quota_call(key) and exc.kind in NOTICE_KINDS and exc.kind != "auth":
+                self._blocked(batch, state, families, key[0], exc)
+                continue
             if exc.kind in FATAL_KINDS:  # credentials fail everything, permission a project
                 self.give_up(state, None if exc.kind == "auth" else key[0], exc)
                 errors += self._once(exc)
@@ -57,7 +62,7 @@ class Failures:
                 self.missing[key] = exc.message
                 final = True
             else:  # every check of the region shares the next attempt, later on
-                mine = [c for c in batch.checks if (c.project, c.region) == key]
+                mine = [c for c in batch.checks if call_of(c) == key]
                 final = round_.failed_attempt(key, mine)
             for check in open_checks:
                 state.apply_error(check, exc.message, final=final)
@@ -76,8 +81,18 @@ class Failures:
         if exc.kind == "rate_limited":
             self.backoff_until = now + self.backoff_ticks * interval_s
         batch.notice = families.failed(state, key[0], exc)
-        if exc.kind in NOTICE_KINDS:
-            del batch.failures[key]
+
+    @staticmethod
+    def _blocked(
+        batch: Batch, state: WarmState, families: FamilyStep, project: str, exc: SourceError
+    ) -> None:
+        """Cloud Quotas cannot be read for ``project`` until a person mends it: every open
+        check it answers fails with the fix for this round (unknown, never "not reported"),
+        a notice says it once a run, and the round's retries ask again."""
+        for check in state.checks:
+            if check.project == project and check.service != "compute" and check not in state.done:
+                state.apply_error(check, exc.message, final=True)
+        batch.notice = families.block(state, project, exc)
 
     def _once(self, exc: SourceError) -> list[SourceError]:
         if exc.message in self.reported:

@@ -72,10 +72,8 @@ class Healing:
         with self._emit_lock:
             for exc in errors:
                 self._emit(WarmEvent.ERROR, message=exc.message, error_kind=exc.kind, snapshot=True)
-            if batch.notice is not None:
-                self._emit(
-                    WarmEvent.NOTICE, message=batch.notice.message, error_kind=batch.notice.kind
-                )
+            for notice in batch.notices:
+                self._emit(WarmEvent.NOTICE, message=notice.message, error_kind=notice.kind)
             if batch.timed:
                 self._emit(
                     batch.kind(level),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, zip_longest
+from typing import Any
 
 DEFAULT_GPU_METRICS = (
     "NVIDIA_T4_GPUS",
@@ -37,12 +38,22 @@ DEFAULT_C3_REGIONS = (
 )
 
 
+GPU_SERVICES = ("compute", "vertex")
+C3_SERVICES = ("compute", "cloudbuild")
+TIERS = ("on-demand", "spot")
+
+
 @dataclass(frozen=True)
 class QuotaCheck:
+    """One quota question. ``metric`` is the GPU name (``NVIDIA_H100_GPUS``) or ``C3_CPUS``
+    whatever the service; ``service`` and ``tier`` say which quota answers it."""
+
     kind: str  # "gpu" or "c3"
     project: str
     region: str
     metric: str
+    service: str = "compute"  # "compute" | "vertex" | "cloudbuild"
+    tier: str = "on-demand"  # "on-demand" | "spot"
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,11 @@ class Plan:
     @property
     def projects(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c.project for c in chain(self.gpu, self.c3)))
+
+    @property
+    def uses_compute(self) -> bool:
+        """Whether any check reads Compute's regions.get (else no Compute call is made)."""
+        return any(c.service == "compute" for c in chain(self.gpu, self.c3))
 
     def __len__(self) -> int:
         return len(self.gpu) + len(self.c3)
@@ -70,10 +86,57 @@ def build_plan(
     gpu_regions: Sequence[str] = DEFAULT_GPU_REGIONS,
     c3_metric: str = DEFAULT_C3_METRIC,
     c3_regions: Sequence[str] = DEFAULT_C3_REGIONS,
+    *,
+    gpu_service: str = "compute",
+    spot: bool = False,
+    c3_service: str = "compute",
 ) -> Plan:
     """GPU checks go metric by metric, region by region; projects take turns."""
     if not projects:
         raise ValueError("at least one project is needed")
-    gpu = [[QuotaCheck("gpu", p, r, m) for m in gpu_metrics for r in gpu_regions] for p in projects]
-    c3 = [[QuotaCheck("c3", p, r, c3_metric) for r in c3_regions] for p in projects]
+    if gpu_service not in GPU_SERVICES or c3_service not in C3_SERVICES:
+        raise ValueError(f"unknown service {gpu_service!r} or {c3_service!r}")
+    tier = "spot" if spot else "on-demand"
+    gpu = [
+        [QuotaCheck("gpu", p, r, m, gpu_service, tier) for m in gpu_metrics for r in gpu_regions]
+        for p in projects
+    ]
+    c3 = [[QuotaCheck("c3", p, r, c3_metric, c3_service) for r in c3_regions] for p in projects]
     return Plan(gpu=_interleave(gpu), c3=_interleave(c3))
+
+
+def service_keys(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings values from the ``service`` and ``spot`` keys of ``[gpu]`` and ``[c3]`` of a
+    parsed config (checked by ``services_problem``)."""
+    gpu, c3 = config.get("gpu") or {}, config.get("c3") or {}
+    values = {f"{k}_service": t["service"] for k, t in (("gpu", gpu), ("c3", c3)) if "service" in t}
+    return {**values, **({"spot": gpu["spot"]} if "spot" in gpu else {})}
+
+
+def services_problem(settings: Any) -> str | None:
+    """Why ``settings`` (gpu_service, spot, gpu_metrics, c3_service, c3_metric) do not make a
+    plan, in one line, or None: a known service per kind; with Vertex AI or Spot a GPU is named
+    ``NVIDIA_<X>_GPUS`` (the tier is ``spot``, not a metric prefix); Cloud Build private pools
+    are ``C3_CPUS``."""
+    from trayapp.sources.vertex import gpu_model
+
+    s = settings
+    for key, value, allowed in (
+        ("gpu", s.gpu_service, GPU_SERVICES),
+        ("c3", s.c3_service, C3_SERVICES),
+    ):
+        if value not in allowed:
+            return f"{key}.service must be one of {', '.join(allowed)}, not {value!r}"
+    if not isinstance(s.spot, bool):
+        return "gpu.spot must be true or false"
+    if s.gpu_service != "compute" or s.spot:
+        what = 'gpu.service = "vertex"' if s.gpu_service != "compute" else "spot"
+        for metric in s.gpu_metrics:
+            if gpu_model(metric) is None:
+                return f"gpu.metrics: with {what} name GPUs as NVIDIA_<X>_GPUS, not {metric!r}"
+    if s.c3_service == "cloudbuild" and s.c3_metric != DEFAULT_C3_METRIC:
+        return (
+            f'c3.metric must be {DEFAULT_C3_METRIC} with c3.service = "cloudbuild", '
+            f"not {s.c3_metric!r}"
+        )
+    return None

@@ -5,11 +5,13 @@ Old values stay until new ones replace them: a failed re-fetch keeps the last go
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trayapp.cache import Snapshot, now_iso
 from trayapp.sources.base import RegionQuotas
+from trayapp.sources.quota_rule import UNLIMITED, QuotaAnswer
+from trayapp.warming.calls import Call, call_of, value_for
 from trayapp.warming.plan import Plan, QuotaCheck
 
 
@@ -20,7 +22,12 @@ class CheckState:
     usage: float | None = None
     fetched_at: str | None = None
     error: str | None = None
-    source: str | None = None  # "compute" (regions.get) or "cloudquotas" (GPU family quota)
+    source: str | None = None  # "compute" (regions.get) or "cloudquotas" (a QuotaInfo)
+    service: str = "compute"  # which quota: "compute", "vertex", "cloudbuild"
+    tier: str = "on-demand"  # "on-demand" or "spot"
+    quota_id: str | None = None  # the QuotaInfo's ID and metric, as the API named them
+    quota_metric: str | None = None
+    unlimited: bool = False  # a negative Cloud Quotas value: no limit (``limit`` is null)
 
 
 @dataclass
@@ -37,12 +44,16 @@ class WarmState:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         order = sorted(plan.gpu + plan.c3, key=lambda c: (c.kind != "gpu",))
-        self.checks: dict[QuotaCheck, CheckState] = {c: CheckState() for c in order}
+        self.checks: dict[QuotaCheck, CheckState] = {c: _fresh_state(c) for c in order}
         self.done: set[QuotaCheck] = set()
+        # what a check held before its region said "not reported": the family quota may still
+        # answer it, and if that call fails the check is unknown, not "not reported"
+        self.previous: dict[QuotaCheck, CheckState] = {}
         self.cycle = Cycle(id=0, started_at=now_iso(), started_clock=0.0)
 
     def new_cycle(self, clock: float) -> Cycle:
         self.done = set()
+        self.previous.clear()
         self.cycle = Cycle(id=self.cycle.id + 1, started_at=now_iso(), started_clock=clock)
         return self.cycle
 
@@ -53,23 +64,26 @@ class WarmState:
     def apply_region(
         self, project: str, region: str, quotas: RegionQuotas, fetched_at: str
     ) -> list[QuotaCheck]:
-        """One region's answer fills every check of that region still open; returns them."""
-        filled = [
-            c
-            for c in self.checks
-            if c.project == project and c.region == region and c not in self.done
-        ]
+        """One region's answer fills every Compute check of that region still open."""
+        filled = self.call_checks((project, region))
         for check in filled:
             self.apply_ok(check, quotas, fetched_at)
         return filled
 
+    def apply_call(self, call: Call, answer: QuotaAnswer | None, fetched_at: str) -> None:
+        """A QuotaInfo fills every check of ``call`` still open, region by region by the one
+        rule; a region no entry applies to (or no such QuotaInfo) is not reported."""
+        for check in self.call_checks(call):
+            value = None if answer is None else value_for(check, answer)
+            self.apply_quota(check, answer, value, fetched_at)
+
+    def call_checks(self, call: Call) -> list[QuotaCheck]:
+        """The checks ``call`` answers that are still open this cycle."""
+        return [c for c in self.checks if c not in self.done and call_of(c) == call]
+
     def region_checks(self, project: str, region: str) -> list[QuotaCheck]:
-        """The checks of one region still open this cycle."""
-        return [
-            c
-            for c in self.checks
-            if c.project == project and c.region == region and c not in self.done
-        ]
+        """The checks of one call (a region's, or a QuotaInfo's) still open this cycle."""
+        return self.call_checks((project, region))
 
     def failed(self) -> list[QuotaCheck]:
         """Checks whose latest attempt failed (their error is set until an answer arrives)."""
@@ -83,19 +97,33 @@ class WarmState:
 
     def apply_ok(self, check: QuotaCheck, quotas: RegionQuotas, fetched_at: str) -> None:
         state = self.checks[check]
-        if check.metric in quotas:
+        name = reported_name(check)
+        if name in quotas:
             state.status = "ok"
-            state.limit, state.usage = quotas[check.metric]
+            state.limit, state.usage = quotas[name]
         else:
+            self.previous[check] = replace(state)
             state.status, state.limit, state.usage = "absent", 0.0, 0.0
         state.fetched_at, state.error, state.source = fetched_at, None, "compute"
+        state.quota_id = state.quota_metric = None
+        state.unlimited = False
         self._mark_done(check)
 
-    def apply_family(self, check: QuotaCheck, limit: float, fetched_at: str) -> None:
-        """A GPU family limit for a metric regions.get did not report: usage is unknown."""
+    def apply_quota(
+        self, check: QuotaCheck, answer: QuotaAnswer | None, value: float | None, fetched_at: str
+    ) -> None:
+        """A Cloud Quotas answer: a limit (usage unknown), unlimited, or not reported (None)."""
+        self.previous.pop(check, None)
         state = self.checks[check]
-        state.status, state.limit, state.usage = "ok", limit, None
+        if value is None:
+            state.status, state.limit, state.usage = "absent", 0.0, 0.0
+        else:
+            state.status, state.usage = "ok", None
+            state.limit = None if value == UNLIMITED else value
+        state.unlimited = value == UNLIMITED
         state.fetched_at, state.error, state.source = fetched_at, None, "cloudquotas"
+        state.quota_id = answer.quota_id if answer is not None else None
+        state.quota_metric = answer.metric if answer is not None else None
         self._mark_done(check)
 
     def hold(self, check: QuotaCheck) -> None:
@@ -105,7 +133,15 @@ class WarmState:
 
     def release(self, check: QuotaCheck) -> None:
         """A held check stays as regions.get answered it (not reported)."""
+        self.previous.pop(check, None)
         self._mark_done(check)
+
+    def fail_held(self, check: QuotaCheck, message: str) -> None:
+        """A held check whose family call failed: back to what it held before its region's
+        "not reported" (a value from before stays), failed with ``message``."""
+        if check in self.previous:
+            self.checks[check] = self.previous.pop(check)
+        self.apply_error(check, message, final=True)
 
     def apply_error(self, check: QuotaCheck, message: str, *, final: bool) -> None:
         """Record a failure; a value fetched earlier stays, with its old fetched_at."""
@@ -124,10 +160,17 @@ class WarmState:
 
     def seed(self, snapshot: Snapshot) -> int:
         """Carry good values over from an earlier run's file; returns how many."""
-        known = {(c.project, c.kind, c.region, c.metric): c for c in self.checks}
+        known = {(c.project, c.kind, c.region, c.metric, c.service, c.tier): c for c in self.checks}
         seeded = 0
         for entry in snapshot.checks():
-            key = (entry["project"], entry["kind"], entry["region"], entry["metric"])
+            key = (
+                entry["project"],
+                entry["kind"],
+                entry["region"],
+                entry["metric"],
+                entry.get("service") or "compute",  # a file from before services: Compute
+                entry.get("tier") or "on-demand",
+            )
             check = known.get(key)
             if check is not None and entry["status"] in ("ok", "absent"):
                 source = entry.get("source")
@@ -138,6 +181,11 @@ class WarmState:
                     entry["fetched_at"],
                     None,
                     source if source in ("compute", "cloudquotas") else None,
+                    check.service,
+                    check.tier,
+                    _text(entry.get("quota_id")),
+                    _text(entry.get("quota_metric")),
+                    entry.get("unlimited") is True,
                 )
                 seeded += 1
         return seeded
@@ -177,6 +225,11 @@ class WarmState:
                         "fetched_at": s.fetched_at,
                         "error": s.error,
                         "source": s.source,
+                        "service": s.service,
+                        "tier": s.tier,
+                        "quota_id": s.quota_id,
+                        "quota_metric": s.quota_metric,
+                        **({"unlimited": True} if s.unlimited else {}),
                     }
                     for c in checks
                     for s in (self.checks[c],)
@@ -188,3 +241,18 @@ class WarmState:
             "warmer": warmer,
             "projects": projects,
         }
+
+
+def _fresh_state(check: QuotaCheck) -> CheckState:
+    return CheckState(service=check.service, tier=check.tier)
+
+
+def reported_name(check: QuotaCheck) -> str:
+    """The metric regions.get reports for a Compute check: ``PREEMPTIBLE_`` for Spot GPUs."""
+    if check.kind == "gpu" and check.tier == "spot":
+        return f"PREEMPTIBLE_{check.metric}"
+    return check.metric
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None

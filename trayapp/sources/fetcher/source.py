@@ -21,9 +21,9 @@ import time
 from typing import Any
 
 from trayapp.sources.base import RegionQuotas, SourceError
-from trayapp.sources.compute_family import FamilyQuotas
 from trayapp.sources.fetcher.child import report_project
 from trayapp.sources.fetcher.process import Call, FetcherProcess, stop_resource_tracker
+from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 from trayapp.sources.recipe import SourceRecipe
 
 IDLE_GRACE_S = 5.0  # after release(): a retry round that starts at once reuses the process
@@ -67,8 +67,9 @@ class HelperSource:
     def fetch(self, project: str, region: str) -> RegionQuotas:
         return self.call("fetch", project, region, where=f"{project}/{region}")
 
-    def fetch_families(self, project: str) -> FamilyQuotas:
-        return self.call("fetch_families", project, where=f"{project}/GPU family quota")
+    def fetch_quota(self, project: str, request: QuotaRequest) -> QuotaAnswer | None:
+        asked = request.quota_id or request.metric
+        return self.call("fetch_quota", project, request, where=f"{project}/{asked}")
 
     def release(self) -> None:
         """The round is over: end the process after ``idle_grace_s``, unless a call comes

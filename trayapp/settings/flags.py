@@ -1,0 +1,76 @@
+"""Settings from the command line: the options of ``run`` and ``demo``, and what they change
+in the settings the config file gives (the demo's: its project, the emulator, its speed)."""
+
+from __future__ import annotations
+
+import argparse
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from trayapp.config import Settings
+
+DEMO_PROJECT = "demo-project"
+
+
+def add_warm_options(
+    p: argparse.ArgumentParser, number: Callable[[str], float], *, endpoint: bool
+) -> None:
+    """The options of ``run`` and ``demo``: each becomes a setting (``settings_from``)."""
+    p.add_argument("--headless", action="store_true", help="no tray: progress on the terminal")
+    p.add_argument("--once", action="store_true", help="one full warm cycle, then exit")
+    p.add_argument("--project", action="append", metavar="ID", help="project (repeatable)")
+    if endpoint:
+        p.add_argument("--endpoint", metavar="URL", help="Compute API base URL")
+        p.add_argument(
+            "--quotas-endpoint",
+            metavar="URL",
+            help="Cloud Quotas API base URL (default: --endpoint when that is a loopback "
+            "http:// URL, else Google's)",
+        )
+    from pathlib import Path
+
+    p.add_argument("--config", type=Path, metavar="PATH", help="config file")
+    p.add_argument("--interval", type=number, metavar="S", help="seconds between batches")
+    p.add_argument("--rewarm", type=number, metavar="S", help="seconds between re-warms")
+    p.add_argument("--timeout", type=number, metavar="S", help="per-request timeout")
+    p.add_argument("--gpu-service", choices=("compute", "vertex"), help="VMs or Vertex AI")
+    p.add_argument("--spot", action="store_true", default=None, help="the Spot GPU quota")
+    p.add_argument("--c3-service", choices=("compute", "cloudbuild"), help="VMs or Cloud Build")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    from trayapp import paths
+    from trayapp.config import check_endpoint
+    from trayapp.config import load as load_config
+
+    config_path = args.config or paths.config_file()
+    settings = load_config(config_path, required=args.config is not None)
+    endpoint = getattr(args, "endpoint", None)
+    quotas_endpoint = getattr(args, "quotas_endpoint", None)
+    return settings.with_overrides(
+        projects=args.project,
+        interval_s=args.interval,
+        rewarm_s=args.rewarm,
+        timeout_s=args.timeout,
+        **{k: getattr(args, k, None) for k in ("gpu_service", "spot", "c3_service")},
+        endpoint=check_endpoint(endpoint, "--endpoint") if endpoint else None,
+        quotas_endpoint=(
+            check_endpoint(quotas_endpoint, "--quotas-endpoint") if quotas_endpoint else None
+        ),
+    )
+
+
+def demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str | None) -> Settings:
+    """The demo project against the emulator, with time scaled by ``--speed``."""
+    from trayapp.warming.levels import Thresholds
+
+    speed, t = args.speed, settings.thresholds
+    return settings.with_overrides(
+        projects=args.project or [DEMO_PROJECT],
+        endpoint=endpoint,
+        quotas_endpoint=endpoint,  # the emulator serves both APIs
+        interval_s=settings.interval_s / speed,
+        thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed),
+    )
