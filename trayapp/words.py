@@ -21,7 +21,7 @@ NO_QUOTA = "-"  # a number of a quota the region does not have (not reported): t
 NOT_REPORTED = "not reported"
 UNLIMITED = "unlimited"  # a quota with no limit (a negative Cloud Quotas value)
 NEVER = "never"  # the age of a check that was never answered
-REASON_WIDTH = 80  # an error's reason in a table cell, cut at a word
+REASON_WIDTH = 160  # an error's reason in a table cell, cut at a word: room for the fix to run
 _WHERE = re.compile(r"^[^\s:/]+/[^\s:/]+: ")  # "my-project/us-east1: " before a reason
 
 

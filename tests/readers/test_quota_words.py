@@ -52,10 +52,10 @@ def test_a_notification_names_gpu_tier_and_service():
 def test_the_terminal_view_names_the_quota_and_says_unlimited():
     snap = cache.Snapshot(doc(CHECKS))
     cells = {r.key: r.cells for r in model.rows(snap, "p", now=0.0, max_age_s=1e12)}
-    assert cells["us-central1/NVIDIA_H100_GPUS"][0] == "H100 Spot, Vertex AI training"
+    assert cells["us-central1/NVIDIA_H100_GPUS"][1] == "H100 Spot, Vertex AI training"
     assert cells["us-east1/NVIDIA_L4_GPUS"][2] == "unlimited"
     assert cells["us-east1/NVIDIA_L4_GPUS"][4] == "unlimited"
-    assert cells["us-central1/C3_CPUS"][0] == "C3, Cloud Build private pools"
+    assert cells["us-central1/C3_CPUS"][1] == "C3, Cloud Build private pools"
 
 
 def test_console_link_and_pool_sizes():

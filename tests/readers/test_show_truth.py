@@ -64,7 +64,7 @@ def test_show_names_the_quota_unlimited_and_the_pool(env):
     lines = {line.split()[0]: line for line in shown.stdout.splitlines()[2:]}
     assert "fits c3-standard-176" in lines["us-central1"]
     assert "fits c3-standard-8" in lines["us-east1"]  # 20 CPUs: the 22-vCPU machine does not
-    assert lines["us-west2"].split()[2:4] == ["unlimited", "?"]
+    assert lines["us-west2"].split()[2:4] == ["unlimited", "unknown"]
     rows = json.loads(qt(env, "show", "--json").stdout)["projects"]["p"]["checks"]
     by = {(r["kind"], r["region"]): r for r in rows}
     gpu = by[("gpu", "us-central1")]

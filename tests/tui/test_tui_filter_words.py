@@ -12,6 +12,7 @@ from tui_pilot import drive, until
 from userdirs import isolated_env, run_cli
 
 from trayapp import cache
+from trayapp.safety.files import private_dir
 from trayapp.tui.app import QuotaApp
 
 
@@ -19,7 +20,7 @@ from trayapp.tui.app import QuotaApp
 def test_the_filter_says_what_show_says(tmp_path, typed):
     env = isolated_env(tmp_path / "home")
     path = Path(env["XDG_CACHE_HOME"]) / "quota-tray" / cache.FILENAME
-    cache.private_mkdir(path.parent)
+    private_dir(path.parent)
     cache.write_atomic(path, doc(sample_checks(), pid=os.getpid()))
     shown = run_cli(env, "show", "--metric", typed)
     said = shown.stderr.removeprefix("quota-tray: --metric: ").rstrip("\n")

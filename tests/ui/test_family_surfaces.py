@@ -84,7 +84,7 @@ def test_unknown_is_never_not_reported_nor_zero_on_any_surface(make_emulator, en
     rows = show(env, code=3)  # nothing known about H100 and H200
     for region in ("us-central1", "us-east1", "us-west1", "europe-west4"):
         for gpu in ("H100", "H200"):
-            assert rows[region, gpu][:3] == ["-", "-", "-"], (region, gpu)
+            assert rows[region, gpu][:3] == ["unknown"] * 3, (region, gpu)
             assert rows[region, gpu][-1].startswith(f"error: {fix}")
     lines = {line.text.split(" · ")[0]: line.text for line in quota_lines(doc)}
     assert lines["H100"].startswith(f"H100 · unknown: {fix}")
@@ -93,7 +93,7 @@ def test_unknown_is_never_not_reported_nor_zero_on_any_surface(make_emulator, en
     assert answers.best_sentence("NVIDIA_H200_GPUS", checks).startswith(f"H200: unknown ({fix}")
     snap = cache.load(cache_path(env))
     cells = {r.key: r.cells for r in model.rows(snap, PROJECT)}
-    assert cells["us-east1/NVIDIA_H100_GPUS"][2:5] == ("-", "-", "-")
+    assert cells["us-east1/NVIDIA_H100_GPUS"][2:5] == ("unknown",) * 3
     assert cells["us-east1/NVIDIA_H100_GPUS"][6].startswith(f"error: {fix}")
     assert not snap.is_complete(PROJECT)
     status = model.status(snap, [PROJECT], alive=True)

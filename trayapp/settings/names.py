@@ -128,6 +128,8 @@ def gpu_metric(name: str) -> str:
             if full != upper and (upper.endswith("S") or not _GPU_MODEL.fullmatch(upper)):
                 break  # NVIDIA_BANANA_GPUS is well formed, BANANA is no GPU model
             return full
+    if compute_metrics.is_known(upper):  # CPUS, C3_CPUS: a quota, but not a GPU's
+        return _raise(f"{name!r} is not a GPU quota metric: name GPUs as NVIDIA_<X>_GPUS or H100")
     guess = compute_metrics.closest(name)
     if guess and guess not in compute_metrics.known_metrics():
         from trayapp.answers import short_name

@@ -4,7 +4,3 @@ It may import ``trayapp.warming.plan``, ``trayapp.answers`` and ``trayapp.safety
 and the mappings are standard library only (the warmer depends on them); the API modules
 import Google's libraries lazily, in ``prepare()``; ``fetcher`` runs them in a helper process.
 """
-
-from trayapp.sources.base import ERROR_KINDS, FATAL_KINDS, QuotaSource, RegionQuotas, SourceError
-
-__all__ = ["ERROR_KINDS", "FATAL_KINDS", "QuotaSource", "RegionQuotas", "SourceError"]

@@ -7,8 +7,9 @@ on-demand). Standard library only: the cache readers use this.
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import quote
+TYPE_CHECKING = False  # typing costs `show` more than printing its table
+if TYPE_CHECKING:
+    from typing import Any
 
 SERVICE_NAMES = {
     "compute": "Compute Engine VMs",
@@ -54,6 +55,8 @@ def short_label(check: dict[str, Any], short_metric: str) -> str:
 def request_url(project: str, check: dict[str, Any]) -> str:
     """The console's quotas page for the project, filtered to the check's service, metric
     and region (the filters follow the console's documented query parameters)."""
+    from urllib.parse import quote
+
     service = API_NAMES[service_of(check)]
     metric = check.get("quota_metric")
     if not isinstance(metric, str) or not metric:

@@ -111,7 +111,7 @@ def _row(check: dict[str, Any], now: float, max_age_s: float) -> Row:
         words.number_cell(check, "usage"),
         words.free_cell(check),
         words.ago(age),
-        clean(words.state_text(check, fresh)),
+        words.state_text(check, fresh),  # cleaned and cut at a word by words
     )
     key = clean(f"{check['region']}/{check['metric']}", 200)
     return Row(key, cells, bound[0] if bound else None, age, fresh)
