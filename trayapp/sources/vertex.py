@@ -24,20 +24,23 @@ def gpu_model(metric: str) -> str | None:
     return found.group(1) if found else None
 
 
-def quota_id(metric: str, spot: bool) -> str:
-    """``NVIDIA_T4_GPUS``, Spot -> ``CustomModelTrainingPreemptibleT4GPUsPerProjectPerRegion``."""
+def _model(metric: str) -> str:
     model = gpu_model(metric)
     if model is None:
         raise ValueError(f"{metric!r} is not an NVIDIA_<X>_GPUS name")
+    return model
+
+
+def quota_id(metric: str, spot: bool) -> str:
+    """``NVIDIA_T4_GPUS``, Spot -> ``CustomModelTrainingPreemptibleT4GPUsPerProjectPerRegion``."""
+    model = _model(metric)
     tier = "Preemptible" if spot else ""
     return f"CustomModelTraining{tier}{model.replace('_', '')}GPUsPerProjectPerRegion"
 
 
 def quota_metric(metric: str, spot: bool) -> str:
     """``NVIDIA_T4_GPUS`` -> ``aiplatform.googleapis.com/custom_model_training_nvidia_t4_gpus``."""
-    model = gpu_model(metric)
-    if model is None:
-        raise ValueError(f"{metric!r} is not an NVIDIA_<X>_GPUS name")
+    model = _model(metric)
     tier = "preemptible_" if spot else ""
     return f"{SERVICE}/custom_model_training_{tier}nvidia_{model.lower()}_gpus"
 
