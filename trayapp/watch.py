@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trayapp import answers
+from trayapp.sources import quota_names
 from trayapp.warming.events import Event, WarmEvent
 
 
@@ -45,6 +46,7 @@ class Hit:
     region: str
     free: float
     exact: bool
+    quota: str = ""  # "H100 Spot, Vertex AI training"; "" for the GPU alone (Compute VMs)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -67,7 +69,10 @@ def hits(rules: Sequence[WatchRule], checks: Iterable[dict[str, Any]]) -> list[H
         for check in matched:
             bound = answers.free_bound(check)
             if bound is not None:
-                found.append(Hit(rule, check.get("project", ""), check["region"], *bound))
+                short = answers.short_name(rule.metric)
+                label = quota_names.short_label(check, short)
+                where = (check.get("project", ""), check["region"])
+                found.append(Hit(rule, *where, *bound, "" if label == short else label))
     return found
 
 
@@ -140,11 +145,13 @@ def alert_text(group: Sequence[Hit]) -> tuple[str, str]:
     """(title, body) of the notification for one rule's newly met regions. A region known
     only by its limit (usage unknown) is said to have that limit, never that many free."""
     rule, first = group[0].rule, group[0]
-    name = answers.short_name(rule.metric)
+    name = first.quota or answers.short_name(rule.metric)  # the quota, when not Compute VMs'
     lines = [_place_line(h, group) for h in group]
     if len(group) == 1:
         where = _place(first, group)
-        if first.exact:
+        if first.exact and first.quota:
+            title = f"🎯 {name}: {_number(first.free)} free in {where}"
+        elif first.exact:
             title = f"🎯 {_number(first.free)} × {name} free in {where}"
         else:
             title = f"🎯 {name}: a limit of {_number(first.free)} in {where} (usage unknown)"
@@ -166,7 +173,8 @@ def alert_text(group: Sequence[Hit]) -> tuple[str, str]:
 def alert_line(group: Sequence[Hit]) -> str:
     """The log and terminal line for one rule's newly met regions."""
     places = "; ".join(_place_line(h, group) for h in group)
-    return f"🎯 CACHE_WARM_WATCH: {group[0].rule.describe()} met: {places}"
+    quota = f" ({group[0].quota})" if group[0].quota else ""
+    return f"🎯 CACHE_WARM_WATCH: {group[0].rule.describe()}{quota} met: {places}"
 
 
 def _place(hit: Hit, group: Sequence[Hit]) -> str:

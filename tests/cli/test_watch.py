@@ -264,3 +264,39 @@ def test_a_rule_added_by_sighup_is_judged_at_once_in_the_log_and_the_terminal(
     assert [w["region"] for w in status["watch_met"][0]["met_in"]] == [
         r for r, limit in H100_LIMITS.items() if limit >= 16
     ]
+
+
+def test_an_alert_names_the_quota_it_was_met_in():
+    """A rule met in Vertex AI training's Spot quota says so; Compute VMs' alone keeps its
+    short words."""
+    vertex = {**row("us-central1", limit=8.0, usage=0.0), "service": "vertex", "tier": "spot"}
+    [hit] = hits([WatchRule(H100, 8.0)], [vertex])
+    title, body = alert_text([hit])
+    assert title == "🎯 H100 Spot, Vertex AI training: 8 free in us-central1"
+    assert body.splitlines()[0] == "8 free in us-central1"
+    pool = {**row("us-east1", metric="C3_CPUS", limit=176.0), "service": "cloudbuild"}
+    [c3] = hits([WatchRule("C3_CPUS", 176.0)], [pool])
+    assert alert_text([c3])[0] == "🎯 C3, Cloud Build private pools: 176 free in us-east1"
+
+
+def test_a_vertex_spot_rule_is_told_in_the_log_with_its_quota(
+    env,  # noqa: F811
+    make_emulator,
+    tmp_path,
+):
+    """Through the real google-cloud-quotas client and the emulator: the hit names the quota
+    it was read from, so nobody launches a VM on the strength of a training quota."""
+    emulator = make_emulator(latency=2)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'projects = ["p"]\ninterval_s = 0.05\n[gpu]\nservice = "vertex"\nspot = true\n'
+        '[c3]\nservice = "cloudbuild"\n[[watch]]\nmetric = "H100"\nmin_free = 8\n'
+    )
+    proc = start_headless(env, emulator, "--config", str(config))
+    try:
+        text = wait_log(env, "CACHE_WARM_WATCH")
+    finally:
+        qt(env, "quit")
+        proc.communicate(timeout=10)
+    [line] = [x for x in text.splitlines() if "CACHE_WARM_WATCH" in x]
+    assert "8 × H100 (H100 Spot, Vertex AI training) met: a limit of" in line
