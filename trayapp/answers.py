@@ -123,8 +123,12 @@ def reported_anywhere(checks: Iterable[dict[str, Any]], metric: str) -> bool:
 
 
 def format_free(check: dict[str, Any]) -> str:
-    """FREE as printed (see :func:`trayapp.words.free_cell`)."""
-    return words.free_cell(check)
+    """FREE as every surface prints it: ``6``, ``≤ 8`` when only the limit is known, ``-`` for
+    no such quota, ``unknown`` when nothing is known, ``unlimited`` when there is no limit."""
+    if not_reported(check):
+        return words.NO_QUOTA
+    bound = free_bound(check)
+    return words.UNKNOWN if bound is None else format_bound(*bound)
 
 
 # --- a project at a glance ------------------------------------------------------------------
@@ -157,10 +161,10 @@ def updated_at(checks: Iterable[dict[str, Any]]) -> float | None:
     return max(times) if times else None
 
 
-def oldest_at(checks: Iterable[dict[str, Any]]) -> float | None:
-    """When the oldest answer among ``checks`` arrived (epoch seconds), None if none did."""
+def answer_span(checks: Iterable[dict[str, Any]]) -> tuple[float | None, float | None]:
+    """(newest, oldest): when the newest and the oldest answer arrived, read in one pass."""
     times = answer_times(checks)
-    return min(times) if times else None
+    return (max(times), min(times)) if times else (None, None)
 
 
 def answer_times(checks: Iterable[dict[str, Any]]) -> list[float]:
@@ -179,15 +183,10 @@ def answer_times(checks: Iterable[dict[str, Any]]) -> list[float]:
 
 def data_age(checks: Sequence[dict[str, Any]], now: float) -> str:
     """``updated 4 min ago, oldest 25 min ago``: the same words on every surface."""
-    newest, oldest = updated_at(checks), oldest_at(checks)
+    newest, oldest = answer_span(checks)
     return words.updated(
         None if newest is None else now - newest, None if oldest is None else now - oldest
     )
-
-
-def coarse_ago(seconds: float | None) -> str:
-    """The same as :func:`ago` (which says ``just now`` under a minute)."""
-    return ago(seconds)
 
 
 def format_bound(value: float, exact: bool) -> str:

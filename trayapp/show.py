@@ -274,7 +274,7 @@ def _print_project(
                 answers.clean(words.short_name(str(c["metric"])), 40),
                 words.number_cell(c, "limit"),
                 words.number_cell(c, "usage"),
-                words.free_cell(c),
+                answers.format_free(c),
                 words.ago(answers.age_s(c, now)),
                 _status(c, max_age, now),
             )

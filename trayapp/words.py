@@ -99,22 +99,6 @@ def number_cell(check: dict[str, Any], key: str) -> str:
     return number(value)
 
 
-def free_cell(check: dict[str, Any]) -> str:
-    """FREE: ``6``, ``≤ 8`` when only the limit is known, ``-`` for no such quota, ``unknown``
-    when nothing is known, ``unlimited`` when the quota has no limit."""
-    status = check.get("status")
-    if status == "absent":
-        return UNKNOWN if check.get("error") else NO_QUOTA  # a failed re-fetch: unknown now
-    if status == "ok" and check.get("unlimited") is True:
-        return UNLIMITED
-    limit, usage = check.get("limit"), check.get("usage")
-    if status != "ok" or not isinstance(limit, int | float) or isinstance(limit, bool):
-        return UNKNOWN
-    if isinstance(usage, int | float) and not isinstance(usage, bool):
-        return number(limit - usage)
-    return f"≤ {number(limit)}"
-
-
 def reason(text: Any, width: int = REASON_WIDTH) -> str:
     """An error as a row shows it: without the ``project/region:`` the row already says, one
     line, cut at a word (``…``) rather than mid-word."""

@@ -139,5 +139,5 @@ def test_summary_and_notification_lines():
 def test_text_from_the_cache_is_cleaned_and_capped():
     assert answers.clean("a\x1b[2J\nb\tc") == "a [2J b c"
     assert answers.clean("x" * 500, 10) == "x" * 9 + "…"
-    assert answers.coarse_ago(59) == "just now"
-    assert answers.coarse_ago(61) == "1 min ago"
+    assert answers.ago(59) == "just now"
+    assert answers.ago(61) == "1 min ago"

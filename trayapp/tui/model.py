@@ -109,7 +109,7 @@ def _row(check: dict[str, Any], now: float, max_age_s: float) -> Row:
         clean(quota_names.short_label(check, words.short_name(str(check["metric"])))),
         words.number_cell(check, "limit"),
         words.number_cell(check, "usage"),
-        words.free_cell(check),
+        answers.format_free(check),
         words.ago(age),
         words.state_text(check, fresh),  # cleaned and cut at a word by words
     )

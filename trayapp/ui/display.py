@@ -165,7 +165,7 @@ class DisplayModel:
             self._quotas = quota_lines(event.snapshot)
             self._answer = short_answer(self._quotas)
             checks = answers.document_checks(event.snapshot)
-            self._updated, self._oldest = answers.updated_at(checks), answers.oldest_at(checks)
+            self._updated, self._oldest = answers.answer_span(checks)
         except (KeyError, TypeError, AttributeError) as exc:  # a document we do not know
             log.warning("cannot read the answers of an event: %s", exc)
 
