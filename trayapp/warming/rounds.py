@@ -4,7 +4,7 @@ and how many times each region has been asked."""
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -56,7 +56,7 @@ class Round:
         if self.fetches.get(key) is future:
             del self.fetches[key]
 
-    def failed_attempt(self, key: Region, checks: Iterable[QuotaCheck]) -> bool:
+    def failed_attempt(self, key: Region, checks: Sequence[QuotaCheck]) -> bool:
         """Count a failed attempt of ``key``; True when it was the last one of its budget,
         else ``checks`` (every open check of that call) go to the back of their queues, so the
         call is asked again only after the checks queued before it: a region's or a Cloud
