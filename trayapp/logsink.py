@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from trayapp.safety.files import open_private, private_dir
-from trayapp.safety.text import clean_line
+from trayapp.safety.text import clean_line, one_line_trace
 from trayapp.warming.events import Event, WarmEvent
 from trayapp.warming.levels import Level, phrase
 
@@ -261,7 +261,7 @@ class LogRoute(logging.Handler):
                 self._last = {k: t for k, t in self._last.items() if now - t < self.window_s}
             text = f"{record.name}: {record.getMessage()}"
             if record.exc_info and record.exc_info[1] is not None:
-                text += f" ({_one_line(record.exc_info[1])})"
+                text += f" ({one_line_trace(record.exc_info[1])})"
             held = self._held.pop(key, 0)
             if held:
                 text += f" ({held} more like it held back)"
@@ -271,17 +271,6 @@ class LogRoute(logging.Handler):
                 self.stream.flush()
         except Exception:
             self.handleError(record)
-
-
-def _one_line(exc: BaseException) -> str:
-    """``OSError: ... at cache.py:288``: the exception and where it was raised."""
-    where = ""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is not None:
-        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"  # noqa: PTH119
-    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def route_logging(filelog: FileLog) -> Callable[[], None]:

@@ -116,15 +116,15 @@ def test_a_disabled_api_fails_every_quota_check_with_the_fix(make_emulator, tmp_
     assert not snap.is_complete(PROJECT)
 
 
-def test_a_missing_permission_fails_every_cloud_quotas_check_of_the_project(
-    make_emulator, tmp_path
-):
+def test_a_missing_permission_fails_the_checks_of_its_call_only(make_emulator, tmp_path):
     emulator = make_emulator(faults=["403@cloudbuild"])
     events, by_key, _, _ = run(emulator, tmp_path, build_plan([PROJECT], **DESIGN))
     assert events[-1].kind is WarmEvent.INCOMPLETE
     failed = [c for c in by_key.values() if c["error"]]
-    assert len(failed) >= 38 - 4  # all but the GPU call that shared the first tick
+    assert {c["kind"] for c in failed} == {"c3"} and len(failed) == 18  # Cloud Build's
     assert all("roles/cloudquotas.viewer" in c["error"] for c in failed)
+    gpu = [c for (kind, _, _), c in by_key.items() if kind == "gpu"]
+    assert all(c["status"] in ("ok", "absent") and c["error"] is None for c in gpu)
     assert len(paths(emulator, "cloudbuild")) == 1  # the same answer for the rest: not asked
 
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 PROFILES = ("fixed", "heavy-tail", "demo")
+REGIONS_TARGET = "compute"  # every regions.get, of any region (no Cloud Quotas request)
+_QUOTA_TARGETS = frozenset({"cloudquotas", "aiplatform", "cloudbuild"})
 
 # The demo profile: one latency per region, in milliseconds. The warmer takes one GPU check
 # (metric by metric over us-central1, us-east1, us-west1, europe-west4) and one C3 check (the
@@ -168,9 +170,11 @@ class Fault:
         return cls("http", status, reason, project, region, count)
 
     def matches(self, project: str, region: str | None) -> bool:
-        return (self.project is None or self.project == project) and (
-            self.region is None or self.region == region
-        )
+        if self.region == REGIONS_TARGET:
+            where = region is not None and region not in _QUOTA_TARGETS
+        else:
+            where = self.region is None or self.region == region
+        return (self.project is None or self.project == project) and where
 
     def error_body(self, project: str, region: str | None) -> dict[str, object]:
         """The JSON error document Google APIs answer with."""
@@ -192,7 +196,8 @@ SPEC_HELP = (
     "WHAT[:REASON][@TARGET][#COUNT]; WHAT is an HTTP status 400-599, hang, trickle, "
     "broken_body, no_quotas or huge_body (a valid answer of 64 MB); REASON goes in "
     "error.errors[0].reason (e.g. rateLimitExceeded); "
-    "TARGET is REGION, cloudquotas (Compute's QuotaInfos: the GPU family quotas), aiplatform "
+    "TARGET is REGION, compute (every regions.get), "
+    "cloudquotas (Compute's QuotaInfos: the GPU family quotas), aiplatform "
     "(Vertex AI training QuotaInfos), cloudbuild (Cloud Build's), PROJECT/REGION, PROJECT/* or * "
     "(default: every request); #COUNT makes "
     "the fault hit only the next COUNT matching requests. Examples: "

@@ -22,3 +22,18 @@ def clean_line(text: object, limit: int = MAX_LINE) -> str:
     kept = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in raw)
     line = " ".join(kept.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def one_line_trace(exc: BaseException, frames: int = 6) -> str:
+    """``KeyError: 'x' at state.py:88 < quota_calls.py:170 < ...``: an exception and the last
+    ``frames`` places it passed through, innermost first, as one line for the log."""
+    import os
+
+    places: list[str] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        places.append(f"{os.path.basename(code.co_filename)}:{tb.tb_lineno}")  # noqa: PTH119
+        tb = tb.tb_next
+    where = " < ".join(reversed(places[-frames:]))
+    return clean_line(f"{type(exc).__name__}: {exc}" + (f" at {where}" if where else ""))

@@ -21,6 +21,7 @@ ERROR_KINDS = (
     "unavailable",
     "timeout",
     "bad_response",
+    "internal",  # a bug of ours or of a library: said as itself, its traceback in the log
 )
 # Failures that no retry inside a cycle can mend: warming stops for their scope.
 FATAL_KINDS = frozenset({"auth", "permission"})
@@ -48,9 +49,35 @@ class SourceError(Exception):
         super().__init__(first_line)
         self.kind = kind
         self.message = first_line
+        self.trace: str | None = None  # an internal error's traceback, one line, for the log
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
+
+
+def internal_error(where: str, exc: BaseException) -> SourceError:
+    """A bug of ours or of a library, not the API's doing: said as itself (the exception's
+    type and text), with its traceback as one line for the log."""
+    from trayapp.safety.text import one_line_trace
+
+    error = SourceError(
+        "internal", f"{where}: internal error ({type(exc).__name__}: {exc}); see the log"
+    )
+    error.trace = one_line_trace(exc)
+    return error
+
+
+def log_internal(error: SourceError) -> None:
+    """An internal error's traceback to the log, once a minute per kind of exception (the
+    log's rate limit keys on the message's format)."""
+    import logging
+    import re
+
+    trace = error.trace or ""
+    name = re.sub(r"\W", "", trace.split(":", 1)[0])[:60]
+    logging.getLogger("trayapp.sources").error(
+        f"internal error, {name}%s", trace.removeprefix(name)
+    )
 
 
 class QuotaSource(Protocol):

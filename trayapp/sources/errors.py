@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from trayapp.safety.text import clean_line
-from trayapp.sources.base import SourceError
+from trayapp.sources.base import SourceError, internal_error
 
 ADC_HINT = 'run "gcloud auth application-default login", or pass --endpoint to use the emulator'
 RATE_REASONS = frozenset(
@@ -125,7 +125,7 @@ def classify(exc: BaseException, where: str, timeout_s: float) -> SourceError:
         return SourceError("bad_response", f"{where}: unreadable answer ({clean_line(exc, 120)})")
     if isinstance(exc, OSError):
         return SourceError("unavailable", f"{where}: {type(exc).__name__}: {clean_line(exc, 120)}")
-    return SourceError("unavailable", f"{where}: unexpected {type(exc).__name__}")
+    return internal_error(where, exc)
 
 
 _STATUS_KINDS = {401: "auth", 404: "not_found", 408: "timeout", 429: "rate_limited"}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trayapp.sources.base import SourceError
-from trayapp.warming.calls import Call, call_of, family_call
+from trayapp.warming.calls import Call, call_of
 from trayapp.warming.events import WarmEvent
 from trayapp.warming.levels import Level
 from trayapp.warming.plan import QuotaCheck
@@ -25,7 +25,7 @@ class Batch:
     fatal: SourceError | None = None  # the client could not even be built
     failures: dict[Call, SourceError] = field(default_factory=dict)
     elapsed_ms: int = 0
-    family: str | None = None  # a Cloud Quotas family call for this project, and nothing else
+    family: Call | None = None  # a project's Cloud Quotas family call, and nothing else
     notices: list[SourceError] = field(default_factory=list)  # to mend; warming goes on
 
     @property
@@ -42,8 +42,7 @@ class Batch:
         """The calls of the batch: regions.get per region, a QuotaInfo per call key, or the
         project's family call."""
         if self.family is not None:
-            tier = self.checks[0].tier if self.checks else "on-demand"
-            return [family_call(self.family, tier)]
+            return [self.family]
         return list(dict.fromkeys(call_of(c) for c in self.checks))
 
     @property

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from trayapp.sources.base import QuotaSource, SourceError
+from trayapp.sources.base import QuotaSource, SourceError, internal_error, log_internal
 from trayapp.warming import calls
 from trayapp.warming.batch import Batch, Region
 from trayapp.warming.engine import Engine
-from trayapp.warming.family_step import apply_answer
+from trayapp.warming.quota_calls import apply_answer
 
 
 class BatchRunner:
@@ -56,9 +56,7 @@ class BatchRunner:
                         f"{where}: timed out, no complete answer within {deadline_s:g} s",
                     )
                 else:
-                    batch.failures[key] = SourceError(
-                        "bad_response", f"{where}: unexpected {type(other).__name__}"
-                    )
+                    batch.failures[key] = _internal(where, other)
         batch.elapsed_ms = round((time.perf_counter() - started) * 1000)
         self._finish(batch)
 
@@ -83,14 +81,30 @@ class BatchRunner:
             future.set_exception(exc)
             return
         engine = self._engine
-        with engine.lock:  # the answer fills every open check it answers, now
-            round_ = engine.round
-            if round_.number == number and round_.current(key, future) and not engine.stopping:
-                apply_answer(
-                    engine.state, engine.families, key, answer, family_source=self._family_source
-                )
+        try:
+            with engine.lock:  # the answer fills every open check it answers, now
+                round_ = engine.round
+                if round_.number == number and round_.current(key, future) and not engine.stopping:
+                    apply_answer(
+                        engine.state,
+                        engine.quota_calls,
+                        key,
+                        answer,
+                        family_source=self._family_source,
+                    )
+        except Exception as exc:  # a bug of ours: this call fails now, said as itself
+            future.set_exception(_internal(calls.describe(key), exc))
+            return
         future.set_result(answer)
 
     def _abandon(self, key: Region, future: Future[Any]) -> None:
         with self._engine.lock:
             self._engine.round.abandon(key, future)  # a late answer is dropped; a retry asks again
+
+
+def _internal(where: str, exc: Exception) -> SourceError:
+    """A bug, not the API's doing: the call fails with its own reason at once, and the
+    traceback goes to the log."""
+    error = internal_error(where, exc)
+    log_internal(error)
+    return error

@@ -21,7 +21,7 @@ Call = tuple[str, str]  # (project, region) or (project, "<service>:<tier>[:<met
 
 def call_of(check: QuotaCheck) -> Call:
     """The call that answers ``check`` first (a Compute GPU check its region may not report
-    goes on to the family call, see ``family_step``)."""
+    goes on to the family call, see ``quota_calls``)."""
     if check.service == "vertex":
         return (check.project, f"vertex:{check.tier}:{check.metric}")
     if check.service == "cloudbuild":

@@ -15,9 +15,9 @@ from trayapp.cache import Snapshot
 from trayapp.warming.batch import Batch
 from trayapp.warming.events import WarmEvent
 from trayapp.warming.failures import Failures
-from trayapp.warming.family_step import FamilyStep
 from trayapp.warming.levels import Level, Thresholds
 from trayapp.warming.plan import Plan, QuotaCheck
+from trayapp.warming.quota_calls import QuotaCalls
 from trayapp.warming.rounds import Round
 from trayapp.warming.schedule import RetryBackoff
 from trayapp.warming.state import WarmState
@@ -52,7 +52,7 @@ class Engine:
     max_attempts: int = 3
     lock: threading.Lock = field(default_factory=threading.Lock)
     round: Round = field(init=False)
-    families: FamilyStep = field(init=False)
+    quota_calls: QuotaCalls = field(init=False)
     stopping: bool = False
     retries: int = 0  # retry rounds of this cycle
     once: bool = False  # `run --once`: the first cycle's end is the run's end, no retry follows
@@ -61,21 +61,21 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.round = Round(0, 0.0, (), (), self.max_attempts)  # a cycle, or a retry of it
-        # GPU metrics regions.get does not report: asked of the family quota, if the source can
-        self.families = FamilyStep(self.max_attempts)
+        # every Cloud Quotas call's failures and retries, and the family quota's held checks
+        self.quota_calls = QuotaCalls(self.max_attempts)
 
     def new_round(
         self, now: float, gpu: tuple[QuotaCheck, ...], c3: tuple[QuotaCheck, ...]
     ) -> None:
         """A fresh pass over ``gpu`` and ``c3``: attempts, family calls and back-off start over."""
         self.round = Round(self.round.number + 1, now, gpu, c3, self.max_attempts)
-        self.families.new_round()
+        self.quota_calls.new_round()
         self.failures.backoff_until = 0.0
 
     def start_cycle(self, now: float) -> None:
         """Every check is open again; known values stay readable until replaced."""
         self.state.new_cycle(now)
-        self.families.new_cycle()
+        self.quota_calls.new_cycle()
         self.new_round(now, self.plan.gpu, self.plan.c3)
         self.retry.reset()
         self.retries = 0
@@ -83,11 +83,13 @@ class Engine:
 
     def next_batch(self) -> Batch:
         """A family call when one is due (a batch of its own), else 1 GPU + 1 C3 check."""
-        project = self.families.due()
-        if project is not None:
-            self.families.started(project)
-            return Batch(self.families.waiting(project), self.round.number, family=project)
-        open_ = self.state.done | self.families.held  # held checks were answered by a region
+        calls = self.quota_calls
+        queued = bool(self.round.gpu or self.round.c3)
+        family = calls.due(self.round.picks, queued)
+        if family is not None:
+            calls.started(family)
+            return Batch(calls.waiting(family), self.round.number, family=family)
+        open_ = self.state.done | calls.held  # held checks were answered by a region
         return Batch(self.round.pick(open_), self.round.number)
 
     def max_age_s(self) -> float:
@@ -117,4 +119,8 @@ class Engine:
         state.seed(old)
         self.plan, self.state = plan, state
         self.failures.missing.clear()
+        # the calls in flight belong to the old plan: their answers are dropped (the round they
+        # started in is over), and the new cycle that a changed plan starts asks again
+        self.round = Round(self.round.number + 1, self.round.started, (), (), self.max_attempts)
+        self.quota_calls.new_cycle()
         return True

@@ -1,15 +1,19 @@
-"""What a batch's failures do to a round: which checks fail, which regions are not asked again,
+"""What a batch's failures do to a round: which checks fail, which calls are not asked again,
 which errors are told once, and how long rate limiting holds the next batch back.
 
-Every method runs under the warmer's lock. Standard library only, like the warmer.
+A failure stays in its lane: it fails the checks its call answers and no other. A region's
+regions.get lane is the project's Compute API (a permission is the project's, not a region's);
+each Cloud Quotas call is its own lane. Only credentials, which every call shares, fail
+everything. Every method runs under the warmer's lock. Standard library only, like the warmer.
 """
 
 from __future__ import annotations
 
-from trayapp.sources.base import FATAL_KINDS, SourceError
+from trayapp.sources.base import SourceError
 from trayapp.warming.batch import Batch, Region
-from trayapp.warming.calls import call_of, is_quota_call
-from trayapp.warming.family_step import NOTICE_KINDS, FamilyStep
+from trayapp.warming.calls import call_of, is_family_call, is_quota_call
+from trayapp.warming.plan import QuotaCheck
+from trayapp.warming.quota_calls import NOTICE_KINDS, QuotaCalls
 from trayapp.warming.rounds import Round
 from trayapp.warming.state import WarmState
 
@@ -36,63 +40,59 @@ class Failures:
         state: WarmState,
         *,
         round_: Round,
-        families: FamilyStep,
+        quota_calls: QuotaCalls,
         now: float,
         interval_s: float,
     ) -> list[SourceError]:
         """Record a batch's failures; returns the errors to report (each once per cycle)."""
         if batch.fatal is not None:  # no client at all: nothing of this round can be done
-            self.give_up(state, None, batch.fatal)
+            self.give_up(state, batch.fatal)
             return self._once(batch.fatal)
-        batch.notices += families.take_notices()
-        if batch.family is not None:
-            self._family(batch, state, families, now, interval_s)
-            return []
+        batch.notices += quota_calls.take_notices()
         errors: list[SourceError] = []
         for key, exc in list(batch.failures.items()):
-            open_checks = state.region_checks(*key)
-            if is_quota_call(key) and exc.kind in NOTICE_KINDS and exc.kind != "auth":
-                self._blocked(batch, state, families, key[0], exc)
-                continue
-            if exc.kind in FATAL_KINDS:  # credentials fail everything, permission a project
-                self.give_up(state, None if exc.kind == "auth" else key[0], exc)
-                errors += self._once(exc)
-                continue
-            if exc.kind == "not_found":  # a region that does not exist is not asked again
-                self.missing[key] = exc.message
-                final = True
-            else:  # every check of the region shares the next attempt, later on
-                mine = [c for c in batch.checks if call_of(c) == key]
-                final = round_.failed_attempt(key, mine)
-            for check in open_checks:
-                state.apply_error(check, exc.message, final=final)
             if exc.kind == "rate_limited":
                 self.backoff_until = now + self.backoff_ticks * interval_s
+            if exc.kind == "auth":  # credentials: every call of every project shares them
+                self.give_up(state, exc)
+                errors += self._once(exc)
+            elif is_family_call(key):
+                spacing = max(len(round_.gpu), len(round_.c3))
+                batch.notice = quota_calls.failed(
+                    state, key, exc, picks=round_.picks, spacing=spacing
+                )
+            elif is_quota_call(key) and exc.kind in NOTICE_KINDS:
+                batch.notice = quota_calls.block(state, key, exc)
+            elif exc.kind == "permission":  # the project's Compute API: every region of it
+                for check in self._compute_lane(state, quota_calls, key[0]):
+                    state.apply_error(check, exc.message, final=True)
+                errors += self._once(exc)
+            elif exc.kind == "internal":  # a bug: asking again this round would repeat it
+                for check in state.call_checks(key):
+                    state.apply_error(check, exc.message, final=True)
+            elif exc.kind == "not_found":  # a region that does not exist is not asked again
+                self.missing[key] = exc.message
+                for check in state.call_checks(key):
+                    state.apply_error(check, exc.message, final=True)
+            else:  # every check of the call shares the next attempt, later on
+                open_checks = state.call_checks(key)
+                final = round_.failed_attempt(key, open_checks)
+                for check in open_checks:
+                    state.apply_error(check, exc.message, final=final)
         return errors
 
-    def _family(
-        self, batch: Batch, state: WarmState, families: FamilyStep, now: float, interval_s: float
-    ) -> None:
-        """A failed family call: a notice (and the batch did not fail) or a retry later."""
-        key = batch.regions[0]
-        exc = batch.failures.get(key)
-        if exc is None:
-            return
-        if exc.kind == "rate_limited":
-            self.backoff_until = now + self.backoff_ticks * interval_s
-        batch.notice = families.failed(state, key[0], exc)
-
     @staticmethod
-    def _blocked(
-        batch: Batch, state: WarmState, families: FamilyStep, project: str, exc: SourceError
-    ) -> None:
-        """Cloud Quotas cannot be read for ``project`` until a person mends it: every open
-        check it answers fails with the fix for this round (unknown, never "not reported"),
-        a notice says it once a run, and the round's retries ask again."""
-        for check in state.checks:
-            if check.project == project and check.service != "compute" and check not in state.done:
-                state.apply_error(check, exc.message, final=True)
-        batch.notice = families.block(state, project, exc)
+    def _compute_lane(state: WarmState, quota_calls: QuotaCalls, project: str) -> list[QuotaCheck]:
+        """The open checks of ``project`` that regions.get answers (not those a region has
+        answered and the family call may still fill)."""
+        return [
+            c
+            for c in state.checks
+            if c.project == project
+            and c not in state.done
+            and c not in quota_calls.held
+            and not is_quota_call(call_of(c))
+        ]
 
     def _once(self, exc: SourceError) -> list[SourceError]:
         if exc.message in self.reported:
@@ -101,8 +101,8 @@ class Failures:
         return [exc]
 
     @staticmethod
-    def give_up(state: WarmState, project: str | None, exc: SourceError) -> None:
-        """Fail every open check of ``project`` (of every project when None) for this round."""
+    def give_up(state: WarmState, exc: SourceError) -> None:
+        """Fail every open check of every project for this round (credentials failed)."""
         for check in state.checks:
-            if check not in state.done and project in (None, check.project):
+            if check not in state.done:
                 state.apply_error(check, exc.message, final=True)

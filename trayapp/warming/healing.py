@@ -61,7 +61,7 @@ class Healing:
                 batch,
                 e.state,
                 round_=e.round,
-                families=e.families,
+                quota_calls=e.quota_calls,
                 now=self._clock(),
                 interval_s=e.timing.interval_s,
             )

@@ -4,7 +4,7 @@ and how many times each region has been asked."""
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -31,10 +31,12 @@ class Round:
         self.attempts: Counter[Region] = Counter()
         self.fetches: dict[Region, Future[Any]] = {}
         self.calls = 0
+        self.picks = 0  # ticks that took checks from the queues
 
     def pick(self, done: set[QuotaCheck]) -> list[QuotaCheck]:
         """The next open GPU check and the next open C3 check (answered ones are skipped)."""
         picked: list[QuotaCheck] = []
+        self.picks += 1
         for queue in (self.gpu, self.c3):
             while queue:
                 check = queue.popleft()
@@ -54,12 +56,19 @@ class Round:
         if self.fetches.get(key) is future:
             del self.fetches[key]
 
-    def failed_attempt(self, key: Region, checks: Iterable[QuotaCheck]) -> bool:
+    def failed_attempt(self, key: Region, checks: Sequence[QuotaCheck]) -> bool:
         """Count a failed attempt of ``key``; True when it was the last one of its budget,
-        else ``checks`` (the batch's checks of that region) go to the back of their queues."""
+        else ``checks`` (every open check of that call) go to the back of their queues, so the
+        call is asked again only after the checks queued before it: a region's or a Cloud
+        Quotas call's retries are spaced alike."""
         self.attempts[key] += 1
         if self.attempts[key] >= self.max_attempts:
             return True
+        moved = set(checks)
+        for queue in (self.gpu, self.c3):
+            kept = [c for c in queue if c not in moved]
+            queue.clear()
+            queue.extend(kept)
         for check in checks:
             (self.gpu if check.kind == "gpu" else self.c3).append(check)
         return False

@@ -3,7 +3,8 @@
 Runs in a process started with multiprocessing's spawn method, so it holds nothing of the tray
 process but the recipe. Every call runs on a thread of its own (a batch fetches several regions
 at once); answers go back as ``(call_id, True, result)`` or ``(call_id, False, (kind,
-message))``: a SourceError crosses as plain values, never as a pickled exception or traceback.
+message, trace))``: a SourceError crosses as plain values, never as a pickled exception; a bug's
+traceback crosses as one cleaned line (``trace``), for the tray's log.
 The process ends when the pipe closes, when told to (``None``), or after a long idle spell.
 """
 
@@ -15,7 +16,7 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
-from trayapp.sources.base import SourceError
+from trayapp.sources.base import SourceError, internal_error
 from trayapp.sources.recipe import SourceRecipe
 
 IDLE_EXIT_S = 600.0  # a fetcher nobody has called for this long ends by itself
@@ -45,9 +46,10 @@ def serve(conn: Connection, recipe: SourceRecipe, idle_exit_s: float = IDLE_EXIT
                 raise SourceError("bad_response", f"the fetcher does not answer {method!r}")
             result = getattr(source, method)(*args)
         except SourceError as exc:
-            reply((call_id, False, (exc.kind, exc.message)))
-        except Exception as exc:  # a library bug: one line, never the traceback's text
-            reply((call_id, False, ("unavailable", f"fetcher: unexpected {type(exc).__name__}")))
+            reply((call_id, False, (exc.kind, exc.message, exc.trace)))
+        except Exception as exc:  # a bug: said as itself, its traceback for the tray's log
+            failure = internal_error(f"fetcher: {method}", exc)
+            reply((call_id, False, (failure.kind, failure.message, failure.trace)))
         else:
             reply((call_id, True, result))
 

@@ -17,7 +17,7 @@ from multiprocessing.connection import wait
 from multiprocessing.context import SpawnContext
 from typing import Any
 
-from trayapp.sources.base import SourceError
+from trayapp.sources.base import SourceError, log_internal
 from trayapp.sources.fetcher.child import serve
 from trayapp.sources.recipe import SourceRecipe
 
@@ -54,8 +54,12 @@ class Call:
     def outcome(self) -> Any:
         """The answer, or the SourceError the fetcher reported, with its kind and message."""
         if not self._ok:
-            kind, message = self._value
-            raise SourceError(kind, message)
+            kind, message, *trace = self._value
+            error = SourceError(kind, message)
+            if trace and trace[0]:
+                error.trace = str(trace[0])
+                log_internal(error)
+            raise error
         return self._value
 
 
