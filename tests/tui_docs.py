@@ -93,11 +93,12 @@ def dead_pid() -> int:
 
 
 def sample_checks() -> list[dict[str, Any]]:
-    """A bit of everything: reported, not reported, failed, pending, unknown usage, stale."""
+    """A bit of everything: reported, not reported, failed, pending, unknown usage, stale. As
+    the warmer writes them: on-demand H100 only from the family quota, usage unknown."""
     return [
         check("us-central1", "NVIDIA_T4_GPUS", limit=8, usage=2),
-        check("us-central1", "NVIDIA_H100_GPUS", limit=16, usage=4),
-        check("us-west1", "NVIDIA_H100_GPUS", limit=8, usage=0),
+        check("us-central1", "NVIDIA_H100_GPUS", limit=16, usage=None, source="cloudquotas"),
+        check("us-west1", "NVIDIA_H100_GPUS", limit=8, usage=None, source="cloudquotas"),
         check("us-east1", "NVIDIA_H100_GPUS", "absent"),
         check("europe-west4", "NVIDIA_H100_GPUS", limit=32, usage=None, source="cloudquotas"),
         check("us-east1", "NVIDIA_T4_GPUS", "error", error="503 Service Unavailable"),

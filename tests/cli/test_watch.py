@@ -268,15 +268,18 @@ def test_a_rule_added_by_sighup_is_judged_at_once_in_the_log_and_the_terminal(
 
 def test_an_alert_names_the_quota_it_was_met_in():
     """A rule met in Vertex AI training's Spot quota says so; Compute VMs' alone keeps its
-    short words."""
-    vertex = {**row("us-central1", limit=8.0, usage=0.0), "service": "vertex", "tier": "spot"}
+    short words. Cloud Quotas gives limits only, so these rows hold no usage (as the cache
+    does) and the alert says a limit, never "8 free"."""
+    vertex = {**row("us-central1", limit=8.0, usage=None), "service": "vertex", "tier": "spot"}
     [hit] = hits([WatchRule(H100, 8.0)], [vertex])
     title, body = alert_text([hit])
-    assert title == "🎯 H100 Spot, Vertex AI training: 8 free in us-central1"
-    assert body.splitlines()[0] == "8 free in us-central1"
-    pool = {**row("us-east1", metric="C3_CPUS", limit=176.0), "service": "cloudbuild"}
+    assert title == "🎯 H100 Spot, Vertex AI training: a limit of 8 in us-central1 (usage unknown)"
+    assert body.splitlines()[0] == "a limit of 8 in us-central1 (usage unknown)"
+    pool = {**row("us-east1", metric="C3_CPUS", limit=176.0, usage=None), "service": "cloudbuild"}
     [c3] = hits([WatchRule("C3_CPUS", 176.0)], [pool])
-    assert alert_text([c3])[0] == "🎯 C3, Cloud Build private pools: 176 free in us-east1"
+    assert alert_text([c3])[0] == (
+        "🎯 C3, Cloud Build private pools: a limit of 176 in us-east1 (usage unknown)"
+    )
 
 
 def test_a_vertex_spot_rule_is_told_in_the_log_with_its_quota(
@@ -299,4 +302,10 @@ def test_a_vertex_spot_rule_is_told_in_the_log_with_its_quota(
         qt(env, "quit")
         proc.communicate(timeout=10)
     [line] = [x for x in text.splitlines() if "CACHE_WARM_WATCH" in x]
-    assert "8 × H100 (H100 Spot, Vertex AI training) met: a limit of" in line
+    assert "8 × H100 (H100 Spot, Vertex AI training) met: a limit of" in line, line
+    # the emulator's Spot H100 training limits (emulator/quota_data.py), written out by hand
+    assert line.endswith(
+        "met: a limit of 48 in europe-west4 (usage unknown); a limit of 32 in us-central1 "
+        "(usage unknown); a limit of 16 in us-east1 (usage unknown); a limit of 16 in us-west1 "
+        "(usage unknown)"
+    ), line

@@ -215,3 +215,28 @@ def test_the_engine_is_composed_not_mixed_in():
                 if [b for b in bases if b not in PLAIN_BASES]:
                     mixed[f"{name}.{node.name}"] = bases
     assert not mixed, f"compose these instead of inheriting: {mixed}"
+
+
+def reachable(start: str, graph: dict[str, set[str]]) -> set[str]:
+    """Every trayapp module ``start`` imports, directly or through the modules it imports."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for found in graph[todo.pop()] - seen:
+            seen.add(found)
+            todo.append(found)
+    return seen
+
+
+def test_the_emulator_holds_its_own_data_not_the_warmers():
+    """The emulator stands in for Google: a table or default it took from the warmer would
+    make the tests compare the warmer with itself. Nothing of trayapp.warming, even through
+    another module."""
+    graph = import_graph()
+    borrowed = {
+        name: sorted(m for m in reachable(name, graph) if under(m, ("trayapp.warming",)))
+        for name in graph
+        if under(name, ("trayapp.emulator",))
+    }
+    borrowed = {name: found for name, found in borrowed.items() if found}
+    assert not borrowed, f"the emulator imports the warmer: {borrowed}"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from test_show import entry
+from userdirs import headless_env, run_cli
 
 from trayapp import cache
 from trayapp.safety.files import private_dir
@@ -28,10 +29,14 @@ def test_the_reader_snippet_runs_as_printed_with_the_standard_library_only(tmp_p
     home = tmp_path / "home"
     path = home / ".cache" / "quota-tray" / cache.FILENAME
     private_dir(path.parent)
+    # as the warmer writes them: on-demand H100 comes from the family quota (usage unknown),
+    # A100 from regions.get (usage known)
+    family = {"source": "cloudquotas", "usage": None}
     checks = [
-        entry("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0),
-        entry("us-east4", "NVIDIA_H100_GPUS", limit=16.0, usage=0.0),
-        entry("us-central1", "NVIDIA_H100_GPUS", limit=8.0, usage=4.0),
+        {**entry("us-west1", "NVIDIA_H100_GPUS", limit=16.0), **family},
+        {**entry("us-east4", "NVIDIA_H100_GPUS", limit=24.0), **family},
+        {**entry("us-central1", "NVIDIA_H100_GPUS", limit=4.0), **family},
+        {**entry("us-central1", "NVIDIA_A100_GPUS", limit=16.0, usage=8.0), "source": "compute"},
     ]
     cache.write_atomic(
         path,
@@ -67,6 +72,27 @@ def test_the_reader_snippet_runs_as_printed_with_the_standard_library_only(tmp_p
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "my-project complete",
-        "  us-east4 16 free",
-        "  us-west1 8 free",
+        "  us-east4 ≤ 24 free",
+        "  us-west1 ≤ 16 free",
     ]
+
+
+def console_block_after(marker: str) -> list[str]:
+    start = README.index(marker)
+    found = re.search(r"```console\n(.*?)```", README[start:], re.S)
+    assert found, f"no console block after {marker!r}"
+    return found.group(1).splitlines()
+
+
+def test_the_answer_at_a_glance_is_what_show_prints_after_a_demo_cycle(tmp_path):
+    """The README's first example is the product's own output, not a made-up table: a demo
+    cycle against the built-in emulator, then the command as printed."""
+    block = console_block_after("## The answer at a glance")
+    command, expected = block[0], block[1:]
+    assert command.startswith("$ quota-tray show --demo ")
+    env = headless_env(tmp_path / "home")
+    done = run_cli(env, "demo", "--once", "--headless", "--speed", "20", timeout=180)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    shown = run_cli(env, *command.split()[2:])
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == expected

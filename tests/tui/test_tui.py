@@ -52,17 +52,17 @@ def test_filter_and_sort_keys(path):
         await pilot.press("tab", "1", "0")
         await until(pilot, lambda: table.row_count == 2)
         assert [r.key for r in table.shown] == keys(metrics=["h100"], min_free=10)
-        assert free_numbers(app) == [32, 12]  # europe-west4 within its limit, most free first
+        assert free_numbers(app) == [32, 16]  # both within their limits, most free first
 
         await pilot.press("backspace", "backspace", "escape")  # min free cleared, back to table
         await until(pilot, lambda: table.row_count == 4)
         assert app.focused is table
         await pilot.press("s")  # cache order -> FREE
         await until(pilot, lambda: app.sort == "free")
-        assert free_numbers(app) == [32, 12, 8] and cells(app)[-1][6] == "not reported"
+        assert free_numbers(app) == [32, 16, 8] and cells(app)[-1][6] == "not reported"
         assert "sort: FREE" in str(app.query_one("#sort-label").render())
         await pilot.press("S")
-        await until(pilot, lambda: free_numbers(app) == [8, 12, 32])
+        await until(pilot, lambda: free_numbers(app) == [8, 16, 32])
         await pilot.press("s")  # FREE -> GPU type
         assert app.sort == "metric" and not app.reverse
 

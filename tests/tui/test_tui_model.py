@@ -25,7 +25,14 @@ def by_key(rows):
 def test_rows_say_free_not_reported_unknown_usage_and_stale():
     cells = by_key(model.rows(snap(), "p"))
     #             region   metric          limit usage  FREE  age  status (as `show` says it)
-    assert cells["us-central1/NVIDIA_H100_GPUS"][:5] == ("us-central1", "H100", "16", "4", "12")
+    assert cells["us-central1/NVIDIA_T4_GPUS"][:5] == ("us-central1", "T4", "8", "2", "6")
+    assert cells["us-central1/NVIDIA_H100_GPUS"][:5] == (
+        "us-central1",
+        "H100",
+        "16",
+        "unknown",
+        "≤ 16",
+    )
     assert cells["us-central1/NVIDIA_H100_GPUS"][6] == "ok"
     assert cells["us-east1/NVIDIA_H100_GPUS"][2:] == ("-", "-", "-", "just now", "not reported")
     assert cells["europe-west4/NVIDIA_H100_GPUS"][2:5] == ("32", "unknown", "≤ 32")
@@ -65,7 +72,7 @@ def test_filters_mean_what_show_means(metrics, min_free):
 
 def test_min_free_keeps_bounds_and_orders_most_free_first():
     rows = model.rows(snap(), "p", model.Filters.parse("", "8"))
-    assert [r.cells[4] for r in rows] == ["176", "≤ 32", "12", "8"]
+    assert [r.cells[4] for r in rows] == ["176", "≤ 32", "≤ 16", "≤ 8"]  # bounds pass on limits
 
 
 @pytest.mark.parametrize("text", ["-1", "nan", "inf", "eight"])
@@ -77,9 +84,9 @@ def test_a_bad_min_free_is_refused(text):
 def test_sorts_keep_unknown_values_last_and_reverse():
     rows = model.rows(snap(), "p")
     free = model.sort_rows(rows, "free")
-    assert [r.free for r in free] == [176, 32, 12, 8, 6, 3, None, None, None]
+    assert [r.free for r in free] == [176, 32, 16, 8, 6, 3, None, None, None]
     rev = model.sort_rows(rows, "free", reverse=True)
-    assert [r.free for r in rev] == [3, 6, 8, 12, 32, 176, None, None, None]
+    assert [r.free for r in rev] == [3, 6, 8, 16, 32, 176, None, None, None]
     regions = [r.cells[0] for r in model.sort_rows(rows, "region")]
     assert regions == sorted(regions)
     metrics = [r.cells[1] for r in model.sort_rows(rows, "metric")]

@@ -8,10 +8,21 @@ catch-all whose ``applicableLocations`` limit where the service offers the quota
 
 from __future__ import annotations
 
-from trayapp.warming.plan import DEFAULT_C3_REGIONS
 
-# The regions the emulator answers for; any other region gets a 404 like a misspelt one.
-KNOWN_REGIONS = (*DEFAULT_C3_REGIONS, "asia-east1", "asia-south1", "europe-north1", "me-west1")
+def _regions(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+# The regions the emulator answers for; any other region gets a 404 like a misspelt one. The
+# emulator's own list, written out here rather than taken from the warmer's defaults, so it
+# stays an independent stand-in for Google: a region the warmer asks for and Google would not
+# know is a 404 here too.
+KNOWN_REGIONS = _regions(
+    "us-central1 us-east1 us-east4 us-east5 us-west1 us-west2 us-west3 us-west4 "
+    "northamerica-northeast1 europe-west1 europe-west2 europe-west3 europe-west4 europe-west9 "
+    "asia-northeast1 asia-southeast1 australia-southeast1 southamerica-east1 "
+    "asia-east1 asia-south1 europe-north1 me-west1"
+)
 
 COMPUTE = "compute.googleapis.com"
 AIPLATFORM = "aiplatform.googleapis.com"
@@ -22,10 +33,6 @@ TARGETS = {COMPUTE: "cloudquotas", AIPLATFORM: "aiplatform", CLOUDBUILD: "cloudb
 # One QuotaInfo: (quotaId, metric, dimension names, [(dimensions, value, locations)]).
 Entry = tuple[dict[str, str], int, tuple[str, ...]]
 Info = tuple[str, str, tuple[str, ...], list[Entry]]
-
-
-def _regions(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
 
 
 def _entry(dimensions: dict[str, str], value: int, where: tuple[str, ...] = ()) -> Entry:

@@ -2,10 +2,12 @@
 
 Cloud Quotas IDs are ``CustomModelTraining<X>PerProjectPerRegion`` (on-demand) and
 ``CustomModelTrainingPreemptible<X>PerProjectPerRegion`` (Spot), X from the GPU name
-(``NVIDIA_A100_80GB_GPUS`` -> ``A10080GBGPUs``): the rule of Google's own Vertex AI samples
-(``get_quota_id``). When an ID is not served, the list is matched by metric,
-``aiplatform.googleapis.com/custom_model_training_[preemptible_]nvidia_<x>_gpus``. One QuotaInfo
-answers every region of one GPU type and tier. Standard library only.
+(``NVIDIA_A100_80GB_GPUS`` -> ``A10080GBGPUs``): the spelling of Google's own Vertex AI samples
+(``get_quota_id``, which gives the Preemptible IDs to Dynamic Workload Scheduler training; Spot
+reading them is the original design's observation: docs/sources.md). When an ID is not
+served, the list is matched by metric,
+``aiplatform.googleapis.com/custom_model_training_[preemptible_]nvidia_<x>_gpus``. One
+QuotaInfo answers every region of one GPU type and tier. Standard library only.
 """
 
 from __future__ import annotations
