@@ -15,13 +15,23 @@ from trayapp.ui.notices import watch_notice
 from trayapp.warming.events import Event, Progress, WarmEvent
 from trayapp.watch import WatchAlerts, WatchRule, alert_text, hits
 
-H100, T4 = "NVIDIA_H100_GPUS", "NVIDIA_T4_GPUS"
+H100, A100, T4 = "NVIDIA_H100_GPUS", "NVIDIA_A100_GPUS", "NVIDIA_T4_GPUS"
 
 
-def row(region, metric=H100, limit=8.0, usage=0.0, status="ok", project="p"):  # noqa: PLR0917
+def row(region, metric=A100, limit=8.0, usage=0.0, status="ok", project="p"):  # noqa: PLR0917
+    """A check as the warmer writes it: a usage only from regions.get (A100, T4: source
+    compute); a limit without usage from Cloud Quotas. On-demand H100 comes only from the GPU
+    family quota, so a usage for it cannot happen and is refused."""
+    if metric == H100 and status == "ok" and usage is not None:
+        raise ValueError("on-demand H100 comes from the GPU family quota: usage unknown")
+    source = None
+    if status == "ok":
+        source = "compute" if usage is not None else "cloudquotas"
+    elif status == "absent":
+        source = "compute"
     return {
         "project": project,
-        "kind": "gpu",
+        "kind": "c3" if metric == "C3_CPUS" else "gpu",
         "region": region,
         "metric": metric,
         "status": status,
@@ -29,6 +39,7 @@ def row(region, metric=H100, limit=8.0, usage=0.0, status="ok", project="p"):  #
         "usage": usage,
         "fetched_at": "2026-11-24T10:00:00.000+00:00",
         "error": None,
+        "source": source,
     }
 
 
@@ -92,7 +103,7 @@ def complete(checks) -> Event:
 
 
 def test_a_region_is_announced_when_it_newly_meets_a_rule():
-    alerts = WatchAlerts([WatchRule(H100, 8.0)])
+    alerts = WatchAlerts([WatchRule(A100, 8.0)])
     heard: list = []
     alerts.listeners.append(heard.extend)
     # the first complete cycle announces every region that meets it, most free first
@@ -118,28 +129,29 @@ def test_a_region_is_announced_when_it_newly_meets_a_rule():
 def test_not_reported_errors_and_other_regions_never_meet_a_rule():
     rule = WatchRule(H100, 1.0, ("us-west1",))
     rows = [
-        row("us-west1", status="absent", limit=0.0),
-        row("us-east1", limit=64.0),
+        row("us-west1", H100, status="absent", limit=0.0),
+        row("us-east1", H100, limit=64.0, usage=None),
         row("us-west1", metric=T4, limit=64.0),
     ]
     assert hits([rule], rows) == []
-    assert hits([rule], [row("us-west1", status="error", limit=None, usage=None)]) == []
+    assert hits([rule], [row("us-west1", H100, status="error", limit=None, usage=None)]) == []
 
 
 def test_a_family_limit_is_said_to_be_a_limit_never_free():
-    [hit] = hits([WatchRule(H100, 8.0)], [row("us-west1", limit=16.0, usage=None)])
+    [hit] = hits([WatchRule(H100, 8.0)], [row("us-west1", H100, limit=16.0, usage=None)])
     assert (hit.free, hit.exact) == (16.0, False)
     title, body = alert_text([hit])
     assert title == "🎯 H100: a limit of 16 in us-west1 (usage unknown)"
     assert body.splitlines()[0] == "a limit of 16 in us-west1 (usage unknown)"
-    both = [row("a", limit=16.0, usage=None), row("b", limit=24.0, usage=None)]
+    both = [row("a", H100, limit=16.0, usage=None), row("b", H100, limit=24.0, usage=None)]
     title, body = alert_text(hits([WatchRule(H100, 16.0)], both))
     assert title == "🎯 H100: a limit of 16 or more (usage unknown) in 2 regions"
     assert "free" not in title + body.replace("Watching for", "")
+    # A100 from regions.get in a; from the family quota where regions.get did not list it
     mixed = [row("a", limit=9.0), row("b", limit=24.0, usage=None), row("c", limit=8.0, usage=None)]
-    title, body = alert_text(hits([WatchRule(H100, 8.0)], mixed))
+    title, body = alert_text(hits([WatchRule(A100, 8.0)], mixed))
     assert title == (
-        "🎯 H100: 8 or more free in 1 region, a limit of 8 or more (usage unknown) in 2 regions"
+        "🎯 A100: 8 or more free in 1 region, a limit of 8 or more (usage unknown) in 2 regions"
     )
     assert body.splitlines()[:3] == [
         "a limit of 24 in b (usage unknown)",
@@ -153,25 +165,25 @@ def snapshot_event(kind, checks) -> Event:
 
 
 def test_a_rule_added_by_a_reload_is_judged_at_once_against_the_latest_cache():
-    kept, added = WatchRule(T4, 1.0), WatchRule(H100, 8.0)
+    kept, added = WatchRule(T4, 1.0), WatchRule(A100, 8.0)
     alerts = WatchAlerts([kept])
     heard: list = []
     alerts.listeners.append(heard.extend)
     alerts.on_event(snapshot_event(WarmEvent.COMPLETE, [row("us-west1", metric=T4)]))
     assert [[h.rule for h in g] for g in heard] == [[kept]]
-    # mid-cycle: the cache now has an H100 answer, no cycle has ended since
+    # mid-cycle: the cache now has an A100 answer, no cycle has ended since
     rows = [row("us-west1", metric=T4), row("us-east1", limit=9.0)]
     alerts.on_event(snapshot_event(WarmEvent.BATCH_WARM, rows))
     assert len(heard) == 1
     alerts.set_rules([kept, added])
     assert [[(h.rule, h.region) for h in g] for g in heard[1:]] == [[(added, "us-east1")]]
-    assert [m["metric"] for m in alerts.met_now()] == [T4, H100]
+    assert [m["metric"] for m in alerts.met_now()] == [T4, A100]
     alerts.on_event(snapshot_event(WarmEvent.COMPLETE, rows))  # the cycle ends: said once
     assert len(heard) == 2
 
 
 def test_reloaded_rules_start_unmet_and_kept_rules_stay_quiet():
-    kept, added = WatchRule(H100, 8.0), WatchRule(T4, 1.0)
+    kept, added = WatchRule(A100, 8.0), WatchRule(T4, 1.0)
     alerts = WatchAlerts([kept])
     rows = [row("us-west1"), row("us-west1", metric=T4)]
     assert len(alerts.update(rows)) == 1
@@ -180,15 +192,15 @@ def test_reloaded_rules_start_unmet_and_kept_rules_stay_quiet():
 
 
 def test_the_notification_names_the_region():
-    [hit] = hits([WatchRule(H100, 8.0)], [row("us-west1", limit=16.0, usage=8.0)])
+    [hit] = hits([WatchRule(A100, 8.0)], [row("us-west1", limit=16.0, usage=8.0)])
     notice = watch_notice([hit])
     assert notice.kind == "watch"
-    assert notice.title == "🎯 8 × H100 free in us-west1"
-    assert notice.message.splitlines() == ["8 free in us-west1", "Watching for 8 × H100."]
-    several = hits([WatchRule(H100, 8.0)], [row("a", limit=9.0), row("b", limit=8.0)])
-    assert watch_notice(several).title == "🎯 H100: 8 or more free in 2 regions"
+    assert notice.title == "🎯 8 × A100 free in us-west1"
+    assert notice.message.splitlines() == ["8 free in us-west1", "Watching for 8 × A100."]
+    several = hits([WatchRule(A100, 8.0)], [row("a", limit=9.0), row("b", limit=8.0)])
+    assert watch_notice(several).title == "🎯 A100: 8 or more free in 2 regions"
     assert watch_notice(several).message.splitlines()[:2] == ["9 free in a", "8 free in b"]
-    other_project = hits([WatchRule(H100, 8.0)], [row("a"), row("a", project="q")])
+    other_project = hits([WatchRule(A100, 8.0)], [row("a"), row("a", project="q")])
     assert "a (q)" in watch_notice(other_project).message
 
 
@@ -270,7 +282,11 @@ def test_an_alert_names_the_quota_it_was_met_in():
     """A rule met in Vertex AI training's Spot quota says so; Compute VMs' alone keeps its
     short words. Cloud Quotas gives limits only, so these rows hold no usage (as the cache
     does) and the alert says a limit, never "8 free"."""
-    vertex = {**row("us-central1", limit=8.0, usage=None), "service": "vertex", "tier": "spot"}
+    vertex = {
+        **row("us-central1", H100, limit=8.0, usage=None),
+        "service": "vertex",
+        "tier": "spot",
+    }
     [hit] = hits([WatchRule(H100, 8.0)], [vertex])
     title, body = alert_text([hit])
     assert title == "🎯 H100 Spot, Vertex AI training: a limit of 8 in us-central1 (usage unknown)"

@@ -6,6 +6,9 @@ from trayapp import answers
 
 
 def check(region, metric, status="ok", limit=8.0, usage=2.0, error=None):  # noqa: PLR0917
+    """A check as the warmer writes it: a usage only from regions.get (source compute); a
+    limit without usage from the GPU family quota (source cloudquotas)."""
+    source = {"ok": "compute" if usage is not None else "cloudquotas", "absent": "compute"}
     return {
         "kind": "gpu",
         "region": region,
@@ -15,6 +18,7 @@ def check(region, metric, status="ok", limit=8.0, usage=2.0, error=None):  # noq
         "usage": usage,
         "fetched_at": "2026-11-24T10:00:00.000+00:00",
         "error": error,
+        "source": source.get(status),
     }
 
 
@@ -43,15 +47,19 @@ def test_free_is_never_a_zero_for_what_is_not_known():
 
 
 def test_select_filters_and_orders_by_free():
-    rows = [
-        check("us-east1", "NVIDIA_H100_GPUS", limit=4.0, usage=0.0),
-        check("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0),
+    rows = [  # A100 from regions.get (usage known); on-demand H100 from the family quota
+        check("us-east1", "NVIDIA_A100_GPUS", limit=4.0, usage=0.0),
+        check("us-west1", "NVIDIA_A100_GPUS", limit=16.0, usage=8.0),
         check("europe-west4", "NVIDIA_H100_GPUS", limit=8.0, usage=None),
         check("us-west1", "NVIDIA_T4_GPUS", limit=100.0, usage=0.0),
         check("us-central1", "NVIDIA_H100_GPUS", "absent", 0.0, 0.0),
     ]
-    got = answers.select(rows, metrics=["H100"], min_free=8)
-    assert [r["region"] for r in got] == ["us-west1", "europe-west4"]
+    got = answers.select(rows, metrics=["H100", "a100"], min_free=8)
+    assert [r["region"] for r in got] == ["us-west1", "europe-west4"]  # 8 exact before ≤ 8
+    assert [r["region"] for r in answers.select(rows, metrics=["H100"])] == [
+        "europe-west4",
+        "us-central1",
+    ]
     assert [r["region"] for r in answers.select(rows, regions=["US-WEST1"])] == [
         "us-west1",
         "us-west1",
@@ -61,12 +69,12 @@ def test_select_filters_and_orders_by_free():
 
 def test_best_regions_and_not_reported():
     rows = [
-        check("us-east1", "NVIDIA_H100_GPUS", limit=4.0, usage=0.0),
-        check("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0),
+        check("us-east1", "NVIDIA_A100_GPUS", limit=4.0, usage=0.0),
+        check("us-west1", "NVIDIA_A100_GPUS", limit=16.0, usage=8.0),
         check("us-west1", "NVIDIA_H200_GPUS", "absent", 0.0, 0.0),
     ]
     best = answers.best_regions(rows, top=1)
-    assert best == {"NVIDIA_H100_GPUS": [("us-west1", 8.0, True)], "NVIDIA_H200_GPUS": []}
+    assert best == {"NVIDIA_A100_GPUS": [("us-west1", 8.0, True)], "NVIDIA_H200_GPUS": []}
     assert not answers.reported_anywhere(rows, "NVIDIA_H200_GPUS")
 
 
@@ -112,23 +120,28 @@ def test_project_state():
 
 def test_summary_and_notification_lines():
     rows = [
-        check("us-east1", "NVIDIA_H100_GPUS", limit=4.0, usage=0.0),
-        check("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0),
-        check("europe-west4", "NVIDIA_H100_GPUS", limit=16.0, usage=None),
+        check("us-east1", "NVIDIA_A100_GPUS", limit=4.0, usage=0.0),
+        check("us-west1", "NVIDIA_A100_GPUS", limit=16.0, usage=8.0),
+        # regions.get did not list A100 there: the family quota answered, usage unknown
+        check("europe-west4", "NVIDIA_A100_GPUS", limit=16.0, usage=None),
+        check("us-central1", "NVIDIA_H100_GPUS", limit=8.0, usage=None),
         check("us-west1", "NVIDIA_H200_GPUS", "absent", 0.0, 0.0),
         check("us-west1", "NVIDIA_L4_GPUS", limit=2.0, usage=2.0),
         check("us-west1", "NVIDIA_T4_GPUS", "pending", None, None),
     ]
-    assert answers.summary_line("NVIDIA_H100_GPUS", rows) == (
-        "H100 · ≤ 16 free europe-west4 · 8 us-west1"  # most first; ≤ says usage is unknown
+    assert answers.summary_line("NVIDIA_A100_GPUS", rows) == (
+        "A100 · ≤ 16 free europe-west4 · 8 us-west1"  # most first; ≤ says usage is unknown
     )
+    assert answers.summary_line("NVIDIA_H100_GPUS", rows) == "H100 · ≤ 8 free us-central1"
     assert answers.summary_line("NVIDIA_H200_GPUS", rows) == "H200 · not reported"
     assert answers.summary_line("NVIDIA_L4_GPUS", rows) == "L4 · 0 free"
     assert answers.summary_line("NVIDIA_T4_GPUS", rows) == "T4 · no answer yet"
-    assert answers.best_sentence("NVIDIA_H100_GPUS", rows) == "H100: ≤ 16 free in europe-west4"
+    assert answers.best_sentence("NVIDIA_A100_GPUS", rows) == "A100: ≤ 16 free in europe-west4"
+    assert answers.best_sentence("NVIDIA_H100_GPUS", rows) == "H100: ≤ 8 free in us-central1"
     assert answers.best_sentence("NVIDIA_H200_GPUS", rows) == "H200: not reported"
     assert answers.best_sentence("NVIDIA_L4_GPUS", rows) == "L4: none free"
     assert answers.metrics_in_order(rows) == [
+        "NVIDIA_A100_GPUS",
         "NVIDIA_H100_GPUS",
         "NVIDIA_H200_GPUS",
         "NVIDIA_L4_GPUS",

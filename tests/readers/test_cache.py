@@ -113,8 +113,16 @@ def test_freshness_warm_and_complete():
     snap = cache.Snapshot(doc)
     now = time.time()
     assert not snap.is_warm("p1", now=now)
-    for check in doc["projects"]["p1"]["checks"]:
-        check.update(status="ok", limit=1.0, usage=0.0, fetched_at=cache.now_iso(), error=None)
+    for check in doc["projects"]["p1"]["checks"]:  # as a cycle writes them:
+        family = check["metric"] in ("NVIDIA_H100_GPUS", "NVIDIA_H200_GPUS")  # usage unknown
+        check.update(
+            status="ok",
+            limit=1.0,
+            usage=None if family else 0.0,
+            source="cloudquotas" if family else "compute",
+            fetched_at=cache.now_iso(),
+            error=None,
+        )
     assert snap.is_complete("p1", now=now) and snap.is_warm("p1", now=now)
     assert not snap.is_warm("p1", now=now + 1801)  # everything older than max-age
     checks = doc["projects"]["p1"]["checks"]

@@ -37,7 +37,24 @@ def iso(minutes_ago: float) -> str:
     return when.isoformat(timespec="milliseconds")
 
 
-def entry(region, metric, status="ok", limit=8.0, usage=0.0, *, age=4, error=None, kind="gpu"):
+# On-demand GPUs that regions.get never reports: only the GPU family quota answers them.
+FAMILY_ONLY = ("NVIDIA_H100_GPUS", "NVIDIA_H100_MEGA_GPUS", "NVIDIA_H200_GPUS")
+
+
+def entry(region, metric, status="ok", limit=8.0, usage=..., *, age=4, error=None, kind="gpu"):
+    """A check as the warmer writes it: on-demand H100-class GPUs from the family quota (usage
+    unknown, source cloudquotas); the rest from regions.get (usage known, 0 unless given).
+    A usage for a family answer cannot happen, so it is refused."""
+    family = status == "ok" and metric in FAMILY_ONLY
+    if usage is ...:
+        usage = None if family or status in ("pending", "error") else 0.0
+    if family and usage is not None:
+        raise ValueError(f"{metric} comes from the GPU family quota: its usage is unknown")
+    source = None
+    if status == "ok":
+        source = "compute" if usage is not None else "cloudquotas"
+    elif status == "absent":
+        source = "compute"
     return {
         "kind": kind,
         "region": region,
@@ -47,6 +64,7 @@ def entry(region, metric, status="ok", limit=8.0, usage=0.0, *, age=4, error=Non
         "usage": usage,
         "fetched_at": None if status in ("pending", "error") else iso(age),
         "error": error,
+        "source": source,
     }
 
 
@@ -75,15 +93,17 @@ def write(env, projects: dict[str, list[dict]]) -> Path:
     return path
 
 
-H100 = "NVIDIA_H100_GPUS"
+H100, A100 = "NVIDIA_H100_GPUS", "NVIDIA_A100_GPUS"
 
 
 def sample() -> list[dict]:
-    """Made when a test runs: the ages are relative to now, not to when the module loaded."""
+    """Made when a test runs: the ages are relative to now, not to when the module loaded.
+    As the warmer writes them: A100 from regions.get (usage known), on-demand H100 from the
+    GPU family quota (usage unknown)."""
     return [
-        entry("us-central1", H100, limit=8.0, usage=6.0),
-        entry("us-west1", H100, limit=16.0, usage=8.0),
-        entry("europe-west4", H100, limit=8.0, usage=None),  # the family quota: usage unknown
+        entry("us-central1", A100, limit=8.0, usage=6.0),
+        entry("us-west1", A100, limit=16.0, usage=8.0),
+        entry("europe-west4", H100, limit=8.0),  # the family quota: usage unknown
         entry("us-east1", H100, "absent", 0.0, 0.0),
         entry(
             "us-east5", H100, "error", None, None, error="HTTP 404 Not Found: no\x1b[2J such region"
@@ -114,8 +134,8 @@ def test_free_column_not_reported_and_error_reasons(env):
         r"p: incomplete \(1 in error\) · updated [45] min ago · cycle 3 7/7", header
     )
     rows = {(r[0], r[1]): r[2:] for r in table(out.stdout)}
-    assert rows["us-central1", "H100"] == ["8", "6", "2", "4 min ago", "ok"]
-    assert rows["us-west1", "H100"][:3] == ["16", "8", "8"]
+    assert rows["us-central1", "A100"] == ["8", "6", "2", "4 min ago", "ok"]
+    assert rows["us-west1", "A100"][:3] == ["16", "8", "8"]
     assert rows["europe-west4", "H100"][:3] == ["8", "unknown", "≤ 8"]
     assert rows["us-east1", "H100"][:3] == ["-", "-", "-"]  # absent is never a zero
     assert rows["us-east1", "H100"][-1] == "not reported"
@@ -127,12 +147,12 @@ def test_free_column_not_reported_and_error_reasons(env):
 
 def test_filters_short_names_any_case_and_most_free_first(env):
     write(env, {"p": sample()})
-    out = qt(env, "show", "--metric", "h100", "--min-free", "2")
+    out = qt(env, "show", "--metric", "a100", "--metric", "h100", "--min-free", "2")
     assert out.returncode == 0, out.stderr
-    assert [(r[0], r[4]) for r in table(out.stdout)] == [
-        ("us-west1", "8"),
-        ("europe-west4", "≤ 8"),
-        ("us-central1", "2"),
+    assert [(r[0], r[1], r[4]) for r in table(out.stdout)] == [
+        ("us-west1", "A100", "8"),
+        ("europe-west4", "H100", "≤ 8"),  # as many at most: after the exact 8
+        ("us-central1", "A100", "2"),
     ]
     out = qt(env, "show", "--metric", "NVIDIA_T4_GPUS", "--metric", "c3", "--region", "US-CENTRAL1")
     assert [(r[0], r[1]) for r in table(out.stdout)] == [
@@ -146,7 +166,7 @@ def test_a_filter_that_matches_nothing_exits_1(env):
     out = qt(env, "show", "--metric", "H100", "--min-free", "100")
     assert (out.returncode, out.stdout) == (1, "")
     assert out.stderr.startswith("quota-tray: no check matches --metric H100 --min-free 100; ")
-    assert "1 of 5 checks are unknown (" in out.stderr  # unknown is not "no match"
+    assert "1 of 3 checks are unknown (" in out.stderr  # unknown is not "no match"
     out = qt(env, "show", "--metric", "B200", "--json")
     assert out.returncode == 1
     assert json.loads(out.stdout)["projects"]["p"]["checks"] == []
@@ -154,7 +174,7 @@ def test_a_filter_that_matches_nothing_exits_1(env):
 
 def test_json_adds_free_state_and_age(env):
     write(env, {"p": sample()})
-    out = qt(env, "show", "--json", "--metric", "H100")
+    out = qt(env, "show", "--json", "--metric", "A100", "--metric", "H100")
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout)["projects"]["p"]
     assert body["state"] == "incomplete"
@@ -170,7 +190,9 @@ def test_json_adds_free_state_and_age(env):
     # the family quota's limit is only a bound: free stays null, free_at_most says the bound
     at_most = {c["region"]: c["free_at_most"] for c in body["checks"]}
     assert at_most == {**free, "europe-west4": 8.0}
-    bounded = json.loads(qt(env, "show", "--json", "--min-free", "7", "--metric", "H100").stdout)
+    bounded = json.loads(
+        qt(env, "show", "--json", "--min-free", "7", "--metric", "A100", "--metric", "H100").stdout
+    )
     kept = [(c["region"], c["free"], c["free_at_most"]) for c in bounded["projects"]["p"]["checks"]]
     assert kept == [("us-west1", 8.0, 8.0), ("europe-west4", None, 8.0)]
 

@@ -471,6 +471,9 @@ def test_the_real_warmers_events_reach_the_tray_text_and_the_notices():
 
 
 def gpu(region: str, metric: str, status: str = "ok", limit: Any = 8.0, usage: Any = 0.0) -> dict:
+    """A check as the warmer writes it: a usage only from regions.get (source compute), a
+    limit without usage from the GPU family quota (source cloudquotas)."""
+    source = {"ok": "compute" if usage is not None else "cloudquotas", "absent": "compute"}
     return {
         "kind": "gpu",
         "region": region,
@@ -480,14 +483,15 @@ def gpu(region: str, metric: str, status: str = "ok", limit: Any = 8.0, usage: A
         "usage": usage,
         "fetched_at": "2026-11-24T10:00:00.000+00:00",
         "error": None,
+        "source": source.get(status),
     }
 
 
 def test_complete_names_the_region_with_the_most_free_per_gpu_type() -> None:
     checks = [
-        gpu("us-central1", "NVIDIA_H100_GPUS", limit=8.0, usage=6.0),
-        gpu("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0),
-        gpu("us-west1", "NVIDIA_T4_GPUS", limit=8.0, usage=None),  # family quota: usage unknown
+        gpu("us-central1", "NVIDIA_A100_GPUS", limit=8.0, usage=6.0),  # regions.get: usage
+        gpu("us-west1", "NVIDIA_A100_GPUS", limit=16.0, usage=8.0),
+        gpu("us-west1", "NVIDIA_H100_GPUS", limit=8.0, usage=None),  # family quota: usage unknown
         gpu("us-west1", "NVIDIA_H200_GPUS", "absent", 0.0, 0.0),
         gpu("us-west1", "NVIDIA_L4_GPUS", limit=4.0, usage=4.0),
         {**gpu("us-west1", "C3_CPUS", limit=100.0), "kind": "c3"},
@@ -503,8 +507,8 @@ def test_complete_names_the_region_with_the_most_free_per_gpu_type() -> None:
     [notice] = NotificationPolicy().decide(event)
     assert notice.message.splitlines() == [
         "38/38 checks warm in 53 s.",
-        "H100: 8 free in us-west1",
-        "T4: ≤ 8 free in us-west1",
+        "A100: 8 free in us-west1",
+        "H100: ≤ 8 free in us-west1",
         "H200: not reported",
         "L4: none free",
     ]

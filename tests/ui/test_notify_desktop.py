@@ -157,6 +157,8 @@ def test_hung_daemon_never_delays_the_caller(
 
 
 def answered(region: str, metric: str, limit: float, usage: float | None) -> dict:
+    """As the warmer writes it: a usage from regions.get (source compute); a limit without
+    usage from the GPU family quota (source cloudquotas), as on-demand H100 always is."""
     from trayapp.cache import now_iso
 
     return {
@@ -168,6 +170,7 @@ def answered(region: str, metric: str, limit: float, usage: float | None) -> dic
         "usage": usage,
         "fetched_at": now_iso(),
         "error": None,
+        "source": "compute" if usage is not None else "cloudquotas",
     }
 
 
@@ -182,13 +185,13 @@ def test_the_answer_and_a_watch_alert_reach_dunst(
     from trayapp.watch import WatchAlerts, WatchRule, hits
 
     desktop.activate(monkeypatch)
-    checks = [
-        answered("us-west1", "NVIDIA_H100_GPUS", 16.0, 8.0),
-        answered("europe-west4", "NVIDIA_H100_GPUS", 8.0, 4.0),
-        answered("us-central1", "NVIDIA_T4_GPUS", 8.0, None),
+    checks = [  # on-demand H100 from the family quota (a limit), A100 from regions.get
+        answered("us-west1", "NVIDIA_H100_GPUS", 16.0, None),
+        answered("europe-west4", "NVIDIA_H100_GPUS", 8.0, None),
+        answered("us-central1", "NVIDIA_A100_GPUS", 8.0, 4.0),
     ]
     snapshot = {"projects": {"my-project": {"cycle": {}, "checks": checks}}}
-    alerts = WatchAlerts([WatchRule("NVIDIA_H100_GPUS", 8.0)])
+    alerts = WatchAlerts([WatchRule("NVIDIA_H100_GPUS", 16.0)])
     alerts.listeners.append(lambda groups: notifier.post(*map(watch_notice, groups)))
     done = Event(
         WarmEvent.COMPLETE,
@@ -206,8 +209,8 @@ def test_the_answer_and_a_watch_alert_reach_dunst(
     notifier.on_event(done)
     alerts.on_event(done)  # still met: no second alert
     [hit] = hits(
-        [WatchRule("NVIDIA_H100_GPUS", 1.0)],
-        [answered("<b>x</b> & y", "NVIDIA_H100_GPUS", 2.0, 0.0)],
+        [WatchRule("NVIDIA_A100_GPUS", 1.0)],
+        [answered("<b>x</b> & y", "NVIDIA_A100_GPUS", 2.0, 0.0)],
     )
     notifier.post(watch_notice([hit]))
     assert notifier.wait_idle(10)
@@ -215,13 +218,13 @@ def test_the_answer_and_a_watch_alert_reach_dunst(
     history = desktop.dunst_history()
     assert history[:2] == [
         (
-            "🎯 8 × H100 free in us-west1",
-            "8 free in us-west1\nWatching for 8 × H100.",
+            "🎯 H100: a limit of 16 in us-west1 (usage unknown)",
+            "a limit of 16 in us-west1 (usage unknown)\nWatching for 16 × H100.",
             "quota-tray",
         ),
         (
             "✅ Quota cache warm",
-            "38/38 checks warm in 53 s.\nH100: 8 free in us-west1\nT4: ≤ 8 free in us-central1",
+            "38/38 checks warm in 53 s.\nH100: ≤ 16 free in us-west1\nA100: 4 free in us-central1",
             "quota-tray",
         ),
     ]

@@ -76,22 +76,28 @@ def doc_with(checks: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def gpu_check(region: str, metric: str, status: str = "ok", **values: Any) -> dict[str, Any]:
+    """A check as the warmer writes it: a usage only from regions.get (source compute); a
+    limit without usage from Cloud Quotas (source cloudquotas), as on-demand H100 always is."""
+    usage = values.get("usage", 0.0)
+    source = {"ok": "compute" if usage is not None else "cloudquotas", "absent": "compute"}
     return {
         "kind": "c3" if metric == "C3_CPUS" else "gpu",
         "region": region,
         "metric": metric,
         "status": status,
         "limit": values.get("limit", 8.0),
-        "usage": values.get("usage", 0.0),
+        "usage": usage,
         "fetched_at": values.get("at", "2026-11-24T10:00:00.000+00:00"),
         "error": None,
+        "source": source.get(status),
     }
 
 
 ANSWERED = [
-    gpu_check("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0),
-    gpu_check("europe-west4", "NVIDIA_H100_GPUS", limit=8.0, usage=None),
-    gpu_check("us-central1", "NVIDIA_H100_GPUS", limit=8.0, usage=8.0),
+    gpu_check("us-west1", "NVIDIA_A100_GPUS", limit=16.0, usage=8.0),
+    # regions.get did not list A100 there: the family quota answered, usage unknown
+    gpu_check("europe-west4", "NVIDIA_A100_GPUS", limit=8.0, usage=None),
+    gpu_check("us-central1", "NVIDIA_A100_GPUS", limit=8.0, usage=8.0),
     gpu_check("us-west1", "NVIDIA_H200_GPUS", "absent", limit=0.0, usage=0.0),
     gpu_check("us-west1", "NVIDIA_L4_GPUS", limit=4.0, usage=4.0),
     gpu_check("us-east5", "C3_CPUS", limit=200.0, usage=24.0),
@@ -121,12 +127,12 @@ def test_quota_lines_and_the_data_age() -> None:
     shown = model.apply(done)
     assert shown.text == "✅ 38/38 warm · updated just now"  # not the cycle's duration
     assert tuple(QuotaLine(line.text, line.region) for line in shown.quotas) == (
-        QuotaLine("H100 · 8 free us-west1 · ≤ 8 europe-west4", "us-west1"),
+        QuotaLine("A100 · 8 free us-west1 · ≤ 8 europe-west4", "us-west1"),
         QuotaLine("H200 · not reported", None),
         QuotaLine("L4 · 0 free", None),
         QuotaLine("C3 · 176 free us-east5", "us-east5"),
     )
-    assert shown.answer == "H100 8 free us-west1 · C3 176 free us-east5"
+    assert shown.answer == "A100 8 free us-west1 · C3 176 free us-east5"
     now[0] += 4 * 60
     assert model.display.text == "✅ 38/38 warm · updated 4 min ago"
     # batches of the next cycle keep the lines until it completes
@@ -162,7 +168,7 @@ def test_the_first_document_fills_the_lines_before_a_cycle_completes() -> None:
             snapshot=doc_with(ANSWERED),
         )
     )
-    assert shown.quotas[0].text.startswith("H100 · 8 free us-west1")  # last run's answers
+    assert shown.quotas[0].text.startswith("A100 · 8 free us-west1")  # last run's answers
 
 
 def test_a_late_rewarm_says_stale_until_the_cycle_completes() -> None:
@@ -706,7 +712,7 @@ def test_gtk_quotas_submenu_copies_the_best_region(desktop: Desktop, tmp_path: P
         sub = wait_for(lambda: submenu(tray), 10, "the Quotas submenu to open")
         labels = [i["label"] for i in sub]
         assert labels == [
-            "H100 · 8 free us-west1 · ≤ 8 europe-west4",
+            "A100 · 8 free us-west1 · ≤ 8 europe-west4",
             "H200 · not reported",
             "L4 · 0 free",
             "C3 · 176 free us-east5",
@@ -747,7 +753,7 @@ def test_xorg_tooltip_carries_the_short_answer(desktop: Desktop, tmp_path: Path)
         wait_for(
             lambda: (
                 desktop.docked_icons()[0].name == "[ok] 38/38 warm - updated just now"
-                " - H100 8 free us-west1 - B200 <= 16 free us-east1 - C3 176 free us-east5"
+                " - A100 8 free us-west1 - B200 <= 16 free us-east1 - C3 176 free us-east5"
             ),
             10,
             "the icon window's WM_NAME to carry the answer",

@@ -56,8 +56,10 @@ def test_quota_lines_name_a_quota_other_than_compute_on_demand() -> None:
     assert quota_note(quota_lines(doc_with(DESIGN))) == (
         "GPU: Vertex AI training · Spot; C3: Cloud Build private pools"
     )
-    plain = [gpu_check("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=8.0)]
-    assert [line.text for line in quota_lines(doc_with(plain))] == ["H100 · 8 free us-west1"]
+    # Compute VMs on-demand: no heading. H100 comes from the family quota there, usage unknown
+    h100 = gpu_check("us-west1", "NVIDIA_H100_GPUS", limit=16.0, usage=None)
+    plain = [{**h100, "service": "compute", "tier": "on-demand"}]
+    assert [line.text for line in quota_lines(doc_with(plain))] == ["H100 · ≤ 16 free us-west1"]
 
 
 @pytest.mark.desktop
