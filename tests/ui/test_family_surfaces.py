@@ -1,4 +1,4 @@
-"""What people read after a real cycle through both clients: family answers show usage ``?``
+"""What people read after a real cycle through both clients: family answers show usage ``unknown``
 and FREE ``≤ limit``; a family quota that could not be read is unknown, with its fix, on every
 surface: never "not reported", never a 0 limit."""
 
