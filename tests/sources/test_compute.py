@@ -301,7 +301,12 @@ def test_classify_handles_what_the_emulator_cannot_provoke() -> None:
     assert classify(flaky, "p/r", 1).kind == "unavailable"
     assert classify(json_format.ParseError("bad\njson"), "p/r", 1).kind == "bad_response"
     assert classify(TypeError("bad"), "p/r", 1).kind == "bad_response"
-    assert classify(RuntimeError("odd\nthing"), "p/r", 1).kind == "unavailable"
+    odd = classify(RuntimeError("odd\nthing"), "p/r", 1)  # a bug: said as itself
+    assert (odd.kind, odd.message) == (
+        "internal",
+        "p/r: internal error (RuntimeError: odd thing); see the log",
+    )
+    assert odd.trace.startswith("RuntimeError: odd thing")
     assert "\n" not in str(classify(json_format.ParseError("bad\njson"), "p/r", 1))
 
 

@@ -60,8 +60,9 @@ def internal_error(where: str, exc: BaseException) -> SourceError:
     type and text), with its traceback as one line for the log."""
     from trayapp.safety.text import one_line_trace
 
+    text = clean_line(exc, 160)
     error = SourceError(
-        "internal", f"{where}: internal error ({type(exc).__name__}: {exc}); see the log"
+        "internal", f"{where}: internal error ({type(exc).__name__}: {text}); see the log"
     )
     error.trace = one_line_trace(exc)
     return error
