@@ -30,7 +30,7 @@ class Round:
         self.c3: deque[QuotaCheck] = deque(c3)
         self.attempts: Counter[Region] = Counter()
         self.fetches: dict[Region, Future[Any]] = {}
-        self.calls = 0
+        self.calls = 0  # HTTP requests made by the round's batches (see Batch.api_calls)
 
     def pick(self, done: set[QuotaCheck]) -> list[QuotaCheck]:
         """The next open GPU check and the next open C3 check (answered ones are skipped)."""
@@ -45,7 +45,6 @@ class Round:
 
     def started_fetch(self, key: Region, future: Future[Any]) -> None:
         self.fetches[key] = future
-        self.calls += 1
 
     def current(self, key: Region, future: Future[Any]) -> bool:
         return self.fetches.get(key) is future
