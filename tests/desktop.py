@@ -137,7 +137,7 @@ def require_gtk() -> None:
         return
     message = (
         "the GTK tray tests need PyGObject: apt-get install -y gir1.2-gtk-3.0"
-        " libgirepository1.0-dev libcairo2-dev pkg-config gcc"
+        " python3-dev libgirepository1.0-dev libcairo2-dev pkg-config gcc"
         " && pip install 'PyGObject<3.51'"
     )
     if os.environ.get("CI") == "true":

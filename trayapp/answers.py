@@ -11,7 +11,7 @@ import time
 
 from trayapp import words
 from trayapp.cache import is_fresh, parse_time
-from trayapp.safety.text import clean_line
+from trayapp.safety.text import MAX_LINE, clean_line
 from trayapp.words import ago, short_name
 
 TYPE_CHECKING = False
@@ -190,8 +190,10 @@ def data_age(checks: Sequence[dict[str, Any]], now: float) -> str:
 
 
 def format_bound(value: float, exact: bool) -> str:
-    """``8`` or ``≤ 8`` (only the limit is known); ``unlimited``."""
-    return words.number(value) if exact or value == float("inf") else f"≤ {words.number(value)}"
+    """``8`` or ``≤ 8`` (only the limit is known); ``unlimited``; a limit of 0 leaves ``0``
+    free whatever the usage."""
+    bound = exact or value == float("inf") or value <= 0
+    return words.number(value) if bound else f"≤ {words.number(value)}"
 
 
 def known(check: dict[str, Any]) -> bool:
@@ -207,10 +209,11 @@ def not_reported(check: dict[str, Any]) -> bool:
 
 
 def first_error(checks: Iterable[dict[str, Any]]) -> str | None:
-    """The first failure among ``checks`` whose answer is unknown, cleaned."""
+    """The first failure among ``checks`` whose answer is unknown, cleaned (whole: it may end
+    with the command that mends it)."""
     for check in checks:
         if not known(check) and check.get("error"):
-            return clean(check["error"])
+            return clean(check["error"], MAX_LINE)
     return None
 
 

@@ -14,7 +14,7 @@ from trayapp import __version__
 TYPE_CHECKING = False  # typing and pathlib cost more to import than `show` takes to run
 if TYPE_CHECKING:  # the subcommands import what they need when they run
     from collections.abc import Sequence
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
     from trayapp.config import Settings
 
@@ -31,6 +31,22 @@ class _Parser(argparse.ArgumentParser):
         """argparse's, with the terminal's width found without importing shutil (which
         brings bz2 and lzma): every add_argument asks for a formatter."""
         return self.formatter_class(prog=self.prog, width=_columns() - 2)  # type: ignore[call-arg]
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: object = None) -> Any:  # type: ignore[override]
+        """argparse's; ``--since -1h`` is a value, and an unknown option names the closest."""
+        given = list(sys.argv[1:] if args is None else args)
+        valued = {o for a in self._actions if a.nargs is None for o in a.option_strings}
+        for i in range(len(given) - 1, 0, -1):  # "-1h" after --since: its value
+            if given[i][:1] == "-" and given[i][1:2].isdigit() and given[i - 1] in valued:
+                given[i - 1 : i + 1] = [f"{given[i - 1]}={given[i]}"]
+        parsed, extra = self.parse_known_args(given, namespace)  # type: ignore[arg-type]
+        if extra:
+            from trayapp.settings import names
+
+            others = {n: command_parser(n)._option_string_actions for n in COMMANDS}
+            others.pop(self.prog.rpartition(" ")[2], None)
+            raise UsageError(names.unknown_option(extra, self._option_string_actions, others))
+        return parsed
 
 
 def _columns() -> int:
@@ -214,7 +230,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
     import time
 
     from trayapp import app, control, instance
-    from trayapp.settings.flags import demo_settings, settings_from
+    from trayapp.settings.flags import check_rewarm, demo_settings, settings_from
     from trayapp.sources.fetcher.source import HelperSource
     from trayapp.sources.recipe import SourceRecipe
 
@@ -242,8 +258,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
 
         def complete(settings: Settings) -> Settings:
             """The file and flags, plus the demo's emulator and the project to warm."""
-            if demo:
-                settings = demo_settings(settings, args, endpoint)
+            settings = check_rewarm(demo_settings(settings, args, endpoint) if demo else settings)
             projects = app.resolve_projects(settings, detect=True)
             if not projects:
                 raise UsageError(
@@ -268,7 +283,9 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
         try:
             runtime = app.Runtime(settings, source, app.Files.default(demo=demo), load_settings)
         except OSError as exc:  # a folder owned by someone else, a file we may not use
-            print(f"quota-tray: {_os_line(exc)}", file=sys.stderr)
+            from trayapp.safety.files import os_error_line
+
+            print(f"quota-tray: {os_error_line(exc)}", file=sys.stderr)
             return 1
         server = control.serve(
             control.runtime_handlers(
@@ -280,11 +297,3 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
         if server is not None:
             cleanup.callback(server.stop)
         return app.run(runtime, headless=args.headless or args.once, once=args.once)
-
-
-def _os_line(exc: OSError) -> str:
-    """``<path>: <why>`` in one line, for a file or folder we cannot use."""
-    from trayapp.safety.text import clean_line
-
-    where = f"{exc.filename}: " if exc.filename else ""
-    return clean_line(f"{where}{exc.strerror or exc}")

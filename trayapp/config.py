@@ -26,6 +26,14 @@ from trayapp.warming.levels import TONES, Thresholds
 from trayapp.watch import WatchRule
 
 DEFAULT_ENDPOINT = "https://compute.googleapis.com"
+FLAGS = {"interval_s": "--interval", "rewarm_s": "--rewarm", "timeout_s": "--timeout"}
+# keys of the config's tables: a top-level ``spot`` is ``gpu.spot``
+TABLE_KEYS = {
+    "thresholds": ("warn_ms", "slowish_ms", "slow_ms"),
+    "gpu": ("metrics", "regions", "service", "spot"),
+    "c3": ("metric", "regions", "service"),
+    "notifications": ("enabled", "tone"),
+}
 __all__ = ["LIMITS", "ConfigError", "Settings", "check_endpoint", "from_mapping", "load"]
 
 
@@ -74,9 +82,9 @@ class Settings:
     def with_overrides(self, **values: Any) -> Settings:
         """Flags given on the command line (None means not given)."""
         given = {k: v for k, v in values.items() if v is not None}
-        for key in ("interval_s", "rewarm_s", "timeout_s"):
+        for key, flag in FLAGS.items():
             if key in given:
-                given[key] = _positive(key, given[key])
+                given[key] = _positive(key, given[key], shown=flag)
         if "projects" in given:
             given["projects"] = _projects("--project", given["projects"])
         return replace(self, **given)
@@ -100,7 +108,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
     }
     for key in data:
         if key not in known:
-            raise ConfigError(names.unknown("key", key, known))
+            raise ConfigError(_unknown_key(key, known))
     values: dict[str, Any] = {}
     if "projects" in data:
         values["projects"] = _projects("projects", data["projects"])
@@ -117,20 +125,20 @@ def from_mapping(data: dict[str, Any]) -> Settings:
             raise ConfigError(f"tone must be one of {', '.join(TONES)}, not {data['tone']!r}")
         values["tone"] = data["tone"]
     if "thresholds" in data:
-        table = _table("thresholds", data["thresholds"], {"warn_ms", "slowish_ms", "slow_ms"})
+        table = _table("thresholds", data["thresholds"], set(TABLE_KEYS["thresholds"]))
         numbers = {k: _positive(f"thresholds.{k}", v) for k, v in table.items()}
         try:
             values["thresholds"] = Thresholds(**numbers)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     if "gpu" in data:
-        table = _table("gpu", data["gpu"], {"metrics", "regions", "service", "spot"})
+        table = _table("gpu", data["gpu"], set(TABLE_KEYS["gpu"]))
         if "metrics" in table:
             values["gpu_metrics"] = _gpu_metrics(table["metrics"])
         if "regions" in table:
             values["gpu_regions"] = _regions("gpu.regions", table["regions"])
     if "c3" in data:
-        table = _table("c3", data["c3"], {"metric", "regions", "service"})
+        table = _table("c3", data["c3"], set(TABLE_KEYS["c3"]))
         if "metric" in table:
             values["c3_metric"] = _named(
                 "c3.metric", names.cpu_metric, _string("c3.metric", table["metric"])
@@ -138,7 +146,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         if "regions" in table:
             values["c3_regions"] = _regions("c3.regions", table["regions"])
     if "notifications" in data:
-        table = _table("notifications", data["notifications"], {"enabled", "tone"})
+        table = _table("notifications", data["notifications"], set(TABLE_KEYS["notifications"]))
         if "enabled" in table:
             if not isinstance(table["enabled"], bool):
                 raise ConfigError("notifications.enabled must be true or false")
@@ -153,6 +161,15 @@ def from_mapping(data: dict[str, Any]) -> Settings:
     if "watch" in data:
         settings = replace(settings, watch=parse_rules(data["watch"], settings))
     return settings
+
+
+def _unknown_key(key: str, known: set[str]) -> str:
+    """The closest key; a key of a table given at the top (``spot``) names its table."""
+    tables = [t for t, keys in TABLE_KEYS.items() if key in keys]
+    if not tables:
+        return names.unknown("key", key, known)
+    where = " or ".join(f"{t}.{key} ({key} under [{t}])" for t in tables)
+    return f"unknown key {key!r}; did you mean {where}?"
 
 
 def _gpu_metrics(value: Any) -> tuple[str, ...]:

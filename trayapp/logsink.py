@@ -106,40 +106,43 @@ _WHERE = re.compile(r"^[^\s:/]+/[^\s:/]+: ")  # "my-project/us-east1: " before a
 
 
 class RepeatFold:
-    """Failed batches in a row with one cause (a closed port, a revoked permission) are said
-    once; the next other line is preceded by how many more there were."""
+    """A batch failure is said once a cycle: later batches of that cycle failing the same way
+    (the same kind and words, whatever the region) are counted, and the count is said once,
+    before the line that ends the cycle."""
+
+    _ENDS = (
+        WarmEvent.COMPLETE,
+        WarmEvent.INCOMPLETE,
+        WarmEvent.REWARM,
+        WarmEvent.CANCELLED,
+        WarmEvent.FINAL_STATS,
+    )
 
     def __init__(self) -> None:
-        self._cause: tuple[str | None, str] | None = None
-        self._more = 0
+        self._said: dict[tuple[str | None, str], int] = {}  # cause -> repeats not said yet
 
     def lines(self, event: Event, tone: str = "spicy") -> list[str]:
         """The lines to write for ``event``: none for a repeat."""
         if event.kind is WarmEvent.BATCH_FAIL:
             cause = (event.error_kind, _WHERE.sub("", event.message or ""))
-            if cause == self._cause:
-                self._more += 1
+            if cause in self._said:
+                self._said[cause] += 1
                 return []
-            out = self._flush()
-            self._cause = cause
-            line = format_event(event, tone)
-            return [*out, line] if line else out
+            self._said[cause] = 0
         line = format_event(event, tone)
-        if line is None:
-            return []
-        if event.kind is WarmEvent.SKIP:  # a slow tick does not end a run of failures
-            return [line]
-        out = self._flush()
-        self._cause = None
-        return [*out, line]
+        out = self._flush() if event.kind in self._ENDS else []
+        return [*out, line] if line else out
 
     def _flush(self) -> list[str]:
-        if not self._more or self._cause is None:
-            return []
-        kind, cause = self._cause
-        more, self._more = self._more, 0
-        batches = "batch" if more == 1 else "batches"
-        return [f"❌ BATCH_FAIL: {more} more {batches} failed the same way ({kind}: {cause})"]
+        said, self._said = self._said, {}
+        out = []
+        for (kind, cause), more in said.items():
+            if more:
+                batches = "batch" if more == 1 else "batches"
+                out.append(
+                    f"❌ BATCH_FAIL: {more} more {batches} failed the same way ({kind}: {cause})"
+                )
+        return out
 
 
 class FileLog:

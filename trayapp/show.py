@@ -121,7 +121,8 @@ def show(args: argparse.Namespace) -> int:
     unknown = [c for c in every if not answers.known(c)]
     if args.json:
         out = {p: _project_json(snap, p, chosen[p], max_age, now) for p in projects}
-        print(json.dumps({"written_at": snap.written_at, "projects": out}, indent=2))
+        body = words.whole_numbers({"written_at": snap.written_at, "projects": out})
+        print(json.dumps(body, indent=2))
     else:
         shown = [p for p in projects if chosen[p]]
         for number, project in enumerate(shown):

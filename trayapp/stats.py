@@ -93,6 +93,10 @@ def parse_since(text: str) -> float | None:
     raw = text.strip().lower()
     if raw == "all":
         return None
+    if raw.startswith("-"):
+        raise ValueError(
+            f"--since cannot be negative ({text!r}): it reaches back from now, like 24h"
+        )
     number, unit = (raw[:-1], raw[-1]) if raw[-1:] in _UNITS else (raw, "s")
     try:
         value = float(number) * _UNITS[unit]
@@ -122,6 +126,8 @@ def stats_command(args: argparse.Namespace) -> int:
     from trayapp import history
 
     since = parse_since(args.since)
+    if args.plot is not None and args.plot.suffix.lower() != ".png":
+        raise ValueError(f"--plot draws a PNG: name the file FILE.png, not {args.plot.name!r}")
     demo = getattr(args, "demo", False)
     path = args.db or history.default_path(demo=demo)
     if not (args.db or demo or path.exists()) and history.default_path(demo=True).exists():

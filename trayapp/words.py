@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from trayapp.safety.text import clean_line
+from trayapp.safety.text import clean_line, quoted_around
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -84,6 +84,18 @@ def number(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"
 
 
+def whole_numbers(value: Any) -> Any:
+    """``value`` with every whole float an integer (``8``, not ``8.0``), all the way down: the
+    numbers ``--json`` prints, as the table prints them."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
 def number_cell(check: dict[str, Any], key: str) -> str:
     """LIMIT or USAGE: the number, ``unknown`` when nobody knows it (usage the family quota
     does not give; a check failed or not asked yet), ``-`` when the region has no such quota,
@@ -107,9 +119,13 @@ def reason(text: Any, width: int = REASON_WIDTH) -> str:
 
 
 def cut(text: str, width: int) -> str:
-    """``text`` in at most ``width`` characters, cut at a space when it is longer."""
+    """``text`` in at most ``width`` characters, cut at a space when it is longer; a quoted
+    command the cut would fall inside is kept whole (the fix a person copies), the rest cut."""
     if len(text) <= width:
         return text
+    start, end = quoted_around(text, width - 1)
+    if start < width - 1:  # inside "gcloud ... --project P": keep it, cut after it
+        return text if end >= len(text) else text[:end] + "…"
     head = text[: width - 1]
     space = head.rfind(" ")
     return (head[:space] if space > width // 2 else head).rstrip(" ,;:(") + "…"

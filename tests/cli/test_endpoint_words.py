@@ -17,7 +17,7 @@ def test_a_closed_port_is_said_once_and_counted(tmp_path, refused_url):  # noqa:
     )
     assert out.returncode == 1, out.stderr
     log = Path(env["XDG_STATE_HOME"]) / "quota-tray" / "log" / "cache_warm.log"
-    batches = int(re.search(r"FINAL_STATS: batches=(\d+)", out.stdout).group(1))
+    batches = int(re.search(r"FINAL_STATS: batches=(\d+)", log.read_text()).group(1))
     cause = f"unavailable: cannot reach {refused_url}: connection refused"
     for text in (out.stdout, re.sub(r"^\S+ ", "", log.read_text(), flags=re.MULTILINE)):
         fails = [line for line in text.splitlines() if "BATCH_FAIL" in line]

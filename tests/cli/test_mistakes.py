@@ -38,6 +38,7 @@ def env(tmp_path):
             "c3.regions: unknown region 'europe-wst4'; did you mean europe-west4?",
         ),
         ("intreval_s = 2", "unknown key 'intreval_s'; did you mean interval_s?"),
+        ("spot = true", "unknown key 'spot'; did you mean gpu.spot (spot under [gpu])?"),
         ('[gpu]\nmetric = ["T4"]', "unknown key 'gpu.metric'; did you mean gpu.metrics?"),
         (
             '[[watch]]\nmetric = "B200"\nmin_free = 8',

@@ -50,10 +50,30 @@ def test_lists_are_paged_with_decoys_before_the_quota_a_check_reads(make_emulato
     assert any(e["details"]["value"] == "-1" for e in c3["dimensionsInfos"])  # unlimited
     catch_all = next(e for e in c3["dimensionsInfos"] if "dimensions" not in e)
     assert "southamerica-east1" not in catch_all["applicableLocations"]
-    whole = every_page(emulator, "aiplatform.googleapis.com", size=100)
+    # three a page whatever is asked ("Server may return fewer items than requested")
+    assert all(len(page) <= 3 for page in every_page(emulator, "aiplatform.googleapis.com", 100))
+    whole = every_page(make_emulator(page_limit=None), "aiplatform.googleapis.com", size=100)
     assert len(whole) == 1
     assert any("custom_model_serving" in i["metric"] for i in whole[0])  # decoys
     assert get(emulator, f"{BASE}/x.googleapis.com/quotaInfos?pageSize=0")[0] == 400
+
+
+def test_list_faults_repeat_a_token_or_never_end(make_emulator):
+    emulator = make_emulator(faults=["repeat_token@cloudbuild"])
+    list_path = f"{BASE}/cloudbuild.googleapis.com/quotaInfos"
+    first, again = get(emulator, list_path)[1], get(emulator, f"{list_path}?pageToken=0")[1]
+    assert first["nextPageToken"] == again["nextPageToken"] == "0"
+    assert first["quotaInfos"] == again["quotaInfos"]
+    emulator = make_emulator(faults=["endless_pages@cloudbuild"])
+    token = ""
+    for _ in range(6):  # past the end of a list of five
+        status, body = get(emulator, f"{list_path}?pageToken={token}")
+        assert status == 200 and body["nextPageToken"] != token
+        token = body["nextPageToken"]
+    assert body["quotaInfos"] == []
+    assert emulator.received == 6  # each request counted once, as received
+    status, _ = get(emulator, f"{BASE}/cloudbuild.googleapis.com/quotaInfos/ConcurrentBuilds")
+    assert status == 200  # a QuotaInfo by ID is served as usual
 
 
 def test_vertex_ids_are_served_by_id_and_others_are_404(make_emulator):

@@ -22,3 +22,11 @@ def test_a_source_error_keeps_one_clean_capped_line():
     assert err.message.startswith("HTTP 503 [31mdown y")
     assert len(err.message) == MAX_LINE
     assert "secret" not in str(err) and "\x1b" not in str(err)
+
+
+def test_a_cap_never_cuts_inside_a_quoted_command():
+    fix = 'API disabled for project p: run "gcloud services enable x.googleapis.com --project p"'
+    line = clean_line(fix + " to see the quota", 60)
+    assert line == "API disabled for project p: run…"  # before the command, not inside it
+    assert clean_line(fix + " to see it", len(fix) + 1) == fix + "…"  # whole, then cut
+    assert clean_line("say `quota-tray --project ID` first", 20) == "say…"

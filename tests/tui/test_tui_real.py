@@ -209,7 +209,7 @@ def test_status_and_keys_follow_a_running_instance(env, make_emulator):
 
         await pilot.press("r")
         await until(pilot, lambda: len(app.control_answers) == 4)
-        assert app.control_answers[3] == (False, remote.NOT_RUNNING)
+        assert app.control_answers[3] == (False, remote.not_running())
 
     try:
         drive(app, scenario)
@@ -219,7 +219,9 @@ def test_status_and_keys_follow_a_running_instance(env, make_emulator):
             proc.communicate()
 
 
-def test_r_and_p_without_an_instance_say_so(env, emulator):
+def test_r_and_p_without_an_instance_say_so(env, emulator, monkeypatch):
+    for name in ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
     path = warm_once(env, emulator)
     app = QuotaApp(path)
 
@@ -227,9 +229,12 @@ def test_r_and_p_without_an_instance_say_so(env, emulator):
         await until(pilot, lambda: app.loads)
         await pilot.press("r", "p")
         await until(pilot, lambda: len(app.control_answers) == 2)
-        assert app.control_answers == [(False, remote.NOT_RUNNING)] * 2
-        assert app.notices == [remote.NOT_RUNNING] * 2
-        assert "`quota-tray`" in remote.NOT_RUNNING
+        hint = (
+            "no quota-tray instance is running: start it with `quota-tray --project ID`, "
+            "ID being your Google Cloud project"
+        )  # no project in the config or the environment: bare `quota-tray` would not start
+        assert app.control_answers == [(False, hint)] * 2
+        assert app.notices == [hint] * 2
 
     drive(app, scenario)
 
@@ -333,6 +338,11 @@ def test_the_command_opens_the_file_show_reads_and_loads_no_warmer(env, demo):
         "import sys\n"
         "from trayapp.tui.app import QuotaApp\n"
         "QuotaApp.run = lambda self: print(self.path, self.only)\n"
+        "class Tty:  # a terminal, as far as the command can tell\n"
+        "    def __init__(self, f): self.f = f\n"
+        "    def isatty(self): return True\n"
+        "    def __getattr__(self, name): return getattr(self.f, name)\n"
+        "sys.stdin, sys.stdout = Tty(sys.stdin), Tty(sys.stdout)\n"
         "from trayapp.cli import main\n"
         "code = main(sys.argv[1:])\n"
         "heavy = sorted(m for m in ('trayapp.app', 'trayapp.warming.scheduler', 'trayapp.history')"
@@ -370,7 +380,7 @@ def test_the_demos_view_asks_the_demo(env):
         async def not_the_demo(pilot):
             await pilot.press("r")
             await until(pilot, lambda: real_view.control_answers)
-            assert real_view.control_answers == [(False, remote.NOT_RUNNING)]
+            assert real_view.control_answers == [(False, remote.not_running())]
 
         drive(real_view, not_the_demo)
         assert qt(env, "quit", "--demo").returncode == 0

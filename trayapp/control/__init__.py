@@ -17,6 +17,7 @@ from trayapp.control.commands import (
     client_command,
     format_status,
     runtime_handlers,
+    start_command,
     status_payload,
     warms_others,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "runtime_handlers",
     "send",
     "serve",
+    "start_command",
     "status_payload",
     "warms_others",
 ]

@@ -116,8 +116,13 @@ def confirmation(command: str, answer: Mapping[str, Any]) -> str:
 
 
 def not_running_line() -> str:
-    """The hint names a start that works as printed: bare ``quota-tray`` only when the config
-    or the environment names a project."""
+    """The hint names a start that works as printed (``start_command``)."""
+    return NOT_RUNNING_LINE.replace("`quota-tray`", start_command())
+
+
+def start_command() -> str:
+    """```quota-tray``` when the config or the environment names a project, else the start
+    with ``--project``: a start that works as printed."""
     import tomllib  # the config module itself would double the time `status` takes
 
     from trayapp import paths
@@ -127,7 +132,7 @@ def not_running_line() -> str:
     except (OSError, ValueError):  # no file, not UTF-8, not TOML
         known = False
     known = known or any(os.environ.get(v, "").strip() for v in _PROJECT_VARIABLES)
-    return NOT_RUNNING_LINE if known else NOT_RUNNING_LINE.replace("`quota-tray`", _START)
+    return "`quota-tray`" if known else _START
 
 
 _PROJECT_VARIABLES = ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT")
@@ -171,7 +176,7 @@ def client_command(
             print(NOT_RUNNING_DEMO_LINE if demo else not_running_line(), file=sys.stderr)
         return EXIT_NOT_RUNNING
     if as_json:
-        print(json.dumps(answer, indent=2, sort_keys=True))
+        print(json.dumps(words.whole_numbers(answer), indent=2, sort_keys=True))
     elif command == "status":
         print(format_status(answer))
     else:

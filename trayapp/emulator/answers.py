@@ -29,15 +29,25 @@ def answer(
     quota: re.Match[str] | None = None,
     captured: Mapping[str, dict[str, object]] | None = None,
     family_default: float | None = None,
+    page_limit: int | None = quotas.PAGE_SIZE,
 ) -> tuple[int, dict[str, object]]:
     """The status and body for one request: a QuotaInfo (``quota`` is its route match), a
-    Region, or a page of the region list. ``captured`` Region bodies are served verbatim."""
+    Region, or a page of the region list. ``captured`` Region bodies are served verbatim;
+    ``page_limit`` caps a Cloud Quotas list page (None: the client's page size)."""
     if quota is not None:
         if fault is not None and fault.action == "http":
             return fault.status, quotas.fault_body(fault.status, fault.reason, project)
         service, quota_id = quota.group(2), quota.group(3)
         if quota_id is None:
-            return quotas.quota_list(project, service, query, family_default)
+            action = fault.action if fault is not None else None
+            return quotas.quota_list(
+                project,
+                service,
+                query,
+                family_default,
+                page_limit=page_limit,
+                fault=action if action in quotas.LIST_FAULTS else None,
+            )
         return quotas.quota_info(project, service, quota_id, family_default)
     if fault is not None and fault.action == "http":
         return fault.status, fault.error_body(project, region)

@@ -109,7 +109,9 @@ class Latency:
         return f"Latency({self.profile!r}, ms={self.ms}, scale={self.scale})"
 
 
+# repeat_token and endless_pages change a Cloud Quotas list page (emulator/quotas.LIST_FAULTS)
 ACTIONS = ("http", "hang", "trickle", "broken_body", "no_quotas", "huge_body")
+ACTIONS += ("repeat_token", "endless_pages")
 HUGE_BODY_BYTES = 64 * 1024 * 1024  # what a huge_body fault sends unless told otherwise
 TRICKLE_GAP_S = 0.05  # between the bytes of a trickled answer: no single read ever times out
 # status -> (reason, message) as Compute words them; {p} and {r} are filled in.
@@ -194,7 +196,9 @@ def error_body(status: int, reason: str, message: str) -> dict[str, object]:
 
 SPEC_HELP = (
     "WHAT[:REASON][@TARGET][#COUNT]; WHAT is an HTTP status 400-599, hang, trickle, "
-    "broken_body, no_quotas or huge_body (a valid answer of 64 MB); REASON goes in "
+    "broken_body, no_quotas, huge_body (a valid answer of 64 MB), repeat_token or "
+    "endless_pages (a Cloud Quotas list that asks for the same page again, or never ends); "
+    "REASON goes in "
     "error.errors[0].reason (e.g. rateLimitExceeded); "
     "TARGET is REGION, compute (every regions.get), "
     "cloudquotas (Compute's QuotaInfos: the GPU family quotas), aiplatform "
@@ -222,7 +226,7 @@ def parse_fault(spec: str, known_regions: Iterable[str] | None = None) -> Fault:
     if not what.isdigit() and what not in ACTIONS[1:]:
         raise ValueError(
             f"bad fault spec {spec!r}: {what!r} is not an HTTP status, hang, trickle, "
-            "broken_body, no_quotas or huge_body"
+            "broken_body, no_quotas, huge_body, repeat_token or endless_pages"
         )
     project, region = None, None
     if target and target != "*":

@@ -23,8 +23,14 @@ TARGETS = tuple(quota_data.TARGETS.values())
 ROUTE = re.compile(
     r"^/v1/projects/([^/]+)/locations/global/services/([^/]+)/quotaInfos(?:/([^/]+))?/?$"
 )
-PAGE_SIZE = 3  # the list's page size when the client names none: a list spans pages
+# QuotaInfos on one page of a list: the client's pageSize, but never more than PAGE_SIZE (as
+# the API says, a server may send fewer than asked), so every list of the emulator spans pages.
+PAGE_SIZE = 3
 MAX_PAGE_SIZE = 100
+# Faults for a list page: its next token is the one it was asked with, "0" on the first page
+# (the client would ask for the first page forever), or a fresh one on every page, past the
+# end too (the list never ends).
+LIST_FAULTS = ("repeat_token", "endless_pages")
 
 
 def target_of(service: str) -> str:
@@ -78,21 +84,33 @@ def quota_info(
 
 
 def quota_list(
-    project: str, service: str, query: dict[str, list[str]], default: float | None = None
+    project: str,
+    service: str,
+    query: dict[str, list[str]],
+    default: float | None = None,
+    *,
+    page_limit: int | None = PAGE_SIZE,
+    fault: str | None = None,
 ) -> tuple[int, dict[str, object]]:
-    """One page of a service's QuotaInfos, paged by ``pageSize`` and ``pageToken``."""
+    """One page of a service's QuotaInfos, paged by ``pageSize`` (at most ``page_limit``; None:
+    as asked) and ``pageToken``; ``fault`` one of ``LIST_FAULTS`` or None."""
     infos = quota_data.service_infos(service, _family(default))
+    token = query.get("pageToken", [""])[0]
     try:
         size = int(query.get("pageSize", [str(PAGE_SIZE)])[0] or PAGE_SIZE)
-        start = int(query.get("pageToken", ["0"])[0] or "0")
+        start = int(token or "0")
     except ValueError:
         size = start = -1
-    if not (0 < size <= MAX_PAGE_SIZE and 0 <= start <= len(infos)):
+    end = len(infos) if fault != "endless_pages" else max(len(infos), start)
+    if not (0 < size <= MAX_PAGE_SIZE and 0 <= start <= end):
         return 400, status_body(400, "INVALID_ARGUMENT", "Invalid page_size or page_token.")
+    size = min(size, page_limit or size)
     body: dict[str, object] = {
         "quotaInfos": [_info_json(project, service, i) for i in infos[start : start + size]]
     }
-    if start + size < len(infos):
+    if fault == "repeat_token":
+        body["nextPageToken"] = token or "0"  # "0": the first page, again and again
+    elif fault == "endless_pages" or start + size < len(infos):
         body["nextPageToken"] = str(start + size)
     return 200, body
 

@@ -74,6 +74,7 @@ class Emulator:
         *,
         captured: Mapping[str, dict[str, object]] | None = None,
         family_default: float | None = None,
+        page_limit: int | None = quotas.PAGE_SIZE,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -84,11 +85,13 @@ class Emulator:
         # region name -> a Region body captured from the live API, served verbatim instead
         self.captured = dict(captured) if captured is not None else None
         self.family_default = family_default  # the GPU family quota's catch-all entry, if any
+        self.page_limit = page_limit  # most QuotaInfos on a list page (None: as the client asks)
         self.latency = latency if isinstance(latency, Latency) else Latency(ms=latency or 0)
         self.faults = FaultSet(
             parse_fault(f, FAULT_TARGETS) if isinstance(f, str) else f for f in faults
         )
         self._log: list[RequestRecord] = []
+        self._received = 0  # requests received, each once (a hung one too)
         self._log_changed = threading.Condition()
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -168,6 +171,13 @@ class Emulator:
                 self._log.clear()
             return records
 
+    @property
+    def received(self) -> int:
+        """HTTP requests received so far, each counted once: what a client's count of the
+        requests it sent is checked against (the log shows a hung request twice)."""
+        with self._log_changed:
+            return self._received
+
     def wait_for_requests(
         self, predicate: Callable[[list[RequestRecord]], bool], timeout: float = 5.0
     ) -> bool:
@@ -189,6 +199,8 @@ class Emulator:
 
     def _serve(self, handler: EmulatorHandler) -> None:
         started, wall = time.monotonic(), time.time()
+        with self._log_changed:
+            self._received += 1
         url = urlsplit(handler.path)
         route = answers.ROUTE.match(url.path)
         project, region = route.groups() if route else (None, None)
@@ -229,6 +241,7 @@ class Emulator:
                 quota=quota_route,
                 captured=self.captured,
                 family_default=self.family_default,
+                page_limit=self.page_limit,
             )
         raw = json.dumps(body).encode()
         if fault is not None and fault.action == "broken_body":

@@ -27,6 +27,14 @@ class UnsafePath(OSError):
         return f"{self.filename}: {self.strerror}"
 
 
+def os_error_line(exc: OSError) -> str:
+    """``<path>: <why>`` in one line, for a file or folder we cannot use."""
+    from trayapp.safety.text import clean_line
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    return clean_line(f"{where}{exc.strerror or exc}")
+
+
 def private_dir(directory: str | os.PathLike[str], *, shared: bool = False) -> str:
     """Create ``directory`` (and missing parents) 0700, or tighten ours to 0700.
 

@@ -2,7 +2,9 @@
 
 Standard library only. Control characters (terminal escapes, BEL, newlines) and format
 characters (right-to-left overrides, zero-width marks) become spaces, runs of space collapse,
-and the line is capped: one rule for every surface (log, terminal, cache, notifications).
+and the line is capped: one rule for every surface (log, terminal, cache, notifications). A
+cap never cuts inside a quoted command (``"gcloud services enable ..."``): half a command
+would run as another one, so the line is cut before it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,23 @@ def clean_line(text: object, limit: int = MAX_LINE) -> str:
         raw = raw[: 4 * limit]
     kept = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in raw)
     line = " ".join(kept.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    if len(line) <= limit:
+        return line
+    start, _ = quoted_around(line, limit - 1)
+    return line[:start].rstrip() + "…"
+
+
+def quoted_around(text: str, at: int) -> tuple[int, int]:
+    """(where it opens, just past where it closes) of the ``"..."`` or ```...``` span that a
+    cut at ``at`` would fall inside (an unclosed one runs to the end), else ``(at, at)``."""
+    start, end = at, at
+    for quote in '"`':
+        if text.count(quote, 0, at) % 2:
+            opened = text.rfind(quote, 0, at)
+            closed = text.find(quote, at)
+            if opened < start:
+                start, end = opened, len(text) if closed < 0 else closed + 1
+    return start, end
 
 
 def one_line_trace(exc: BaseException, frames: int = 6) -> str:

@@ -62,6 +62,32 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+MIN_REAL_REWARM_S = 60.0  # Google's API: a re-warm period shorter than this is for the emulator
+
+
+def check_rewarm(settings: Settings) -> Settings:
+    """``settings``, unless their re-warm period is below a minute against the real API: it
+    would ask Google for every quota many times a minute (tests and the demo use short ones
+    on loopback)."""
+    from urllib.parse import urlsplit
+
+    from trayapp.config import ConfigError
+    from trayapp.sources.base import is_loopback_host
+
+    if settings.rewarm_s >= MIN_REAL_REWARM_S:
+        return settings
+    urls = [settings.cloudquotas_endpoint]
+    if settings.plan().uses_compute:
+        urls.insert(0, settings.endpoint)
+    for url in urls:
+        if not (url.startswith("http://") and is_loopback_host(urlsplit(url).hostname or "")):
+            raise ConfigError(
+                f"--rewarm {settings.rewarm_s:g} (rewarm_s) is below a minute: against "
+                f"{url} re-warm every 60 s or more (shorter periods are for the emulator)"
+            )
+    return settings
+
+
 def demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str | None) -> Settings:
     """The demo project against the emulator, with time scaled by ``--speed``."""
     from trayapp.warming.levels import Thresholds

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 # Google Cloud regions (cloud.google.com/compute/docs/regions-zones, 2026). A well-formed name
 # that is not here and close to none of these is taken as a region newer than this list.
@@ -79,6 +79,20 @@ def did_you_mean(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> s
 def unknown(what: str, name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
     """The one wording for a name that is not valid."""
     return f"unknown {what} {name!r}{did_you_mean(name, candidates, cutoff)}"
+
+
+def unknown_option(
+    extra: list[str], mine: Iterable[str], others: Mapping[str, Iterable[str]]
+) -> str:
+    """``unknown option '--intervall'; did you mean --interval?``, or the other command that
+    has it (``unknown option '--plot' (an option of quota-tray stats)``)."""
+    option = next((a.partition("=")[0] for a in extra if a.startswith("-")), None)
+    if option is None:
+        return f"unrecognized arguments: {' '.join(extra)}"
+    command = next((n for n, options in others.items() if option in options), None)
+    if command and option.startswith("--"):
+        return f"unknown option {option!r} (an option of quota-tray {command})"
+    return unknown("option", option, [o for o in mine if o.startswith("--")])
 
 
 def key(name: str, known: Iterable[str], where: str = "") -> str:

@@ -29,18 +29,21 @@ LIMITS = {
 }
 
 
-def positive(key: str, value: Any) -> float:
+def positive(key: str, value: Any, shown: str | None = None) -> float:
+    """A positive number within the key's bound; a mistake names ``shown`` (a flag such as
+    ``--interval``) or the key."""
+    name = shown or key
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{key} must be a number, not {value!r}")
+        raise ConfigError(f"{name} must be a number, not {value!r}")
     try:
         number = float(value)
     except OverflowError:  # an integer beyond any float
-        raise ConfigError(f"{key} is too large") from None
+        raise ConfigError(f"{name} is too large") from None
     if not math.isfinite(number) or number <= 0:
-        raise ConfigError(f"{key} must be a positive number, not {value!r}")
+        raise ConfigError(f"{name} must be a positive number, not {value!r}")
     limit = LIMITS.get(key.rsplit(".", 1)[-1].rsplit(" ", 1)[-1].lstrip("-"))
     if limit is not None and number > limit:
-        raise ConfigError(f"{key} must be at most {limit:g}, not {value!r}")
+        raise ConfigError(f"{name} must be at most {limit:g}, not {value:g}")
     return number
 
 

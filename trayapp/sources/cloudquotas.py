@@ -1,9 +1,9 @@
 """QuotaInfos from the Cloud Quotas API, through google-cloud-quotas (REST): the Compute GPU
 family quota (what regions.get does not report), Vertex AI training GPUs, Cloud Build private
 pools. A QuotaInfo is asked by ID when one is known, else found in the service's list by
-metric (every page). Like ``ComputeSource``: nothing from google is imported until
-``prepare()``, an ``http://`` loopback endpoint gets anonymous credentials, no request is
-retried by the library (the warmer owns retries), and every failure leaves as
+metric, page by page (``MAX_PAGES`` at most). Like ``ComputeSource``: nothing from google is
+imported until ``prepare()``, an ``http://`` loopback endpoint gets anonymous credentials,
+no request is retried by the library (the warmer owns retries), and every failure leaves as
 ``SourceError``. The three failures a person must mend (API disabled, permission missing,
 QuotaInfo not served) carry a message saying exactly what to do.
 """
@@ -40,6 +40,8 @@ WHAT = {
     "aiplatform.googleapis.com": "Vertex AI training GPU quota",
     "cloudbuild.googleapis.com": "Cloud Build private pool quota",
 }
+PAGE_SIZE = 100  # QuotaInfos asked for on each page of a list (the server may send fewer)
+MAX_PAGES = 50  # pages read from one list at most: a list that never ends fails its call
 MAX_ENTRIES = 10_000  # dimension entries kept from one QuotaInfo; a flood is cut here
 _MAX_NAME = 200
 
@@ -59,8 +61,8 @@ class CloudQuotasSource(GoogleClientSource):
 
     def fetch_quota(self, project: str, request: QuotaRequest) -> QuotaAnswer | None:
         """The QuotaInfo ``request`` names: by ID (a 404 falls back to the list once), else the
-        first of the service's list (every page) whose metric matches. None when the service
-        has no such QuotaInfo."""
+        first of the service's list whose metric matches. None when the service has no such
+        QuotaInfo."""
         where = f"{project}/{request.quota_id or request.metric}"
         client = self._ready_client(where)
         parent = f"projects/{project}/locations/global/services/{request.service}"
@@ -69,6 +71,7 @@ class CloudQuotasSource(GoogleClientSource):
                 from google.api_core.exceptions import NotFound
 
                 try:
+                    self._sent()
                     info = client.get_quota_info(
                         name=f"{parent}/quotaInfos/{request.quota_id}",
                         timeout=self.timeout_s,
@@ -77,13 +80,41 @@ class CloudQuotasSource(GoogleClientSource):
                     return _answer(info)
                 except NotFound:
                     pass  # the ID is not served: the list, by metric
-            pager = client.list_quota_infos(parent=parent, timeout=self.timeout_s, retry=None)
-            for info in pager:
-                if str(info.metric) == request.metric:
-                    return _answer(info)
-            return None
+            return self._from_list(client, parent, request, where)
         except Exception as exc:
             raise self._failed(client, explain(exc, project, self.timeout_s, request)) from exc
+
+    def _from_list(
+        self, client: Any, parent: str, request: QuotaRequest, where: str
+    ) -> QuotaAnswer | None:
+        """The first QuotaInfo of the list whose metric matches, page by page. A server that
+        repeats a page token, or has not ended the list after ``MAX_PAGES`` pages, fails this
+        call alone (``bad_response``: asked again later), never reading on forever."""
+        self._sent()
+        pager = client.list_quota_infos(
+            request={"parent": parent, "page_size": PAGE_SIZE}, timeout=self.timeout_s, retry=None
+        )
+        tokens: set[str] = set()
+        for number, page in enumerate(pager.pages, start=1):  # each next page: one request
+            for info in page.quota_infos:
+                if str(info.metric) == request.metric:
+                    return _answer(info)
+            token = str(page.next_page_token)
+            if not token:
+                return None
+            what = WHAT.get(request.service, f"{request.service} quota")
+            if token in tokens:
+                why = f"repeated a page token after {number} pages"
+            elif number >= MAX_PAGES:
+                why = f"did not end within {MAX_PAGES} pages"
+            else:
+                tokens.add(token)
+                self._sent()
+                continue
+            raise SourceError(
+                "bad_response", f"{where}: the Cloud Quotas list {why}: {what} is unknown"
+            )
+        return None
 
 
 def _answer(info: Any) -> QuotaAnswer:

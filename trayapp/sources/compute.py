@@ -19,6 +19,15 @@ from trayapp.sources.base import RegionQuotas, SourceError, is_loopback_host
 from trayapp.sources.errors import classify
 from trayapp.sources.size_cap import MAX_ANSWER_BYTES, cap_client
 
+_THREAD = threading.local()  # the HTTP requests sent by this thread, for requests_on_thread
+
+
+def requests_on_thread() -> int:
+    """HTTP requests the calling thread sent since it last asked (the fetcher process runs
+    each call on a thread of its own, and sends this count back with the answer)."""
+    sent, _THREAD.sent = getattr(_THREAD, "sent", 0), 0
+    return sent
+
 
 def is_loopback_url(url: str) -> bool:
     """True for http(s) URLs whose host is 127.0.0.0/8, ::1 or localhost."""
@@ -63,6 +72,7 @@ class GoogleClientSource(ABC):
         self._client: Any = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self.requests = 0  # HTTP requests sent so far, one per page of a list: "API calls"
 
     @abstractmethod
     def _client_class(self) -> Any:
@@ -107,6 +117,12 @@ class GoogleClientSource(ABC):
             raise SourceError("unavailable", f"{where}: the {self.NAME} source is closed")
         return client
 
+    def _sent(self) -> None:
+        """Count one HTTP request about to be sent (a server counts it, answered or not)."""
+        with self._lock:
+            self.requests += 1
+        _THREAD.sent = getattr(_THREAD, "sent", 0) + 1
+
     def _failed(self, client: Any, error: SourceError) -> SourceError:
         """After a credentials failure the client goes: the next prepare() reads them afresh."""
         if error.kind == "auth":
@@ -148,6 +164,7 @@ class ComputeSource(GoogleClientSource):
         where = f"{project}/{region}"
         client = self._ready_client(where)
         try:
+            self._sent()
             answer = client.get(project=project, region=region, timeout=self.timeout_s, retry=None)
         except Exception as exc:
             raise self._failed(client, classify(exc, where, self.timeout_s)) from exc

@@ -45,6 +45,11 @@ class GoogleSource:
             self.compute.prepare()
         self.quotas.prepare()
 
+    @property
+    def requests(self) -> int:
+        """HTTP requests both clients have sent (a paged list: one a page)."""
+        return self.compute.requests + self.quotas.requests
+
     def fetch(self, project: str, region: str) -> RegionQuotas:
         return self.compute.fetch(project, region)
 

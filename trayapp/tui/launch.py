@@ -16,16 +16,24 @@ TUI_MISSING = (
     "pip install '.[tui]' (or pipx install --force '.[tui]')"
 )
 
+NOT_A_TERMINAL = (
+    "quota-tray: the terminal view needs a terminal (its input or output is not one): "
+    "use quota-tray show, or show --json for a program"
+)
+
 
 def tui(args: argparse.Namespace) -> int:
     """Open the terminal view on the file `show` reads; 2 with one line when Textual is
-    missing."""
+    missing or there is no terminal to draw on (piped, it would write escape codes forever)."""
     try:
         from trayapp.tui.app import QuotaApp
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in ("textual", "rich"):
             raise
         print(TUI_MISSING, file=sys.stderr)
+        return 2
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        print(NOT_A_TERMINAL, file=sys.stderr)
         return 2
     from trayapp.cache import default_path  # the file show reads; the warmer is not loaded
 

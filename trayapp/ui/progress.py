@@ -11,6 +11,7 @@ from trayapp.safety.text import clean_line
 from trayapp.warming.events import Event, WarmEvent
 
 _BATCH = (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW, WarmEvent.BATCH_FAIL)
+_END = (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)
 
 
 def status_line(event: Event) -> str:
@@ -31,9 +32,13 @@ class TerminalProgress:
         self._lock = threading.Lock()
         self._width = 0
         self._fold = RepeatFold()
+        self._finished = False  # `run --once` said it finished: nothing is printed after it
 
     def on_event(self, event: Event) -> None:
         with self._lock:
+            if self._finished:
+                return
+            self._finished = event.kind in _END and event.data.get("once") is True
             if self.live and event.kind in _BATCH:
                 text = status_line(event)
                 self.stream.write("\r" + text.ljust(self._width))
@@ -49,6 +54,8 @@ class TerminalProgress:
     def say(self, line: str) -> None:
         """A line from outside the event stream (a watch rule met), above the status line."""
         with self._lock:
+            if self._finished:
+                return
             self._line(clean_line(line, MAX_LINE))
             self.stream.flush()
 

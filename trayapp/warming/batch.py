@@ -16,9 +16,9 @@ Region = Call  # (project, region), or (project, "<service>:<tier>[:<metric>]"):
 
 @dataclass
 class Batch:
-    """Checks of one tick. Every call in it is one API call (a list of several pages counts
-    once); a batch is timed only when it made at least one call, so the time it reports is the
-    API's."""
+    """Checks of one tick. Its API calls are the HTTP requests its calls made, as the source
+    counted them (a list of two pages: two); a batch is timed only when it made at least one
+    call, so the time it reports is the API's."""
 
     checks: list[QuotaCheck]
     round: int
@@ -27,6 +27,7 @@ class Batch:
     elapsed_ms: int = 0
     family: Call | None = None  # a project's Cloud Quotas family call, and nothing else
     notices: list[SourceError] = field(default_factory=list)  # to mend; warming goes on
+    requests: int | None = None  # HTTP requests made, when the source counts them
 
     @property
     def notice(self) -> SourceError | None:
@@ -44,6 +45,13 @@ class Batch:
         if self.family is not None:
             return [self.family]
         return list(dict.fromkeys(call_of(c) for c in self.checks))
+
+    @property
+    def api_calls(self) -> int:
+        """HTTP requests the batch made: as the source counted them, else one a call."""
+        if self.fatal is not None:
+            return 0
+        return self.requests if self.requests is not None else len(self.regions)
 
     @property
     def timed(self) -> bool:
@@ -67,6 +75,12 @@ class Batch:
             "data": {
                 "checks": [f"{c.kind}:{c.project}/{c.region}/{c.metric}" for c in self.checks],
                 "failed": [f"{c.kind}:{c.region}/{c.metric}" for c in self.failed_checks()],
-                "api_calls": len(self.regions),
+                "api_calls": self.api_calls,
             },
         }
+
+
+def requests_sent(source: Any) -> int | None:
+    """The HTTP requests ``source`` has sent so far, or None when it does not count them."""
+    sent = getattr(source, "requests", None)
+    return sent if isinstance(sent, int) else None

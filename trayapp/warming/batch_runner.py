@@ -16,7 +16,7 @@ from typing import Any
 
 from trayapp.sources.base import QuotaSource, SourceError, internal_error, log_internal
 from trayapp.warming import calls
-from trayapp.warming.batch import Batch, Region
+from trayapp.warming.batch import Batch, Region, requests_sent
 from trayapp.warming.engine import Engine
 from trayapp.warming.quota_calls import apply_answer
 
@@ -38,6 +38,7 @@ class BatchRunner:
             batch.fatal = exc
             self._finish(batch)
             return
+        sent_before = requests_sent(self._source)
         started = time.perf_counter()
         deadline_s = self._engine.timing.fetch_deadline_s
         deadline = started + deadline_s
@@ -58,6 +59,9 @@ class BatchRunner:
                 else:
                     batch.failures[key] = _internal(where, other)
         batch.elapsed_ms = round((time.perf_counter() - started) * 1000)
+        sent_after = requests_sent(self._source)
+        if sent_before is not None and sent_after is not None:  # "API calls": HTTP requests
+            batch.requests = sent_after - sent_before
         self._finish(batch)
 
     def _fetch(self, key: Region) -> Future[Any]:

@@ -57,6 +57,7 @@ class Healing:
         with e.lock:
             if e.stopping or batch.round != e.round.number:
                 return
+            e.round.calls += batch.api_calls
             errors = e.failures.record(
                 batch,
                 e.state,

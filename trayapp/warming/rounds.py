@@ -30,7 +30,7 @@ class Round:
         self.c3: deque[QuotaCheck] = deque(c3)
         self.attempts: Counter[Region] = Counter()
         self.fetches: dict[Region, Future[Any]] = {}
-        self.calls = 0
+        self.calls = 0  # HTTP requests made by the round's batches (see Batch.api_calls)
         self.picks = 0  # ticks that took checks from the queues
 
     def pick(self, done: set[QuotaCheck]) -> list[QuotaCheck]:
@@ -47,7 +47,6 @@ class Round:
 
     def started_fetch(self, key: Region, future: Future[Any]) -> None:
         self.fetches[key] = future
-        self.calls += 1
 
     def current(self, key: Region, future: Future[Any]) -> bool:
         return self.fetches.get(key) is future

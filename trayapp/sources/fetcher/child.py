@@ -2,9 +2,10 @@
 
 Runs in a process started with multiprocessing's spawn method, so it holds nothing of the tray
 process but the recipe. Every call runs on a thread of its own (a batch fetches several regions
-at once); answers go back as ``(call_id, True, result)`` or ``(call_id, False, (kind,
-message, trace))``: a SourceError crosses as plain values, never as a pickled exception; a bug's
-traceback crosses as one cleaned line (``trace``), for the tray's log.
+at once); answers go back as ``(call_id, True, result, requests)`` or ``(call_id, False, (kind,
+message, trace), requests)``, ``requests`` being the HTTP requests the call sent: a SourceError
+crosses as plain values, never as a pickled exception; a bug's traceback crosses as one
+cleaned line (``trace``), for the tray's log.
 The process ends when the pipe closes, when told to (``None``), or after a long idle spell.
 """
 
@@ -17,6 +18,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from trayapp.sources.base import SourceError, internal_error
+from trayapp.sources.compute import requests_on_thread
 from trayapp.sources.recipe import SourceRecipe
 
 IDLE_EXIT_S = 600.0  # a fetcher nobody has called for this long ends by itself
@@ -31,7 +33,7 @@ def serve(conn: Connection, recipe: SourceRecipe, idle_exit_s: float = IDLE_EXIT
     busy = threading.Semaphore(0)  # released once per finished call
     in_flight = 0
 
-    def reply(message: tuple[int, bool, Any]) -> None:
+    def reply(message: tuple[int, bool, Any, int]) -> None:
         try:
             with send_lock:
                 conn.send(message)
@@ -46,12 +48,13 @@ def serve(conn: Connection, recipe: SourceRecipe, idle_exit_s: float = IDLE_EXIT
                 raise SourceError("bad_response", f"the fetcher does not answer {method!r}")
             result = getattr(source, method)(*args)
         except SourceError as exc:
-            reply((call_id, False, (exc.kind, exc.message, exc.trace)))
+            reply((call_id, False, (exc.kind, exc.message, exc.trace), requests_on_thread()))
         except Exception as exc:  # a bug: said as itself, its traceback for the tray's log
             failure = internal_error(f"fetcher: {method}", exc)
-            reply((call_id, False, (failure.kind, failure.message, failure.trace)))
+            why = (failure.kind, failure.message, failure.trace)
+            reply((call_id, False, why, requests_on_thread()))
         else:
-            reply((call_id, True, result))
+            reply((call_id, True, result, requests_on_thread()))
 
     while True:
         while busy.acquire(blocking=False):

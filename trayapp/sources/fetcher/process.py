@@ -34,10 +34,11 @@ class Call:
         self._done = threading.Event()
         self._ok = False
         self._value: Any = None
+        self.requests = 0  # HTTP requests the call sent, as the fetcher counted them
 
-    def settle(self, ok: bool, value: Any) -> None:
+    def settle(self, ok: bool, value: Any, requests: int = 0) -> None:
         if not self._done.is_set():
-            self._ok, self._value = ok, value
+            self._ok, self._value, self.requests = ok, value, requests
             self._done.set()
 
     def wait(self, timeout: float | None) -> bool:
@@ -129,13 +130,13 @@ class FetcherProcess:
     def _read(self) -> None:
         while True:
             try:
-                call_id, ok, value = self._conn.recv()
+                call_id, ok, value, requests = self._conn.recv()
             except (EOFError, OSError, ValueError, TypeError):
                 break
             with self._lock:
                 call = self._pending.pop(call_id, None)
             if call is not None:
-                call.settle(ok, value)
+                call.settle(ok, value, requests)
         self.process.join(1.0)  # the pipe ended: so did the process, or it soon will
         self._end(_how_it_ended(self.process.exitcode))
         self._forget()

@@ -52,6 +52,7 @@ class HelperSource:
         self.last_start_s: float | None = None  # how long the latest process took to be ready
         self.started = 0  # processes started so far
         self.last_pid: int | None = None  # the latest one's, alive or not
+        self.requests = 0  # HTTP requests the fetchers sent for our calls ("API calls")
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._process: FetcherProcess | None = None
@@ -102,7 +103,10 @@ class HelperSource:
         """``method(*args)`` on the real source in the process, within ``deadline_s``."""
         process = self._ready_process()
         call = process.call(method, args, where)
-        if not call.wait(max(self.deadline_s - DEADLINE_LEAD_S, self.deadline_s / 2)):
+        answered = call.wait(max(self.deadline_s - DEADLINE_LEAD_S, self.deadline_s / 2))
+        with self._lock:  # a call that never came back sent one request at least
+            self.requests += call.requests if answered else 1
+        if not answered:
             self._retire(process, f"was replaced: {where} passed its deadline")
             raise SourceError(
                 "timeout",
