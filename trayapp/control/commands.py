@@ -39,11 +39,16 @@ def status_payload(runtime: Any, started_monotonic: float, demo: bool = False) -
         entry["total"] += 1
         entry["done"] += int(check in done)
         quota.setdefault(check.kind, quota_names.quota_name(check.service, check.tier))
-    for project, entry in progress.items():  # complete: all answered, no latest fetch failed
-        entry["complete"] = entry["done"] == entry["total"] and project not in failing
+    health = warmer.health()  # failed, reasons, retry_in_s, not_found, unwritten
+    for project, entry in progress.items():  # complete: all answered, none failed, written
+        entry["complete"] = (
+            entry["done"] == entry["total"]
+            and project not in failing
+            and not health.get("unwritten")
+        )
     level = warmer.level
     return {
-        **warmer.health(),  # failed, reasons, retry_in_s, not_found
+        **health,
         "level": level.value if level is not None else None,
         "progress": progress,
         "quota": quota,  # which quota each kind of check reads
@@ -199,6 +204,9 @@ def format_status(status: Mapping[str, Any]) -> str:
     lines = [f"{name} is running (pid {status.get('pid')}, up {_duration(status)})"]
     failed, total = status.get("failed") or 0, status.get("total") or 0
     level = words.level_word(status.get("level"), _int(failed), _int(total))
+    unwritten = status.get("unwritten")
+    if unwritten and not failed and status.get("level") == "error":
+        level = "not written"
     ms = status.get("last_batch_ms")
     lines.append(f"level: {level}" + (f", last batch {ms} ms" if ms is not None else ""))
     progress = status.get("progress") or {}
@@ -223,6 +231,8 @@ def format_status(status: Mapping[str, Any]) -> str:
         then = f"retry in {words.duration(retry)}" if isinstance(retry, int | float) else "no retry"
         lines.append(f"failed: {failed} checks ({then})")
         lines.extend(f"  {clean_line(reason)}" for reason in reasons)
+    if unwritten:  # the answers did not reach the cache file: where and why
+        lines.append(f"not written: {clean_line(unwritten)}; tried again at every tick")
     missing = status.get("not_found") or ()
     if missing:
         lines.append("not found (not asked again until a re-warm): " + ", ".join(map(str, missing)))
