@@ -3,19 +3,20 @@ prints of their answers."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
 
-from trayapp import words
 from trayapp.control.client import send
-from trayapp.control.server import Handler
 from trayapp.control.wire import EXIT_NOT_RUNNING, NOT_RUNNING_LINE, ControlError, NotRunning
 from trayapp.safety.text import clean_line
-from trayapp.sources import quota_names
+
+TYPE_CHECKING = False  # typing and json load where first used: `status` starts faster
+if TYPE_CHECKING:
+    from typing import Any
+
+    from trayapp.control.server import Handler
 
 
 def identity(runtime: Any, demo: bool) -> dict[str, Any]:
@@ -27,6 +28,8 @@ def identity(runtime: Any, demo: bool) -> dict[str, Any]:
 
 def status_payload(runtime: Any, started_monotonic: float, demo: bool = False) -> dict[str, Any]:
     """What `quota-tray status` shows, read from the Runtime without stopping the warmer."""
+    from trayapp.sources import quota_names
+
     warmer = runtime.warmer
     state = warmer.state
     done = frozenset(state.done)  # one C-level copy: the warmer may add to it meanwhile
@@ -123,12 +126,16 @@ def confirmation(command: str, answer: Mapping[str, Any]) -> str:
 def not_running_line() -> str:
     """The hint names a start that works as printed: bare ``quota-tray`` only when the config
     or the environment names a project."""
-    import tomllib  # the config module itself would double the time `status` takes
-
     from trayapp import paths
 
     try:
-        known = bool(tomllib.loads(paths.config_file().read_text("utf-8")).get("projects"))
+        text = paths.config_file().read_text("utf-8")
+        if "projects" in text:  # tomllib (not the config module: twice as slow) only then
+            import tomllib
+
+            known = bool(tomllib.loads(text).get("projects"))
+        else:
+            known = False
     except (OSError, ValueError):  # no file, not UTF-8, not TOML
         known = False
     known = known or any(os.environ.get(v, "").strip() for v in _PROJECT_VARIABLES)
@@ -171,11 +178,15 @@ def client_command(
         break
     else:
         if as_json:
+            import json
+
             print(json.dumps({"running": False}))
         else:
             print(NOT_RUNNING_DEMO_LINE if demo else not_running_line(), file=sys.stderr)
         return EXIT_NOT_RUNNING
     if as_json:
+        import json
+
         print(json.dumps(answer, indent=2, sort_keys=True))
     elif command == "status":
         print(format_status(answer))
@@ -200,6 +211,8 @@ def who(answer: Mapping[str, Any]) -> str:
 
 def format_status(status: Mapping[str, Any]) -> str:
     """A few readable lines of a status answer."""
+    from trayapp import words  # only when an instance answered: `status` starts faster
+
     name = "the quota-tray demo" if status.get("demo") is True else "quota-tray"
     lines = [f"{name} is running (pid {status.get('pid')}, up {_duration(status)})"]
     failed, total = status.get("failed") or 0, status.get("total") or 0
@@ -248,6 +261,8 @@ def format_status(status: Mapping[str, Any]) -> str:
 
 def _watch_line(rule: Mapping[str, Any]) -> str:
     """``≥ 8 NVIDIA_H100_GPUS: us-west1 (8), europe-west4 (≤ 16)``."""
+    from trayapp import words
+
     places = ", ".join(
         f"{w.get('region')} ({'' if w.get('exact') else '≤ '}{w.get('free'):g})"
         for w in rule.get("met_in") or ()
@@ -270,27 +285,3 @@ def _duration(status: Mapping[str, Any]) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-def warms_others(wanted: Sequence[str], demo: bool) -> str:
-    """When the running instance warms other projects than this start asked for, what it
-    warms and how to warm them all ("" otherwise: the usual hint)."""
-    from trayapp.instance import default_directory
-
-    if not wanted:
-        return ""
-    try:
-        running = send("status", default_directory(demo)).get("projects") or []
-    except (ControlError, NotRunning, OSError):
-        return ""
-    missing = [p for p in wanted if p not in running]
-    if not missing or not isinstance(running, list):
-        return ""
-    every = " ".join(f"--project {p}" for p in dict.fromkeys([*map(str, running), *wanted]))
-    command = "quota-tray demo" if demo else "quota-tray"
-    quit_ = "quota-tray quit --demo" if demo else "quota-tray quit"
-    return clean_line(
-        f"and warms {', '.join(map(str, running))}, not {', '.join(missing)}: "
-        f"`{quit_}`, then `{command} {every}`",
-        400,
-    )
