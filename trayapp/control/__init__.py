@@ -41,11 +41,19 @@ _WHERE = {
 
 
 def __getattr__(name: str) -> object:
-    import importlib
-
-    if name not in _WHERE:
+    # plain import statements, so a freezer (PyInstaller) and the house test see every module
+    where = _WHERE.get(name)
+    if where == "client":
+        from trayapp.control import client as module
+    elif where == "commands":
+        from trayapp.control import commands as module
+    elif where == "server":
+        from trayapp.control import server as module
+    elif where == "wire":
+        from trayapp.control import wire as module
+    else:
         raise AttributeError(f"module 'trayapp.control' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"trayapp.control.{_WHERE[name]}"), name)
+    return getattr(module, name)
 
 
 __all__ = [
