@@ -44,16 +44,17 @@ class Files:
 
 
 class CycleWatch:
-    """Observer that lets the main thread wait for the first complete cycle."""
+    """Lets the main thread wait for the first cycle's end: complete, or not (failed, unwritten)."""
 
     def __init__(self) -> None:
         self.complete = threading.Event()
-        self.failed = 0
+        self.failed, self.ok = 0, False
 
     def on_event(self, event: Event) -> None:
         ended = event.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE)
         if ended and not self.complete.is_set():
             self.failed = int(event.data.get("failed", 0))
+            self.ok = event.kind is WarmEvent.COMPLETE
             self.complete.set()
 
 
@@ -90,9 +91,8 @@ class Runtime:
         )
         self.history = HistoryRecorder(files.history, ",".join(settings.projects)).start()
         self.bus.subscribe(self.history)
-        self.troubles = Troubles(  # shown in the tray title, `status` and one notification
-            {
-                "cache": lambda: self.writer.failing,
+        self.troubles = Troubles(  # the tray title, `status` and one notification (a cache
+            {  # file that cannot be written is said by the end of the cycle it keeps incomplete)
                 "history": lambda: self.history.problem,
                 "observers": lambda: "; ".join(self.bus.failing()),
             }
@@ -107,6 +107,7 @@ class Runtime:
             thresholds=settings.thresholds,
             fetch_deadline_s=settings.timeout_s,
             state=state,
+            output=self.writer,  # a cycle is complete only once its answers reached the file
         )
 
     def _seed(self, state: WarmState) -> None:
@@ -179,7 +180,7 @@ def run_headless(runtime: Runtime, *, once: bool) -> int:
         runtime.stop()
         restore()
     if once:
-        return 0 if runtime.watch.complete.is_set() and runtime.watch.failed == 0 else 1
+        return 0 if runtime.watch.complete.is_set() and runtime.watch.ok else 1
     return 0
 
 

@@ -240,28 +240,37 @@ def set_aside(path: str | os.PathLike[str]) -> str:
 
 
 class CacheWriter:
-    """Observer writing each event's snapshot; a failing disk never stops warming."""
+    """Observer writing each event's snapshot. A failing disk never stops warming, but the
+    warmer asks ``failing`` before it calls a round complete and ``retry()`` at every tick."""
 
     def __init__(self, path: str | os.PathLike[str], on_error: Any = None) -> None:
         self.path = path
         self.on_error = on_error  # called with one line when writing starts failing
-        self.failing: str | None = None
+        self.failing: str | None = None  # "cannot write PATH: why" while the latest write fails
         self.writes = 0
+        self._unwritten: Any = None  # the document that could not be written
 
     def on_event(self, event: Any) -> None:
-        if event.snapshot is None:
-            return
+        if event.snapshot is not None:
+            self.write(event.snapshot)
+
+    def write(self, doc: Any) -> str | None:
+        """Write ``doc``: None when written, else why not (and it is kept for ``retry``)."""
         try:
-            write_atomic(self.path, dict(event.snapshot))
+            write_atomic(self.path, dict(doc))
         except OSError as exc:
-            message = f"cannot write {self.path}: {exc.strerror or exc}; values kept in memory"
-            if message != self.failing:
-                self.failing = message
-                if self.on_error is not None:
-                    self.on_error(message)
-            return
+            self._unwritten, message = doc, f"cannot write {self.path}: {exc.strerror or exc}"
+            if message != self.failing and self.on_error is not None:
+                self.on_error(f"{message}; answers kept in memory, written again at each tick")
+            self.failing = message
+            return message
         self.writes += 1
-        self.failing = None
+        self.failing = self._unwritten = None
+        return None
+
+    def retry(self) -> str | None:
+        """Write again the document that could not be written."""
+        return self.failing if self._unwritten is None else self.write(self._unwritten)
 
 
 class ReadStats:

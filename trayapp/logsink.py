@@ -58,15 +58,7 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
             f"{d.get('api_calls')} API calls{end} - {phrase(Level.COMPLETE, tone)}"
         )
     if kind is WarmEvent.INCOMPLETE:
-        reasons = d.get("reasons") or ["unknown"]
-        retry = d.get("retry_in_s")
-        then = f"retry in {retry:g}s" if retry is not None else "no retry: fix the config"
-        if d.get("once"):
-            then = f"run --once finished with {d.get('failed')} failed"
-        return (
-            f"💥 CACHE_WARM_INCOMPLETE: {p} in {d.get('duration_s')}s - {d.get('failed')} "
-            f"failed ({reasons[0]}) - {then} - {phrase(Level.ERROR, tone)}"
-        )
+        return _incomplete(event, tone)
     if kind is WarmEvent.RETRY:
         return (
             f"🔁 CACHE_WARM_RETRY: {d.get('failed')} failed checks in {d.get('regions')} "
@@ -100,6 +92,22 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
     if kind is WarmEvent.PAUSED:
         return "⏸️ CACHE_WARM_PAUSED" if d.get("paused") else "▶️ CACHE_WARM_RESUMED"
     return None
+
+
+def _incomplete(event: Event, tone: str) -> str:  # failed checks, or answers not written
+    d = event.data
+    failed, unwritten, retry = d.get("failed"), d.get("unwritten"), d.get("retry_in_s")
+    what = [f"answers not written ({unwritten})"] if unwritten else []
+    if failed or not unwritten:
+        what.insert(0, f"{failed} failed ({(d.get('reasons') or ['unknown'])[0]})")
+    then = f"retry in {retry:g}s" if retry is not None else "no retry: fix the config"
+    if d.get("once"):
+        then = f"run --once finished with {failed} failed" if failed else "run --once finished"
+        then += ", answers not written" if unwritten else ""
+    return (
+        f"💥 CACHE_WARM_INCOMPLETE: {event.progress} in {d.get('duration_s')}s - "
+        f"{'; '.join(what)} - {then} - {phrase(Level.ERROR, tone)}"
+    )
 
 
 _WHERE = re.compile(r"^[^\s:/]+/[^\s:/]+: ")  # "my-project/us-east1: " before a cause
@@ -153,13 +161,10 @@ class FileLog:
     """
 
     def __init__(self, path: Path, tone: str = "spicy", max_bytes: int = MAX_BYTES) -> None:
-        self.path = path
-        self.tone = tone
-        self.max_bytes = max_bytes
-        self.rotations = 0
+        self.path, self.tone, self.max_bytes = path, tone, max_bytes
+        self.rotations = self._size = 0
         self._lock = threading.Lock()
         self._file: TextIO | None = None
-        self._size = 0
         self._fold = RepeatFold()
 
     def open(self) -> FileLog:

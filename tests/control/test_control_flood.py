@@ -134,7 +134,7 @@ def test_a_full_backlog_is_retried_not_reported(ctl, monkeypatch):
             assert time.monotonic() < deadline, "the server did not stop"
             time.sleep(0.01)
         held = fill_backlog(address)
-        monkeypatch.setattr(control.client.socket, "socket", ConnectSpy)
+        monkeypatch.setattr(socket, "socket", ConnectSpy)  # the client imports it when it connects
         ConnectSpy.refused.clear()
         resume = threading.Thread(
             target=lambda: (ConnectSpy.refused.wait(10), os.kill(proc.pid, signal.SIGCONT))

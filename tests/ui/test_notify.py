@@ -217,6 +217,52 @@ def test_some_failed_checks_make_an_incomplete_notice(policy: NotificationPolicy
     assert kinds(policy, incomplete(2, 2, "another reason", retry=None)) == ["error"]
 
 
+def counted(cycle: int, failed: int, pairs: list, **more: Any) -> Event:
+    """A failed cycle as the warmer ends it: reasons counted, most checks first."""
+    data = {"failed": failed, "checks": TOTAL, "retry_in_s": 60.0, **more}
+    data.update(reasons=[r for r, _ in pairs][:3], reason_counts=[list(p) for p in pairs])
+    return ev(WarmEvent.INCOMPLETE, cycle, TOTAL, level=Level.ERROR, data=data)
+
+
+def test_a_failure_notice_names_every_distinct_reason_counted(policy: NotificationPolicy) -> None:
+    denied = "p: permission denied (compute.regions.get): grant Compute Viewer on p"
+    gone = "p/us-east9: no such region or project (HTTP 404)"
+    [notice] = policy.decide(counted(1, 15, [(denied, 12), (gone, 3)]))
+    assert notice.title == "💥 Quota warming incomplete"
+    assert notice.message == (
+        f"15 of 38 checks failed, 2 reasons: {denied} (12 checks); {gone} (3 checks)."
+        " Retrying in 60 s."
+    )
+    assert "fuck" not in notice.message.lower()  # plain by default
+    # the same reasons with other counts (a retry that failed alike) are not news; a new one is
+    assert kinds(policy, counted(1, 4, [(gone, 3), (denied, 1)])) == []
+    [again] = policy.decide(counted(1, 5, [(gone, 3), (denied, 1), ("timed out", 1)]))
+    assert "3 reasons: " in again.message and "timed out (1 check)" in again.message
+
+
+def test_many_reasons_stay_one_capped_notice(policy: NotificationPolicy) -> None:
+    pairs = [(f"p/region-{i}: " + "x" * 120, 2) for i in range(12)]
+    notices = policy.decide(counted(1, 24, pairs))
+    assert len(notices) == 1
+    message = notices[0].message
+    assert message.startswith("24 of 38 checks failed, 12 reasons: p/region-0: ")
+    assert "p/region-1: " in message and "p/region-11: " not in message
+    shown = message.count(" (2 checks)")
+    assert f"; {12 - shown} more." in message and len(message) < 600
+
+
+def test_answers_not_written_say_where_and_why(policy: NotificationPolicy) -> None:
+    where = "cannot write /home/u/.cache/quota-tray/quota-cache.json: Read-only file system"
+    [notice] = policy.decide(counted(1, 0, [], unwritten=where, retry_in_s=2.0))
+    assert notice.title == "💥 Quota cache not written" and notice.state == "error"
+    assert notice.message == f"The answers could not be written: {where}. Retrying in 2 s."
+    assert kinds(policy, counted(1, 0, [], unwritten=where)) == []  # the same, again
+    [healed] = policy.decide(complete(1))
+    assert healed.kind == "recovered"
+    [both] = policy.decide(counted(2, 3, [("p/us-east1: timed out", 3)], unwritten=where))
+    assert both.message.startswith(f"The answers could not be written: {where}. Also 3 of 38")
+
+
 def test_error_notice_never_carries_credentials(policy: NotificationPolicy) -> None:
     [notice] = policy.decide(
         incomplete(
@@ -450,9 +496,10 @@ def test_the_real_warmers_events_reach_the_tray_text_and_the_notices():
 
     source = FakeSource()
     source.fail["r2"] = [SourceError("not_found", "r2 is gone")] * 3
+    source.fail["r3"] = [SourceError("not_found", "r3 is gone too")] * 3
     bus, rec = EventBus(), Recorder()
     bus.subscribe(rec)
-    plan = build_plan(["p"], ["NVIDIA_T4_GPUS"], ["r1"], "C3_CPUS", ["r1", "r2"])
+    plan = build_plan(["p"], ["NVIDIA_T4_GPUS"], ["r1", "r3"], "C3_CPUS", ["r1", "r2", "r3"])
     warmer = Warmer(plan, source, bus, interval_s=0.02, backoff_ticks=0)
     warmer.start()
     events = rec.wait_for(lambda evs: any(e.kind is WarmEvent.INCOMPLETE for e in evs))
@@ -462,9 +509,42 @@ def test_the_real_warmers_events_reach_the_tray_text_and_the_notices():
     for e in events:
         model.apply(e)
     assert model.display.key == "error"
-    assert model.display.text.startswith("💥 1/3 failed · r2 is gone")
+    assert model.display.text.startswith("💥 3/5 failed · ")
     assert [n.kind for n in notices] == ["error"]
-    assert "1 of 3 checks failed: r2 is gone." in notices[-1].message
+    assert "3 of 5 checks failed, 2 reasons: r3 is gone too (2 checks); r2 is gone (1 check)." in (
+        notices[-1].message
+    )
+
+
+def test_a_cache_the_warmer_cannot_write_is_in_the_tray_text_and_one_notice(tmp_path):
+    """The real warmer and cache writer: every answer arrives, none reaches the file."""
+    from fakes import FakeSource, Recorder
+
+    from trayapp import cache
+    from trayapp.ui.display import DisplayModel
+    from trayapp.warming.events import EventBus
+    from trayapp.warming.plan import build_plan
+    from trayapp.warming.scheduler import Warmer
+
+    path = tmp_path / cache.FILENAME
+    path.mkdir()  # a folder took the file's place: no write succeeds, for root too
+    writer, bus, rec = cache.CacheWriter(path), EventBus(), Recorder()
+    bus.subscribe(writer)
+    bus.subscribe(rec)
+    plan = build_plan(["p"], ["NVIDIA_T4_GPUS"], ["r1"], "C3_CPUS", ["r1", "r2"])
+    warmer = Warmer(plan, FakeSource(), bus, interval_s=0.02, output=writer)
+    warmer.start()
+    events = rec.wait_for(lambda evs: any(e.kind is WarmEvent.INCOMPLETE for e in evs))
+    warmer.stop()
+    model, policy = DisplayModel(len(plan)), NotificationPolicy()
+    notices = [n for e in events for n in policy.decide(e)]
+    for e in events:
+        model.apply(e)
+    where = f"cannot write {path}: Is a directory"
+    assert model.display.key == "error"
+    assert model.display.text == f"💥 not written · {where} · retry in 0 s"
+    assert [(n.kind, n.title) for n in notices] == [("error", "💥 Quota cache not written")]
+    assert where in notices[0].message
 
 
 # --- the answer in the notification, plain by default -------------------------------------------

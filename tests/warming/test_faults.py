@@ -95,7 +95,7 @@ def make_rig():
         source = ComputeSource(endpoint, timeout_s=timeout_s)
         kw.setdefault("interval_s", 0.02)
         kw.setdefault("fetch_deadline_s", timeout_s)
-        warmer = Warmer(build_plan([PROJECT]), source, bus, **kw)
+        warmer = Warmer(build_plan([PROJECT]), source, bus, output=writer, **kw)
         made.append(warmer)
         return Rig(warmer, rec, writer, errors, Path(path))
 
@@ -648,7 +648,9 @@ def blocker(request, tmp_path):
 @pytest.mark.parametrize(
     "blocker", ["disk full", "read-only", "file size limit"], indirect=True, ids=str
 )
-def test_an_unwritable_cache_keeps_warming_in_memory(blocker, emulator, make_rig, capsys):
+def test_an_unwritable_cache_is_no_complete_cycle_and_is_written_at_the_next_tick(
+    blocker, emulator, make_rig, capsys
+):
     path = blocker.directory / cache.FILENAME
     rig = make_rig(emulator.url, path, rewarm_s=1e9)
     rig.warmer.start()
@@ -662,36 +664,57 @@ def test_an_unwritable_cache_keeps_warming_in_memory(blocker, emulator, make_rig
     try:
         rig.warmer.force_rewarm()
         events = rig.rec.wait_for(completes(2), timeout=30)
-        # warming went on in memory: batches and COMPLETE of cycle 2, with fresh values
+        # warming went on in memory: every check of cycle 2 answered, none failed ...
         second = [e for e in events if e.cycle == 2]
-        assert len(of_kind(second, *BATCHES)) == 16 and of_kind(second, WarmEvent.COMPLETE)
-        fresh = of_kind(second, WarmEvent.COMPLETE)[0].snapshot["projects"][PROJECT]
+        assert len(of_kind(second, *BATCHES)) == 16 and not of_kind(second, WarmEvent.BATCH_FAIL)
+        # ... but its answers never reached the file: 💥, never ✅, saying where and why
+        assert not of_kind(second, WarmEvent.COMPLETE)
+        (end,) = of_kind(second, WarmEvent.INCOMPLETE)
+        assert end.data["failed"] == 0 and end.level is Level.ERROR
+        assert end.data["unwritten"] == f"cannot write {path}: {blocker.strerror}"
+        assert end.data["retry_in_s"] == 0.0  # the next tick (interval 0.02 s, rounded)
+        fresh = end.snapshot["projects"][PROJECT]
         assert fresh["cycle"]["id"] == 2 and fresh["cycle"]["completed_at"]
+        assert rig.warmer.health()["unwritten"] == end.data["unwritten"]
         assert rig.writer.writes == writes  # nothing reached the disk
-        # exactly one clear error, though every event of the cycle failed to write
+        # the ticks try again (and fail): still exactly one clear error
+        retries = []
+        retry = rig.writer.retry
+        rig.writer.retry = lambda: retries.append(retry()) or retries[-1]
+        deadline = time.monotonic() + 10
+        while len(retries) < 3:
+            assert time.monotonic() < deadline, "no tick tried the write again"
+            time.sleep(0.01)
+        assert set(retries) == {end.data["unwritten"]}
         assert len(rig.errors.messages) == 1, rig.errors.messages
         message = rig.errors.messages[0]
         assert_one_line(message)
         assert str(path) in message and blocker.strerror in message
-        assert message.endswith("values kept in memory")
+        assert message.endswith("answers kept in memory, written again at each tick")
         # the old file is intact and still serves the earlier values
         assert path.read_bytes() == before
         assert cache.load(path).doc == old.doc
         assert cache.load(path).is_complete(PROJECT)
         assert [p.name for p in blocker.directory.iterdir() if p.name.endswith(".tmp")] == []
+        seen = len(rig.rec.events)
     finally:
         blocker.unblock()
 
-    rig.warmer.force_rewarm()  # its first event is written again
-    rig.rec.wait_for(completes(3), timeout=30)
-    rig.warmer.stop()
+    # no re-warm, no event asked for: the next tick writes the answers, and the cycle is
+    # complete now (✅ after the 💥, the same cycle)
+    later = rig.rec.wait_for(lambda evs: of_kind(evs[seen:], WarmEvent.COMPLETE), timeout=10)
+    (healed,) = of_kind(later[seen:], WarmEvent.COMPLETE)
+    assert healed.cycle == 2 and healed.level is Level.COMPLETE
+    assert rig.warmer.health()["unwritten"] is None
     snap = cache.load(path)
-    assert snap.cycle(PROJECT)["id"] == 3 and snap.is_complete(PROJECT)
+    assert snap.cycle(PROJECT)["id"] == 2 and snap.is_complete(PROJECT)
+    assert snap.warmer["level"] == "complete"
     assert rig.writer.writes > writes and rig.writer.failing is None
+    rig.warmer.stop()
     assert len(rig.errors.messages) == 1  # recovering is not another error
     assert (path.stat().st_mode & 0o777) == 0o600
     with capsys.disabled():
-        print(f"\n[{blocker.technique}] {rig.errors.messages[0]}")
+        print(f"\n[{blocker.technique}] {end.data['unwritten']}")
 
 
 # -- 4 and 5. clock jumps, sleep and resume -----------------------------------------------------

@@ -566,3 +566,34 @@ def test_a_periodic_rewarm_waits_for_the_unfinished_cycle_then_starts_at_once():
     assert events[first_rewarm].data["reason"] == "periodic"
     between = kinds[kinds.index(WarmEvent.COMPLETE) + 1 : first_rewarm]
     assert WarmEvent.BATCH_WARM not in between and WarmEvent.BATCH_SLOW not in between
+
+
+def test_projects_the_plan_does_not_warm_stay_in_the_document_as_they_were():
+    """A run of one project (or a reload that drops one) never drops another's answers."""
+    from trayapp.cache import Snapshot
+    from trayapp.warming.state import WarmState
+
+    both = build_plan(["a", "b"], ["NVIDIA_T4_GPUS"], ["r1"], "C3_CPUS", ["r1"])
+    earlier = WarmState(build_plan(["b", "c"], ["NVIDIA_T4_GPUS"], ["r1"], "C3_CPUS", ["r1"]))
+    earlier.apply_region("b", "r1", {"NVIDIA_T4_GPUS": (8.0, 1.0)}, "2026-01-01T00:00:00+00:00")
+    old = earlier.document({"pid": 1})
+    state = WarmState(both)
+    state.seed(Snapshot(old))
+    assert state.document({})["projects"]["c"] == old["projects"]["c"]  # not planned: kept
+    bus, rec = EventBus(), Recorder()
+    bus.subscribe(rec)
+    warmer = Warmer(both, FakeSource(), bus, interval_s=0.01, state=state)
+    warmer.start()
+    first = rec.wait_for(rec.count(WarmEvent.COMPLETE))
+    b_now = [e for e in first if e.kind is WarmEvent.COMPLETE][-1].snapshot["projects"]["b"]
+    warmer.reconfigure(
+        build_plan(["a"], ["NVIDIA_T4_GPUS"], ["r1"], "C3_CPUS", ["r1"]),
+        interval_s=0.01,
+        rewarm_s=1800.0,
+        thresholds=Thresholds(),
+    )
+    events = rec.wait_for(lambda evs: rec.count(WarmEvent.COMPLETE)(evs) >= 2)
+    warmer.stop()
+    doc = [e for e in events if e.kind is WarmEvent.COMPLETE][-1].snapshot
+    assert list(doc["projects"]) == ["a", "b", "c"]
+    assert doc["projects"]["b"] == b_now and doc["projects"]["c"] == old["projects"]["c"]

@@ -12,29 +12,50 @@ never pickle: ``{"command": "status"}`` in, ``{"ok": true, ...}`` out.
 ``client`` the command line's; ``commands`` the five commands and how their answers print.
 """
 
-from trayapp.control.client import DEFAULT_TIMEOUT_S, live_pid, send
-from trayapp.control.commands import (
-    client_command,
-    format_status,
-    runtime_handlers,
-    start_command,
-    status_payload,
-    warms_others,
-)
-from trayapp.control.server import ControlServer, Handler, serve
-from trayapp.control.wire import (
-    COMMANDS,
-    EXIT_NOT_RUNNING,
-    KEY_BYTES,
-    KEY_NAME,
-    MAX_ANSWER,
-    MAX_MESSAGE,
-    NOT_RUNNING_LINE,
-    SOCKET_NAME,
-    ControlError,
-    NotRunning,
-    address,
-)
+# Each name loads its module when first asked for: `quota-tray status` with nothing running
+# loads the client's side only (the server, logging and the status words are not needed).
+_WHERE = {
+    "DEFAULT_TIMEOUT_S": "client",
+    "live_pid": "client",
+    "send": "client",
+    "client_command": "commands",
+    "format_status": "commands",
+    "runtime_handlers": "commands",
+    "start_command": "commands",
+    "status_payload": "commands",
+    "warms_others": "client",
+    "ControlServer": "server",
+    "Handler": "server",
+    "serve": "server",
+    "COMMANDS": "wire",
+    "EXIT_NOT_RUNNING": "wire",
+    "KEY_BYTES": "wire",
+    "KEY_NAME": "wire",
+    "MAX_ANSWER": "wire",
+    "MAX_MESSAGE": "wire",
+    "NOT_RUNNING_LINE": "wire",
+    "SOCKET_NAME": "wire",
+    "ControlError": "wire",
+    "NotRunning": "wire",
+    "address": "wire",
+}
+
+
+def __getattr__(name: str) -> object:
+    # plain import statements, so a freezer (PyInstaller) and the house test see every module
+    where = _WHERE.get(name)
+    if where == "client":
+        from trayapp.control import client as module
+    elif where == "commands":
+        from trayapp.control import commands as module
+    elif where == "server":
+        from trayapp.control import server as module
+    elif where == "wire":
+        from trayapp.control import wire as module
+    else:
+        raise AttributeError(f"module 'trayapp.control' has no attribute {name!r}")
+    return getattr(module, name)
+
 
 __all__ = [
     "COMMANDS",

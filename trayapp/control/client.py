@@ -8,12 +8,8 @@ the client tries again, briefly, within its ``timeout``.
 from __future__ import annotations
 
 import errno
-import json
 import os
-import socket
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from trayapp.control.wire import (
     KEY_NAME,
@@ -27,8 +23,12 @@ from trayapp.control.wire import (
 from trayapp.instance import default_directory, resolve_directory
 from trayapp.safety.text import clean_line
 
+TYPE_CHECKING = False  # typing, json and socket load where first used: `status` starts fast
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from multiprocessing.connection import Connection
+    from pathlib import Path
+    from typing import Any
 
 DEFAULT_TIMEOUT_S = 2.0
 _RETRY_S = 0.02
@@ -72,10 +72,11 @@ def _read_key(path: Path) -> bytes:
 
 
 def _send_once(command: str, path: Path, give_up: float, timeout: float) -> dict[str, Any]:
-    from multiprocessing.connection import AuthenticationError
-
     key = _read_key(path)  # read each time: a restarted instance wrote a new one
     conn = _connect(path, max(0.01, give_up - time.monotonic()))
+    import json
+    from multiprocessing.connection import AuthenticationError  # someone answers: now needed
+
     deadline = Deadline(conn, max(0.01, give_up - time.monotonic()))
     challenged = False
     try:
@@ -106,6 +107,8 @@ def _send_once(command: str, path: Path, give_up: float, timeout: float) -> dict
 
 
 def _parse(data: bytes) -> dict[str, Any]:
+    import json
+
     try:
         answer = json.loads(data)
     except (ValueError, RecursionError):
@@ -118,16 +121,18 @@ def _parse(data: bytes) -> dict[str, Any]:
 
 
 def _connect(directory: Path, timeout: float) -> Connection:
-    from multiprocessing.connection import Client, Connection
-
     addr, family = address(directory)
     if family == "AF_PIPE":
+        from multiprocessing.connection import Client
+
         try:
             return Client(addr, family)
         except FileNotFoundError:
             raise NotRunning("no control pipe") from None
         except OSError as exc:
             raise ControlError(f"cannot reach the running instance: {exc}") from None
+    import socket
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
@@ -144,6 +149,8 @@ def _connect(directory: Path, timeout: float) -> Connection:
         if exc.errno in _BUSY:  # the backlog is full: someone is there, and busy
             raise _Busy(exc.strerror or "busy") from None
         raise ControlError(f"cannot reach the running instance: {exc.strerror or exc}") from None
+    from multiprocessing.connection import Connection
+
     return Connection(sock.detach())
 
 
@@ -163,3 +170,25 @@ def live_pid(timeout: float = 1.0, demo: bool = False) -> int | None:
         return 0 if family == "AF_UNIX" and probe(addr) else None
     pid = answer.get("pid")
     return pid if isinstance(pid, int) and not isinstance(pid, bool) else 0
+
+
+def warms_others(wanted: Sequence[str], demo: bool) -> str:
+    """When the running instance warms other projects than this start asked for, what it
+    warms and how to warm them all ("" otherwise: the usual hint)."""
+    if not wanted:
+        return ""
+    try:
+        running = send("status", default_directory(demo)).get("projects") or []
+    except (ControlError, NotRunning, OSError):
+        return ""
+    missing = [p for p in wanted if p not in running]
+    if not missing or not isinstance(running, list):
+        return ""
+    every = " ".join(f"--project {p}" for p in dict.fromkeys([*map(str, running), *wanted]))
+    command = "quota-tray demo" if demo else "quota-tray"
+    quit_ = "quota-tray quit --demo" if demo else "quota-tray quit"
+    return clean_line(
+        f"and warms {', '.join(map(str, running))}, not {', '.join(missing)}: "
+        f"`{quit_}`, then `{command} {every}`",
+        400,
+    )

@@ -3,19 +3,20 @@ prints of their answers."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
 
-from trayapp import words
 from trayapp.control.client import send
-from trayapp.control.server import Handler
 from trayapp.control.wire import EXIT_NOT_RUNNING, NOT_RUNNING_LINE, ControlError, NotRunning
 from trayapp.safety.text import clean_line
-from trayapp.sources import quota_names
+
+TYPE_CHECKING = False  # typing and json load where first used: `status` starts faster
+if TYPE_CHECKING:
+    from typing import Any
+
+    from trayapp.control.server import Handler
 
 
 def identity(runtime: Any, demo: bool) -> dict[str, Any]:
@@ -27,6 +28,8 @@ def identity(runtime: Any, demo: bool) -> dict[str, Any]:
 
 def status_payload(runtime: Any, started_monotonic: float, demo: bool = False) -> dict[str, Any]:
     """What `quota-tray status` shows, read from the Runtime without stopping the warmer."""
+    from trayapp.sources import quota_names
+
     warmer = runtime.warmer
     state = warmer.state
     done = frozenset(state.done)  # one C-level copy: the warmer may add to it meanwhile
@@ -39,11 +42,16 @@ def status_payload(runtime: Any, started_monotonic: float, demo: bool = False) -
         entry["total"] += 1
         entry["done"] += int(check in done)
         quota.setdefault(check.kind, quota_names.quota_name(check.service, check.tier))
-    for project, entry in progress.items():  # complete: all answered, no latest fetch failed
-        entry["complete"] = entry["done"] == entry["total"] and project not in failing
+    health = warmer.health()  # failed, reasons, retry_in_s, not_found, unwritten
+    for project, entry in progress.items():  # complete: all answered, none failed, written
+        entry["complete"] = (
+            entry["done"] == entry["total"]
+            and project not in failing
+            and not health.get("unwritten")
+        )
     level = warmer.level
     return {
-        **warmer.health(),  # failed, reasons, retry_in_s, not_found
+        **health,
         "level": level.value if level is not None else None,
         "progress": progress,
         "quota": quota,  # which quota each kind of check reads
@@ -123,12 +131,16 @@ def not_running_line() -> str:
 def start_command() -> str:
     """```quota-tray``` when the config or the environment names a project, else the start
     with ``--project``: a start that works as printed."""
-    import tomllib  # the config module itself would double the time `status` takes
-
     from trayapp import paths
 
     try:
-        known = bool(tomllib.loads(paths.config_file().read_text("utf-8")).get("projects"))
+        text = paths.config_file().read_text("utf-8")
+        if "projects" in text:  # tomllib (not the config module: twice as slow) only then
+            import tomllib
+
+            known = bool(tomllib.loads(text).get("projects"))
+        else:
+            known = False
     except (OSError, ValueError):  # no file, not UTF-8, not TOML
         known = False
     known = known or any(os.environ.get(v, "").strip() for v in _PROJECT_VARIABLES)
@@ -171,11 +183,17 @@ def client_command(
         break
     else:
         if as_json:
+            import json
+
             print(json.dumps({"running": False}))
         else:
             print(NOT_RUNNING_DEMO_LINE if demo else not_running_line(), file=sys.stderr)
         return EXIT_NOT_RUNNING
     if as_json:
+        import json
+
+        from trayapp import words
+
         print(json.dumps(words.whole_numbers(answer), indent=2, sort_keys=True))
     elif command == "status":
         print(format_status(answer))
@@ -200,10 +218,15 @@ def who(answer: Mapping[str, Any]) -> str:
 
 def format_status(status: Mapping[str, Any]) -> str:
     """A few readable lines of a status answer."""
+    from trayapp import words  # only when an instance answered: `status` starts faster
+
     name = "the quota-tray demo" if status.get("demo") is True else "quota-tray"
     lines = [f"{name} is running (pid {status.get('pid')}, up {_duration(status)})"]
     failed, total = status.get("failed") or 0, status.get("total") or 0
     level = words.level_word(status.get("level"), _int(failed), _int(total))
+    unwritten = status.get("unwritten")
+    if unwritten and not failed and status.get("level") == "error":
+        level = "not written"
     ms = status.get("last_batch_ms")
     lines.append(f"level: {level}" + (f", last batch {ms} ms" if ms is not None else ""))
     progress = status.get("progress") or {}
@@ -228,6 +251,8 @@ def format_status(status: Mapping[str, Any]) -> str:
         then = f"retry in {words.duration(retry)}" if isinstance(retry, int | float) else "no retry"
         lines.append(f"failed: {failed} checks ({then})")
         lines.extend(f"  {clean_line(reason)}" for reason in reasons)
+    if unwritten:  # the answers did not reach the cache file: where and why
+        lines.append(f"not written: {clean_line(unwritten)}; tried again at every tick")
     missing = status.get("not_found") or ()
     if missing:
         lines.append("not found (not asked again until a re-warm): " + ", ".join(map(str, missing)))
@@ -243,6 +268,8 @@ def format_status(status: Mapping[str, Any]) -> str:
 
 def _watch_line(rule: Mapping[str, Any]) -> str:
     """``≥ 8 NVIDIA_H100_GPUS: us-west1 (8), europe-west4 (≤ 16)``."""
+    from trayapp import words
+
     places = ", ".join(
         f"{w.get('region')} ({'' if w.get('exact') else '≤ '}{w.get('free'):g})"
         for w in rule.get("met_in") or ()
@@ -265,27 +292,3 @@ def _duration(status: Mapping[str, Any]) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-def warms_others(wanted: Sequence[str], demo: bool) -> str:
-    """When the running instance warms other projects than this start asked for, what it
-    warms and how to warm them all ("" otherwise: the usual hint)."""
-    from trayapp.instance import default_directory
-
-    if not wanted:
-        return ""
-    try:
-        running = send("status", default_directory(demo)).get("projects") or []
-    except (ControlError, NotRunning, OSError):
-        return ""
-    missing = [p for p in wanted if p not in running]
-    if not missing or not isinstance(running, list):
-        return ""
-    every = " ".join(f"--project {p}" for p in dict.fromkeys([*map(str, running), *wanted]))
-    command = "quota-tray demo" if demo else "quota-tray"
-    quit_ = "quota-tray quit --demo" if demo else "quota-tray quit"
-    return clean_line(
-        f"and warms {', '.join(map(str, running))}, not {', '.join(missing)}: "
-        f"`{quit_}`, then `{command} {every}`",
-        400,
-    )

@@ -8,22 +8,20 @@ compared in constant time (``hmac.compare_digest``), on every Python we support.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
-import json
 import os
 import re
-import socket
 import sys
-import threading
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from trayapp.instance import default_directory, resolve_directory
 
+# hashlib, hmac, json, socket and threading load where first used: `quota-tray status` with
+# nothing running needs none of them
+TYPE_CHECKING = False  # typing costs more to import than `status` may spend waiting on it
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from multiprocessing.connection import Connection
+    from pathlib import Path
+    from typing import Any
 
 COMMANDS = ("status", "rewarm", "pause", "resume", "quit")
 SOCKET_NAME = "control.sock"
@@ -74,6 +72,8 @@ def _pipe_name(directory: Path) -> str:
     with contextlib.suppress(OSError):
         if directory.resolve() == default_directory().resolve():
             return rf"\\.\pipe\{name}"
+    import hashlib
+
     digest = hashlib.sha256(os.fsencode(directory.resolve())).hexdigest()[:12]
     return rf"\\.\pipe\{name}-{digest}"
 
@@ -93,6 +93,9 @@ def _short_socket(directory: Path) -> Path:
     """A folder too deep for a Unix socket's path (a long home): the socket goes to a private
     folder of this user's under /tmp, named by the folder it stands for, so every shell of the
     user still finds it the same way. The key stays in ``directory``."""
+    import hashlib
+    from pathlib import Path
+
     from trayapp.safety.files import UnsafePath, private_dir
 
     digest = hashlib.sha256(os.fsencode(directory.resolve())).hexdigest()[:16]
@@ -108,7 +111,16 @@ def _short_socket(directory: Path) -> Path:
 
 
 def _mac(key: bytes, side: bytes, server_nonce: bytes, client_nonce: bytes) -> bytes:
+    import hashlib
+    import hmac
+
     return hmac.new(key, side + server_nonce + client_nonce, hashlib.sha256).digest()
+
+
+def _same(proof: bytes, expected: bytes) -> bool:
+    import hmac  # constant time, on every Python we support
+
+    return hmac.compare_digest(proof, expected)
 
 
 def server_handshake(conn: Connection, key: bytes) -> None:
@@ -118,7 +130,7 @@ def server_handshake(conn: Connection, key: bytes) -> None:
     reply = conn.recv_bytes(2 * 64)
     client_nonce, proof = reply[:_NONCE], reply[_NONCE:]
     expected = _mac(key, b"client", server_nonce, client_nonce)
-    if len(client_nonce) != _NONCE or not hmac.compare_digest(proof, expected):
+    if len(client_nonce) != _NONCE or not _same(proof, expected):
         with contextlib.suppress(OSError):
             conn.send_bytes(_REFUSED)
         raise _auth_error("the client does not hold the key")
@@ -134,7 +146,7 @@ def client_handshake(conn: Connection, key: bytes) -> None:
     client_nonce = os.urandom(_NONCE)
     conn.send_bytes(client_nonce + _mac(key, b"client", server_nonce, client_nonce))
     proof = conn.recv_bytes(64)
-    if not hmac.compare_digest(proof, _mac(key, b"server", server_nonce, client_nonce)):
+    if not _same(proof, _mac(key, b"server", server_nonce, client_nonce)):
         raise _auth_error("the server refused our key or does not hold it")
 
 
@@ -145,6 +157,8 @@ class Deadline:
     """Shuts a connection down when time is up, waking the thread blocked reading it."""
 
     def __init__(self, conn: Connection, seconds: float) -> None:
+        import threading
+
         self._conn = conn
         self._lock = threading.Lock()
         self._closed = False
@@ -163,6 +177,8 @@ class Deadline:
                 with contextlib.suppress(OSError):
                     self._conn.close()
                 return
+            import socket
+
             with contextlib.suppress(OSError):
                 sock = socket.fromfd(self._conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM)
                 try:
@@ -188,6 +204,8 @@ def error(message: str) -> dict[str, Any]:
 
 
 def dump(answer: Mapping[str, Any]) -> bytes:
+    import json
+
     try:
         return json.dumps(answer, default=str, allow_nan=False).encode()
     except (TypeError, ValueError, RecursionError):

@@ -207,11 +207,7 @@ class DisplayModel:
             self._stale = False
             self._done = event.progress.done
             self._failed = 0
-            reasons = event.data.get("reasons") or ["unknown error"]
-            text = f"{ERROR_ICON} {event.data.get('failed')}/{self.total} failed"
-            text += f" · {redact(str(reasons[0]), 120)}"
-            retry = _duration(event.data.get("retry_in_s"))
-            text += f" · retry in {retry}" if retry else " · not retried"
+            text = _incomplete_text(event.data, self.total)
             self._error = None
             self._base = Display(Level.ERROR.value, text)
         elif kind is WarmEvent.RETRY:
@@ -247,6 +243,19 @@ class DisplayModel:
         if self._failed:
             text += f" · {self._failed} failed"
         self._base = Display("stale" if self._stale else self._level.value, text)
+
+
+def _incomplete_text(data: Mapping[str, Any], total: int) -> str:
+    """``💥 3/38 failed · <reason> · retry in 1m``; a cache file the answers did not reach
+    comes first, with where and why: ``💥 not written · cannot write <path>: <why>``."""
+    reasons = data.get("reasons") or ["unknown error"]
+    failed, unwritten = data.get("failed"), data.get("unwritten")
+    text = f"{ERROR_ICON} {failed}/{total} failed · {redact(str(reasons[0]), 120)}"
+    if unwritten:
+        text = f"{ERROR_ICON} not written · {redact(str(unwritten), 160)}"
+        text += f" · {failed}/{total} failed" if failed else ""
+    retry = _duration(data.get("retry_in_s"))
+    return text + (f" · retry in {retry}" if retry else " · not retried")
 
 
 def latin1_title(text: str) -> str:

@@ -42,6 +42,7 @@ _SECRET_PATTERNS = (
     ),
 )
 MAX_MESSAGE_CHARS = 240
+REASONS_CHARS = 360  # the reasons of one failure notification, all counted, within this
 
 
 def redact(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -95,9 +96,10 @@ class NotificationPolicy:
     * "too slow" for a batch at level SLOW, at most once per cycle and once per
       ``slow_interval_s``;
     * a cycle that ends with failed checks: one "💥 Quota warming incomplete" (or "failed",
-      when nothing succeeded) with the first reason, never a ✅ notice for it; the same reason
-      again (a retry that fails alike) is not news; when a cycle completes again, one
-      "back to normal".
+      when nothing succeeded) naming every distinct reason with its count of checks (as many as
+      fit), never a ✅ notice for it; a cycle whose answers could not be written to the cache
+      file: one "💥 Quota cache not written" saying where and why; the same reasons again (a
+      retry that fails alike) are not news; when a cycle completes again, one "back to normal".
     """
 
     def __init__(
@@ -115,7 +117,7 @@ class NotificationPolicy:
         self._failed_batches = 0
         self._slow_noticed_cycle: int | None = None
         self._last_slow_notice: float | None = None
-        self._error: str | None = None
+        self._error: str | None = None  # what the last failure notification said, as a key
 
     @property
     def error_active(self) -> bool:
@@ -205,21 +207,56 @@ class NotificationPolicy:
         self._new_cycle("periodic")
         failed = _failures(event)
         total = int(event.data.get("checks") or event.progress.total)
-        reasons = event.data.get("reasons") or ()
-        reason = redact(str(reasons[0])) if reasons else "unknown error"
-        if reason == self._error:  # a retry that failed alike is not news
+        counted = reason_counts(event)
+        unwritten = event.data.get("unwritten")
+        unwritten = redact(str(unwritten)).rstrip(".") if unwritten else None
+        # a retry that failed alike (the same reasons, whatever their counts) is not news
+        key = "\n".join([str(unwritten), *sorted(reason for reason, _ in counted)])
+        if key == self._error:
             return []
-        self._error = reason
-        word = "failed" if failed >= total else "incomplete"
-        message = f"{failed} of {total} checks failed: {reason.rstrip('.')}."
+        self._error = key
         retry = _duration(event.data.get("retry_in_s"))
-        message += f" Retrying in {retry}." if retry else " Not retried: check the config."
+        then = f" Retrying in {retry}." if retry else " Not retried: check the config."
+        if unwritten:  # the product's output is the cache file: that first, where and why
+            message = f"The answers could not be written: {unwritten}."
+            if failed:
+                message += f" Also {failed_text(failed, total, counted)}."
+            title = f"{Level.ERROR.icon} Quota cache not written"
+            return [Notice("error", title, message + then, "error")]
+        word = "failed" if failed >= total else "incomplete"
+        message = f"{failed_text(failed, total, counted)}." + then
         return [Notice("error", f"{Level.ERROR.icon} Quota warming {word}", message, "error")]
 
     def _recovered(self, summary: str) -> list[Notice]:
         self._error = None
         message = f"Quota checks succeed again: {summary}."
         return [Notice("recovered", f"{Level.COMPLETE.icon} Back to normal", message, "complete")]
+
+
+def reason_counts(event: Event) -> list[tuple[str, int | None]]:
+    """Each distinct reason of a failed cycle with how many checks it failed, most first
+    (``None`` when the event does not count them), redacted and without a final stop."""
+    pairs = event.data.get("reason_counts") or [(r, None) for r in event.data.get("reasons") or ()]
+    found = [(redact(str(reason), 160).rstrip("."), n) for reason, n in pairs]
+    return found or [("unknown error", None)]
+
+
+def failed_text(failed: int, total: int, counted: list[tuple[str, int | None]]) -> str:
+    """``3 of 38 checks failed: <reason>``; with several reasons, each counted, as many as fit
+    in REASONS_CHARS, then how many more: ``15 of 38 checks failed, 2 reasons: <A> (12
+    checks); <B> (3 checks)``."""
+    head = f"{failed} of {total} checks failed"
+    if len(counted) == 1:
+        return f"{head}: {counted[0][0]}"
+    parts: list[str] = []
+    for reason, n in counted:
+        part = reason if n is None else f"{reason} ({n} check{'s' if n != 1 else ''})"
+        if parts and sum(len(p) + 2 for p in parts) + len(part) > REASONS_CHARS:
+            break
+        parts.append(part)
+    more = len(counted) - len(parts)
+    tail = f"; {more} more" if more else ""
+    return f"{head}, {len(counted)} reasons: " + "; ".join(parts) + tail
 
 
 # --- the answer, in a notification ------------------------------------------------------------

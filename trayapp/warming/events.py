@@ -75,6 +75,17 @@ class Observer(Protocol):
     def on_event(self, event: Event) -> None: ...
 
 
+class Output(Protocol):
+    """Where the answers must arrive: the cache file, written by an observer of the bus. A
+    round is complete only when its answers got there; the warmer tries again at each tick."""
+
+    failing: str | None  # why the latest write failed (one line naming the file), else None
+
+    def retry(self) -> str | None:
+        """Write again what could not be written: why it still fails, or None once it worked."""
+        ...
+
+
 class NullObserver:
     """An observer that does nothing, with the signature every observer has."""
 

@@ -19,7 +19,7 @@ from trayapp.sources.base import QuotaSource, SourceError
 from trayapp.warming.batch import Batch
 from trayapp.warming.batch_runner import BatchRunner
 from trayapp.warming.engine import Engine, Timing
-from trayapp.warming.events import Event, EventBus, Progress, WarmEvent
+from trayapp.warming.events import Event, EventBus, Output, Progress, WarmEvent
 from trayapp.warming.failures import Failures
 from trayapp.warming.healing import Healing
 from trayapp.warming.levels import Level, Thresholds
@@ -36,8 +36,8 @@ class Warmer:
 
     It holds its collaborators: the shared ``Engine`` state, a ``BatchRunner`` (the batch
     thread) and ``Healing`` (how a round ends and failed checks come back). Observers hear every
-    event through ``bus``; ``clock`` and ``wall_clock`` are injectable so schedules, clock jumps
-    and sleep are tested without waiting.
+    event through ``bus``; ``output`` (the cache writer) says if the answers reached the file;
+    ``clock`` and ``wall_clock`` are injectable: schedules and clock jumps tested without waiting.
     """
 
     def __init__(
@@ -57,6 +57,7 @@ class Warmer:
         fetch_deadline_s: float = 10.0,
         retry_first_s: float = 60.0,
         state: WarmState | None = None,
+        output: Output | None = None,
     ) -> None:
         self.source, self.bus = source, bus
         self.clock, self.wall_clock = clock, wall_clock
@@ -74,7 +75,9 @@ class Warmer:
         self.metrics = Metrics()
         bus.subscribe(self.metrics)
         self._emit_lock = threading.RLock()
-        self._healing = Healing(self._engine, source, clock, self._emit, self._emit_lock)
+        self._healing = Healing(
+            self._engine, source, clock, self._emit, self._emit_lock, output=output
+        )
         self._runner = BatchRunner(self._engine, source, self._healing.finish)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -206,6 +209,7 @@ class Warmer:
                 schedule.ticked(self.clock())
 
     def _tick(self) -> None:
+        self._healing.rewrite()  # a cache write that failed is tried again at every tick
         events: list[tuple[WarmEvent, dict[str, Any]]] = []
         with self._lock:
             e = self._engine

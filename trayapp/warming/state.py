@@ -50,6 +50,9 @@ class WarmState:
         # answer it, and if that call fails the check is unknown, not "not reported"
         self.previous: dict[QuotaCheck, CheckState] = {}
         self.cycle = Cycle(id=0, started_at=now_iso(), started_clock=0.0)
+        # other projects of the file this state was seeded from: written back as they were,
+        # so a run of one project never drops another's answers (they age to stale)
+        self.others: dict[str, Any] = {}
 
     def new_cycle(self, clock: float) -> Cycle:
         self.done = set()
@@ -159,7 +162,10 @@ class WarmState:
             self.cycle.completed.setdefault(project, now_iso())
 
     def seed(self, snapshot: Snapshot) -> int:
-        """Carry good values over from an earlier run's file; returns how many."""
+        """Carry good values over from an earlier run's file, and keep the projects this plan
+        does not warm as they are; returns how many checks were carried over."""
+        planned = set(self.plan.projects)
+        self.others = {p: body for p, body in snapshot.doc["projects"].items() if p not in planned}
         known = {(c.project, c.kind, c.region, c.metric, c.service, c.tier): c for c in self.checks}
         seeded = 0
         for entry in snapshot.checks():
@@ -239,7 +245,7 @@ class WarmState:
             "schema_version": 1,
             "written_at": now_iso(),
             "warmer": warmer,
-            "projects": projects,
+            "projects": {**projects, **self.others},
         }
 
 
