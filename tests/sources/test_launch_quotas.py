@@ -17,6 +17,7 @@ from trayapp.warming.plan import build_plan
 from trayapp.warming.scheduler import Warmer
 
 PROJECT = "proj-launch"
+CPUS = "CUSTOM_MODEL_TRAINING_PREEMPTIBLE_CPUS"
 REGIONS = ("us-central1", "us-east1")
 COMPUTE_EXTRA = (
     ("cpu", "CPUS", "compute", "on-demand"),
@@ -98,18 +99,18 @@ def test_vertex_spot_training_cpus_are_one_cloud_quotas_call(make_emulator, tmp_
         ("us-east1",),
         gpu_service="vertex",
         spot=True,
-        extra=(("vertex_cpu", "CPUS", "vertex", "spot"),),
+        extra=(("vertex_cpu", CPUS, "vertex", "spot"),),
     )
     ends, snap = run(emulator, tmp_path, plan)
     assert ends[-1].kind is WarmEvent.COMPLETE
     asked = [r.path for r in emulator.requests() if "PreemptibleCPUs" in r.path]
     assert len(asked) == 1
     quotas = by_key(snap)
-    central = quotas[("vertex_cpu", "us-central1", "CPUS")]
+    central = quotas[("vertex_cpu", "us-central1", CPUS)]
     assert (central["status"], central["limit"], central["usage"]) == ("ok", 448.0, None)
     assert central["quota_id"] == "CustomModelTrainingPreemptibleCPUsPerProjectPerRegion"
-    assert quotas[("vertex_cpu", "us-east1", "CPUS")]["limit"] == 48.0
-    assert quotas[("vertex_cpu", "us-west1", "CPUS")]["limit"] == 1.0  # the catch-all
+    assert quotas[("vertex_cpu", "us-east1", CPUS)]["limit"] == 48.0
+    assert quotas[("vertex_cpu", "us-west1", CPUS)]["limit"] == 1.0  # the catch-all
 
 
 @pytest.mark.parametrize("fault", ["403", "503"])

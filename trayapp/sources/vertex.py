@@ -49,7 +49,7 @@ def quota_metric(metric: str, spot: bool) -> str:
 
 # The Spot training CPUs a job's machine consumes, whatever its family (docs/sources.md); the
 # on-demand training CPU quota's ID is documented nowhere, so it is not read.
-CPUS = "CPUS"
+CPUS = "CUSTOM_MODEL_TRAINING_PREEMPTIBLE_CPUS"  # the checks' name for it
 SPOT_CPUS = QuotaRequest(
     SERVICE,
     "CustomModelTrainingPreemptibleCPUsPerProjectPerRegion",

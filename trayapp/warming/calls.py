@@ -3,10 +3,10 @@
 A call is keyed ``(project, what)``: ``what`` is a region for Compute's regions.get (every
 metric of one region), ``project`` for Compute's projects.get (the project-wide quotas), or a
 Cloud Quotas QuotaInfo named ``<service>:<tier>[:<metric>]``: ``vertex:spot:NVIDIA_T4_GPUS``
-(every region of one GPU type and tier; ``vertex:spot:CPUS``, the Spot training CPUs),
-``cloudbuild:on-demand`` (every region), ``family:on-demand`` (the Compute GPU family quota,
-asked for what regions.get did not report). Region names never hold a colon, and none is
-named ``project``. Standard library only, like the warmer.
+(every region of one GPU type and tier; with ``CUSTOM_MODEL_TRAINING_PREEMPTIBLE_CPUS`` for the
+metric, the Spot training CPUs), ``cloudbuild:on-demand`` (every region), ``family:on-demand``
+(the Compute GPU family quota, asked for what regions.get did not report). Region names never
+hold a colon, and none is named ``project``. Standard library only, like the warmer.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ def describe(call: Call) -> str:
         return f"{project}/{what}"
     service, tier, *rest = what.split(":", 2)
     name = {"family": "GPU family quota"}.get(service) or SERVICE_NAMES[service]
-    gpu = f" {vertex.gpu_model(rest[0]) or rest[0].replace('CPUS', 'CPUs')}" if rest else ""
+    what_of = "training CPUs" if rest and rest[0] == vertex.CPUS else None
+    gpu = f" {what_of or vertex.gpu_model(rest[0]) or rest[0]}" if rest else ""
     spot = " Spot" if tier == "spot" else ""
     return f"{project}/{name}{gpu}{spot}"
