@@ -1,67 +1,12 @@
 """The verdict over hand-written cache entries whose values make each quota in turn the one
-that blocks; every expected verdict and number is worked out by hand, not by the code."""
+that blocks (the GPU, N1 CPUs, a global quota, Spot's standard quota, Vertex AI Spot training
+CPUs, Cloud Build pool CPUs); every expected verdict and number is worked out by hand."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from launch_cases import A2_CHECKS, MAX_AGE, NOW, entry, globals_, launch, table
 
-import pytest
-
-from trayapp.launch.needs import Launch
-from trayapp.launch.shapes import parse_shape
 from trayapp.launch.verdict import judge, summary
-
-NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC).timestamp()
-FRESH = "2026-12-07T11:58:00.000+00:00"  # 2 min before NOW
-OLD = "2026-12-07T09:00:00.000+00:00"  # 3 h before NOW
-MAX_AGE = 1800.0
-
-
-def entry(kind, region, metric, limit, usage, **more):
-    """An entry as the cache holds it: ``checks`` and ``launch_quotas`` alike."""
-    status = more.pop("status", "ok")
-    return {
-        "kind": kind,
-        "region": region,
-        "metric": metric,
-        "status": status,
-        "limit": limit,
-        "usage": usage,
-        "fetched_at": more.pop("fetched_at", FRESH),
-        "error": more.pop("error", None),
-        "source": "compute" if usage is not None else "cloudquotas",
-        "service": more.pop("service", "compute"),
-        "tier": more.pop("tier", "on-demand"),
-        "quota_id": None,
-        "quota_metric": None,
-        **more,
-    }
-
-
-def launch(shape, count=1, service="compute", tier="on-demand"):
-    return Launch(shape, parse_shape(shape), count, service, tier)
-
-
-def table(verdicts):
-    """(region, verdict, blocked_by, unknown) per region, in the order given."""
-    return [(v.region, v.verdict, v.blocked_by, v.unknown) for v in verdicts]
-
-
-# --- Compute on-demand: the GPU blocks, the global quota blocks, no CPU quota for A2 -----------
-
-A2_CHECKS = [
-    entry("gpu", "us-central1", "NVIDIA_A100_GPUS", 8, 4),  # 4 free: short of 8
-    entry("gpu", "us-east4", "NVIDIA_A100_GPUS", 16, 0),  # 16 free
-    entry("gpu", "europe-west4", "NVIDIA_A100_GPUS", 8, None),  # the family limit only
-    entry("c3", "us-east4", "C3_CPUS", 176, 0),  # not this launch's
-]
-
-
-def globals_(gpus=(32, 0), cpus=(1000, 0)):
-    return [
-        entry("global", None, "GPUS_ALL_REGIONS", *gpus),
-        entry("global", None, "CPUS_ALL_REGIONS", *cpus),
-    ]
 
 
 def test_each_region_fits_fits_at_most_or_is_blocked_by_the_gpu_best_first():
@@ -263,66 +208,3 @@ def test_a_pool_machine_fits_only_within_the_c3_build_cpu_limit():
         ("us-east1", "blocked", ["C3_CPUS"], []),
     ]
     assert verdicts[1].reasons() == ["blocked by C3_CPUS: ≤ 44 free, need 88"]
-
-
-# --- only a limit, stale, failed, pending, not read ------------------------------------------
-
-
-def test_a_launch_that_fits_only_on_a_limit_never_reads_as_plain_fits():
-    checks = [entry("gpu", "us-east4", "NVIDIA_H100_GPUS", 8, None)]  # family limit only
-    verdicts = judge(launch("a3-highgpu-8g"), checks, globals_(), MAX_AGE, NOW)
-    assert [v.verdict for v in verdicts] == ["fits ≤"]
-    line = summary(launch("a3-highgpu-8g"), verdicts)
-    assert line == "a3-highgpu-8g x1: fits ≤ in us-east4 (if nothing else is running)"
-    assert ": fits in" not in line
-
-
-@pytest.mark.parametrize(
-    ("gpu", "why"),
-    [
-        (entry("gpu", "us-east4", "NVIDIA_A100_GPUS", 16, 0, fetched_at=OLD), "stale"),
-        (
-            entry(
-                "gpu",
-                "us-east4",
-                "NVIDIA_A100_GPUS",
-                None,
-                None,
-                status="error",
-                error="my-project/us-east4: permission denied",
-            ),
-            "error: permission denied",
-        ),
-        (entry("gpu", "us-east4", "NVIDIA_A100_GPUS", None, None, status="pending"), "pending"),
-        (entry("gpu", "us-east4", "NVIDIA_A100_GPUS", None, None, status="absent"), "not reported"),
-    ],
-)
-def test_stale_failed_pending_and_unreported_answers_are_unknown(gpu, why):
-    verdicts = judge(launch("a2-highgpu-8g"), [gpu], globals_(), MAX_AGE, NOW)
-    assert table(verdicts) == [("us-east4", "unknown", [], ["NVIDIA_A100_GPUS"])]
-    assert why in verdicts[0].reasons()[0]
-    assert verdicts[0].needs[0]["free"] is None
-    assert verdicts[0].needs[0]["free_at_most"] is None
-
-
-def test_a_stale_or_missing_global_quota_is_unknown_and_a_short_gpu_still_blocks():
-    stale = [entry("global", None, "GPUS_ALL_REGIONS", 32, 0, fetched_at=OLD)]
-    verdicts = judge(launch("a2-highgpu-8g"), A2_CHECKS, stale, MAX_AGE, NOW)
-    assert table(verdicts) == [
-        ("us-east4", "unknown", [], ["GPUS_ALL_REGIONS"]),
-        ("europe-west4", "unknown", [], ["GPUS_ALL_REGIONS"]),
-        ("us-central1", "blocked", ["NVIDIA_A100_GPUS"], ["GPUS_ALL_REGIONS"]),
-    ]
-    missing = judge(launch("a2-highgpu-8g"), A2_CHECKS, [], MAX_AGE, NOW)
-    assert missing[0].reasons() == ["GPUS_ALL_REGIONS unknown (not read)"]
-    line = summary(launch("a2-highgpu-8g"), missing)
-    assert line == (
-        "a2-highgpu-8g x1: unknown in us-east4, europe-west4: GPUS_ALL_REGIONS unknown (not read)"
-    )
-
-
-def test_no_region_answers_the_gpu():
-    assert judge(launch("a2-highgpu-8g"), [], globals_(), MAX_AGE, NOW) == []
-    assert summary(launch("a2-highgpu-8g"), []) == (
-        "a2-highgpu-8g x1: no region has an answer for NVIDIA_A100_GPUS yet"
-    )
