@@ -208,3 +208,17 @@ def test_a_pool_machine_fits_only_within_the_c3_build_cpu_limit():
         ("us-east1", "blocked", ["C3_CPUS"], []),
     ]
     assert verdicts[1].reasons() == ["blocked by C3_CPUS: ≤ 44 free, need 88"]
+
+
+def test_blocked_everywhere_by_regional_quotas_names_the_closest_region_once():
+    checks = [
+        entry("gpu", "us-central1", "NVIDIA_A100_GPUS", 8, 4),  # 4 free, need 8
+        entry("gpu", "us-east4", "NVIDIA_A100_GPUS", 8, 2),  # 6 free, need 8
+        entry("gpu", "us-west1", "NVIDIA_A100_GPUS", 0, 0),
+    ]
+    verdicts = judge(launch("a2-highgpu-8g"), checks, globals_(), MAX_AGE, NOW)
+    assert [v.region for v in verdicts] == ["us-east4", "us-central1", "us-west1"]
+    assert summary(launch("a2-highgpu-8g"), verdicts) == (
+        "a2-highgpu-8g x1: blocked everywhere: us-east4 by NVIDIA_A100_GPUS: 6 free, need 8; "
+        "2 more regions blocked"
+    )

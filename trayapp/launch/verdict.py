@@ -236,7 +236,8 @@ def summary(launch: Launch, verdicts: Sequence[RegionVerdict]) -> str:
     if not by[UNKNOWN]:
         first = by[BLOCKED][0]
         why = first.reasons()[0].removeprefix("blocked ")
-        rest = f"; {len(verdicts) - 1} more regions" if len(verdicts) > 1 else ""
+        more = len(verdicts) - 1
+        rest = f"; {more} more region{'s' if more > 1 else ''} blocked" if more else ""
         return head + f"blocked everywhere: {first.region} {why}{rest}"
     why = dict.fromkeys(r.unknown_text() for v in by[UNKNOWN] for r in v.readings if not r.bound)
     return head + f"{words.UNKNOWN} in {_regions_text(by[UNKNOWN])}: " + "; ".join(why)
