@@ -37,15 +37,31 @@ def test_a_launch_that_fits_only_on_a_limit_never_reads_as_plain_fits():
             "error: permission denied",
         ),
         (entry("gpu", "us-east4", "NVIDIA_A100_GPUS", None, None, status="pending"), "pending"),
-        (entry("gpu", "us-east4", "NVIDIA_A100_GPUS", None, None, status="absent"), "not reported"),
     ],
 )
-def test_stale_failed_pending_and_unreported_answers_are_unknown(gpu, why):
+def test_stale_failed_and_pending_answers_are_unknown(gpu, why):
     verdicts = judge(launch("a2-highgpu-8g"), [gpu], globals_(), MAX_AGE, NOW)
     assert table(verdicts) == [("us-east4", "unknown", [], ["NVIDIA_A100_GPUS"])]
     assert why in verdicts[0].reasons()[0]
     assert verdicts[0].needs[0]["free"] is None
     assert verdicts[0].needs[0]["free_at_most"] is None
+
+
+def test_a_region_that_does_not_report_the_gpu_quota_blocks_without_a_number():
+    # "not reported": the region answered and has no such quota; never a zero, never unknown
+    gpu = entry("gpu", "us-east4", "NVIDIA_A100_GPUS", 0.0, 0.0, status="absent")
+    verdicts = judge(launch("a2-highgpu-8g"), [gpu], globals_(), MAX_AGE, NOW)
+    assert table(verdicts) == [("us-east4", "blocked", ["NVIDIA_A100_GPUS"], [])]
+    assert verdicts[0].reasons() == ["blocked by NVIDIA_A100_GPUS: not reported in this region"]
+    assert verdicts[0].needs[0]["free"] is None
+    assert verdicts[0].needs[0]["free_at_most"] is None
+
+
+def test_a_project_wide_quota_that_is_not_reported_is_unknown():
+    gpus = [entry("global", None, "GPUS_ALL_REGIONS", 0.0, 0.0, status="absent")]
+    verdicts = judge(launch("a2-highgpu-8g"), A2_CHECKS, gpus, MAX_AGE, NOW)
+    assert all("GPUS_ALL_REGIONS" in v.unknown for v in verdicts)
+    assert "GPUS_ALL_REGIONS unknown (not reported)" in verdicts[0].reasons()
 
 
 def test_a_stale_or_missing_global_quota_is_unknown_and_a_short_gpu_still_blocks():

@@ -39,10 +39,13 @@ class Reading:
     bound: tuple[float, bool] | None  # (free, exact), as answers.free_bound; None: unknown
     free: float | None  # the exact free count, None when unknown or only a limit
     why: str = ""  # why it is unknown
+    # the region answered and has no such quota (not reported): it cannot be launched there,
+    # yet no number is made up for it (free stays null, never 0)
+    not_offered: bool = False
 
     @property
     def short(self) -> bool:
-        return self.bound is not None and self.bound[0] < self.need.amount
+        return self.not_offered or (self.bound is not None and self.bound[0] < self.need.amount)
 
     @property
     def at_most(self) -> bool:
@@ -51,6 +54,8 @@ class Reading:
 
     def blocked_text(self) -> str:
         """``A2_CPUS: 24 free, need 96``; ``≤ 4 free`` where only the limit is known."""
+        if self.not_offered:
+            return f"{self.quota}: {words.NOT_REPORTED} in this region"
         free = answers.format_bound(*self.bound) if self.bound else words.UNKNOWN
         return f"{self.quota}: {free} free, need {words.number(self.need.amount)}"
 
@@ -88,7 +93,7 @@ class RegionVerdict:
 
     @property
     def unknown(self) -> list[str]:
-        return [r.quota for r in self.readings if r.bound is None]
+        return [r.quota for r in self.readings if r.bound is None and not r.not_offered]
 
     @property
     def headroom(self) -> float:
@@ -99,7 +104,8 @@ class RegionVerdict:
     def reasons(self) -> list[str]:
         """``blocked by A2_CPUS: 24 free, need 96``, ``GPUS_ALL_REGIONS unknown (not read)``."""
         lines = [f"blocked by {r.blocked_text()}" for r in self.readings if r.short]
-        return lines + [r.unknown_text() for r in self.readings if r.bound is None]
+        unknown = [r.unknown_text() for r in self.readings if r.bound is None and not r.not_offered]
+        return lines + unknown
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -133,7 +139,7 @@ def judge(
 def _verdict(readings: Sequence[Reading]) -> str:
     if any(r.short for r in readings):
         return BLOCKED
-    if any(r.bound is None for r in readings):
+    if any(r.bound is None for r in readings):  # (not offered is short, so blocked above)
         return UNKNOWN
     return FITS_AT_MOST if any(r.at_most for r in readings) else FITS
 
@@ -186,8 +192,8 @@ def _read(
             not_reported = read.quota
             continue
         return Reading(need, read.quota, answers.free_bound(entry), answers.free(entry))
-    if not_reported:
-        return Reading(need, not_reported, None, None, words.NOT_REPORTED)
+    if not_reported:  # a region without the quota cannot launch; a project-wide one: unknown
+        return Reading(need, not_reported, None, None, words.NOT_REPORTED, need.scope != GLOBAL)
     return Reading(need, need.quota, None, None, NOT_READ)
 
 
@@ -239,7 +245,9 @@ def summary(launch: Launch, verdicts: Sequence[RegionVerdict]) -> str:
         more = len(verdicts) - 1
         rest = f"; {more} more region{'s' if more > 1 else ''} blocked" if more else ""
         return head + f"blocked everywhere: {first.region} {why}{rest}"
-    why = dict.fromkeys(r.unknown_text() for v in by[UNKNOWN] for r in v.readings if not r.bound)
+    why = dict.fromkeys(
+        r.unknown_text() for v in by[UNKNOWN] for r in v.readings if not (r.bound or r.not_offered)
+    )
     return head + f"{words.UNKNOWN} in {_regions_text(by[UNKNOWN])}: " + "; ".join(why)
 
 
