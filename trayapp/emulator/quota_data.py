@@ -90,8 +90,8 @@ def _vertex(spot: bool) -> list[Info]:
 
 
 # Vertex AI Spot training CPUs: one QuotaInfo for every machine family, 1 by default (as on a
-# new project), room for an 8-GPU machine in us-central1 and europe-west4, 48 in us-east1.
-VERTEX_SPOT_CPUS = {"us-central1": 448, "europe-west4": 448, "us-east1": 48}
+# new project), room for an 8-GPU machine in us-central1, less in europe-west4 and us-east1.
+VERTEX_SPOT_CPUS = {"us-central1": 448, "europe-west4": 96, "us-east1": 48}
 
 
 def _vertex_cpus() -> Info:
