@@ -114,10 +114,13 @@ class Snapshot:
         ]
 
     def get(self, project: str, region: str, metric: str) -> dict[str, Any] | None:
-        for check in self.doc["projects"].get(project, {}).get("checks", ()):
-            if check["region"] == region and check["metric"] == metric:
-                return check
-        return None
+        checks = self.doc["projects"].get(project, {}).get("checks", ())
+        return next((c for c in checks if c["region"] == region and c["metric"] == metric), None)
+
+    def launch_quotas(self, project: str) -> list[dict[str, Any]]:
+        """What a launch consumes besides the checks (a region's CPUs, project-wide quotas),
+        as check entries; none in a file from before launches."""
+        return self.doc["projects"][project].get("launch_quotas", [])
 
     def coverage(
         self, project: str, max_age_s: float | None = None, now: float | None = None
@@ -286,10 +289,7 @@ class ReadStats:
         self.min_hit_rate = min_hit_rate
 
     def record(self, hit: bool) -> None:
-        if hit:
-            self.hits += 1
-        else:
-            self.misses += 1
+        self.hits, self.misses = self.hits + bool(hit), self.misses + (not hit)
 
     @property
     def hit_rate(self) -> float:

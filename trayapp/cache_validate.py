@@ -68,7 +68,10 @@ def problem(doc: dict[str, Any]) -> str | None:
         checks = body.get("checks")
         if not isinstance(checks, list):
             return f"project {label!r} has no checks"
-        for check in checks:
+        more = body.get("launch_quotas", [])
+        if not isinstance(more, list):
+            return f"project {label!r} has launch_quotas that are not a list"
+        for check in (*checks, *more):
             wrong = _check_problem(check)
             if wrong:
                 return f"a check of {label!r} {wrong}"
@@ -108,6 +111,8 @@ def _check_problem(check: Any) -> str | None:
         return f"has status {clean_line(status, 40)!r}"
     for key in ("kind", "region", "metric"):
         value = check[key]
+        if value is None and key == "region" and check["kind"] == "global":
+            continue  # a project-wide quota has no region
         if type(value) is not str:
             return f"has a {key} that is not a string"
         if not value.isprintable() or len(value) > MAX_NAME:

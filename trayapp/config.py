@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from trayapp.settings import names
+from trayapp.settings.launches import parse_launches, warm_extra
 from trayapp.settings.values import (
     LIMITS,
     ConfigError,
@@ -57,6 +58,7 @@ class Settings:
     notifications: bool = True
     notification_tone: str = "plain"  # toasts stay plain unless asked; the log follows ``tone``
     watch: tuple[WatchRule, ...] = ()
+    launches: tuple[Any, ...] = ()  # trayapp.launch.needs.Launch: what [[launch]] names
 
     @property
     def toast_tone(self) -> str:
@@ -77,7 +79,8 @@ class Settings:
     def plan(self) -> plan.Plan:
         checks = (self.gpu_metrics, self.gpu_regions, self.c3_metric, self.c3_regions)
         services = {k: getattr(self, k) for k in ("gpu_service", "spot", "c3_service")}
-        return plan.build_plan(self.projects, *checks, **services)
+        extra = warm_extra(self.launches) if self.launches else ()
+        return plan.build_plan(self.projects, *checks, **services, extra=extra)
 
     def with_overrides(self, **values: Any) -> Settings:
         """Flags given on the command line (None means not given)."""
@@ -105,6 +108,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         "c3",
         "notifications",
         "watch",
+        "launch",
     }
     for key in data:
         if key not in known:
@@ -158,6 +162,13 @@ def from_mapping(data: dict[str, Any]) -> Settings:
                 )
             values["notification_tone"] = table["tone"]
     settings = Settings(**values, **plan.service_keys(data))
+    return _judged(settings, data)
+
+
+def _judged(settings: Settings, data: dict[str, Any]) -> Settings:
+    """``[[launch]]`` and ``[[watch]]``, checked against what ``settings`` warms."""
+    if "launch" in data:
+        settings = replace(settings, launches=parse_launches(data["launch"], settings))
     if "watch" in data:
         settings = replace(settings, watch=parse_rules(data["watch"], settings))
     return settings

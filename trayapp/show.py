@@ -13,6 +13,7 @@ import sys
 import time
 
 from trayapp import answers, cache, words
+from trayapp.launch import report
 from trayapp.sources import quota_names
 
 TYPE_CHECKING = False  # typing costs more to import than printing the table takes
@@ -64,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser, number: Any) -> None:
         f"{cache.DEFAULT_MAX_AGE_S:g})",
     )
     parser.add_argument("--demo", action="store_true", help="the demo's cache")
+    report.add_arguments(parser)
 
 
 def _at_least_zero(text: str) -> float:
@@ -102,6 +104,8 @@ def show(args: argparse.Namespace) -> int:
         print(f"quota-tray: project {args.project!r} is not in {path}{near}", file=sys.stderr)
         return EXIT_NO_CACHE
     projects = [args.project] if args.project else snap.projects
+    if args.launch:
+        return report.show_launch(snap, projects, args, args.max_age or snap.max_age_s, time.time())
     problems = _filter_problems(snap, projects, args)
     if any(mistake for _, mistake in problems):
         print(f"quota-tray: {next(line for line, mistake in problems if mistake)}", file=sys.stderr)

@@ -20,8 +20,15 @@ PACKAGE = ROOT / "trayapp"
 
 MAX_LINES = 300
 MAX_TOP_LEVEL = 16
-# The core: the engine and the readers' API. Standard library and trayapp only.
-CORE = ("trayapp.warming", "trayapp.cache", "trayapp.cache_validate", "trayapp.answers")
+# The core: the engine and the readers' API (with the launch verdict, read from the cache).
+# Standard library and trayapp only.
+CORE = (
+    "trayapp.warming",
+    "trayapp.cache",
+    "trayapp.cache_validate",
+    "trayapp.answers",
+    "trayapp.launch",
+)
 # Also standard library only, because the core imports them.
 CORE_HELPERS = (
     "trayapp.safety",
@@ -240,3 +247,28 @@ def test_the_emulator_holds_its_own_data_not_the_warmers():
     }
     borrowed = {name: found for name, found in borrowed.items() if found}
     assert not borrowed, f"the emulator imports the warmer: {borrowed}"
+
+
+# What the launch verdict may read: the readers' API and the words, never the warmer or a face.
+LAUNCH_MAY_IMPORT = (
+    "trayapp.launch",
+    "trayapp.answers",
+    "trayapp.cache",
+    "trayapp.words",
+    "trayapp.safety",
+    "trayapp.sources.quota_names",
+)
+
+
+def test_the_launch_verdict_reads_only_the_readers_api():
+    """``trayapp.launch`` judges what the cache says; a table or rule it took from the warmer,
+    the config or a surface would tie the verdict to them (docs/architecture.md)."""
+    strays = {
+        name: sorted(
+            m for m in imported(name) if top(m) == "trayapp" and not under(m, LAUNCH_MAY_IMPORT)
+        )
+        for name in modules()
+        if under(name, ("trayapp.launch",))
+    }
+    strays = {name: found for name, found in strays.items() if found}
+    assert not strays, f"trayapp.launch imports beyond the readers' API: {strays}"

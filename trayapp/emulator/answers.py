@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from trayapp.emulator import quotas
+from trayapp.emulator import projects, quotas
 from trayapp.emulator.data import KNOWN_REGIONS, _region_json
 from trayapp.emulator.faults import Fault, error_body
 
@@ -30,6 +30,7 @@ def answer(
     captured: Mapping[str, dict[str, object]] | None = None,
     family_default: float | None = None,
     page_limit: int | None = quotas.PAGE_SIZE,
+    project_quotas: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
 ) -> tuple[int, dict[str, object]]:
     """The status and body for one request: a QuotaInfo (``quota`` is its route match), a
     Region, or a page of the region list. ``captured`` Region bodies are served verbatim;
@@ -51,6 +52,8 @@ def answer(
         return quotas.quota_info(project, service, quota_id, family_default)
     if fault is not None and fault.action == "http":
         return fault.status, fault.error_body(project, region)
+    if region == projects.TARGET:  # projects.get: the project-wide quotas
+        return 200, projects.project_json(base_url, project, project_quotas)
     with_quotas = fault is None or fault.action != "no_quotas"
     if region is not None:
         if captured is not None:

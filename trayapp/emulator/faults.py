@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 PROFILES = ("fixed", "heavy-tail", "demo")
-REGIONS_TARGET = "compute"  # every regions.get, of any region (no Cloud Quotas request)
-_QUOTA_TARGETS = frozenset({"cloudquotas", "aiplatform", "cloudbuild"})
+REGIONS_TARGET = "compute"  # every regions.get, of any region (not projects.get, no Cloud Quotas)
+_QUOTA_TARGETS = frozenset({"cloudquotas", "aiplatform", "cloudbuild", "project"})
 
 # The demo profile: one latency per region, in milliseconds. The warmer takes one GPU check
 # (metric by metric over us-central1, us-east1, us-west1, europe-west4) and one C3 check (the

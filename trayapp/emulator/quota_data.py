@@ -89,6 +89,21 @@ def _vertex(spot: bool) -> list[Info]:
     return infos
 
 
+# Vertex AI Spot training CPUs: one QuotaInfo for every machine family, 1 by default (as on a
+# new project), room for an 8-GPU machine in us-central1, less in europe-west4 and us-east1.
+VERTEX_SPOT_CPUS = {"us-central1": 448, "europe-west4": 96, "us-east1": 48}
+
+
+def _vertex_cpus() -> Info:
+    entries = [_entry({}, 1)] + [_entry({"region": r}, v) for r, v in VERTEX_SPOT_CPUS.items()]
+    return (
+        "CustomModelTrainingPreemptibleCPUsPerProjectPerRegion",
+        f"{AIPLATFORM}/custom_model_training_preemptible_cpus",
+        ("region",),
+        entries,
+    )
+
+
 def _vertex_decoys() -> list[Info]:
     """Serving quotas for the same GPUs: other limits, never to be read for training."""
     return [
@@ -154,7 +169,7 @@ def service_infos(service: str, family: Info) -> list[Info]:
     """Every QuotaInfo of ``service`` in list order (decoys first, so the wanted one is on a
     later page); ``family`` is the on-demand GPU family quota as the emulator serves it."""
     if service == AIPLATFORM:
-        return [*_vertex_decoys(), *_vertex(False), *_vertex(True)]
+        return [*_vertex_decoys(), *_vertex(False), *_vertex(True), _vertex_cpus()]
     if service == CLOUDBUILD:
         return _cloudbuild()
     if service == COMPUTE:

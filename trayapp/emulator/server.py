@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from trayapp.emulator import answers, quotas
+from trayapp.emulator import answers, projects, quotas
 from trayapp.emulator.data import FAULT_TARGETS, KNOWN_REGIONS, expected_quotas
 from trayapp.emulator.faults import Fault, FaultSet, Latency, error_body, parse_fault
 from trayapp.emulator.transport import (
@@ -75,6 +75,7 @@ class Emulator:
         captured: Mapping[str, dict[str, object]] | None = None,
         family_default: float | None = None,
         page_limit: int | None = quotas.PAGE_SIZE,
+        project_quotas: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -86,6 +87,8 @@ class Emulator:
         self.captured = dict(captured) if captured is not None else None
         self.family_default = family_default  # the GPU family quota's catch-all entry, if any
         self.page_limit = page_limit  # most QuotaInfos on a list page (None: as the client asks)
+        # project -> metric -> (limit, usage): global quotas set instead of the defaults
+        self.project_quotas = dict(project_quotas or {})
         self.latency = latency if isinstance(latency, Latency) else Latency(ms=latency or 0)
         self.faults = FaultSet(
             parse_fault(f, FAULT_TARGETS) if isinstance(f, str) else f for f in faults
@@ -207,6 +210,9 @@ class Emulator:
         quota_route = quotas.ROUTE.match(url.path)
         if quota_route:  # faults aimed at its service's target (or at every region) hit it
             project, region = quota_route.group(1), quotas.target_of(quota_route.group(2))
+        project_route = projects.ROUTE.match(url.path)
+        if project_route:  # projects.get: its fault target is "project"
+            project, region = project_route.group(1), projects.TARGET
 
         def record(status: int | str, fault: Fault | None) -> None:
             action = fault.action if fault else None
@@ -221,7 +227,11 @@ class Emulator:
             status, body = 404, error_body(404, "notFound", f"The URL {url.path} was not found.")
         elif handler.command != "GET":
             status, body = 405, error_body(405, "methodNotAllowed", "Only GET is served here.")
-        elif not quota_route and region is not None and region not in self._regions():
+        elif (
+            not (quota_route or project_route)
+            and region is not None
+            and region not in self._regions()
+        ):
             status, body = 404, Fault.http(404).error_body(project, region)
         else:
             fault, release = self.faults.take(project, region)
@@ -242,6 +252,7 @@ class Emulator:
                 captured=self.captured,
                 family_default=self.family_default,
                 page_limit=self.page_limit,
+                project_quotas=self.project_quotas,
             )
         raw = json.dumps(body).encode()
         if fault is not None and fault.action == "broken_body":

@@ -94,6 +94,10 @@ class QuotaSource(Protocol):
         """One Cloud Quotas QuotaInfo of the project (None: the service has no such quota), or
         SourceError. Optional: a source without it answers region quotas only."""
 
+    def fetch_project(self, project: str) -> RegionQuotas:
+        """The project-wide quotas (``GPUS_ALL_REGIONS``...), or SourceError. Optional: asked
+        only when a launch needs them."""
+
     def release(self) -> None:
         """The round is over: free what you hold (a helper process ends after a short grace).
         The next prepare() or fetch() builds it again."""

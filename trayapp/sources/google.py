@@ -9,6 +9,7 @@ from __future__ import annotations
 from trayapp.sources.base import RegionQuotas
 from trayapp.sources.cloudquotas import CloudQuotasSource, quotas_endpoint_for
 from trayapp.sources.compute import ComputeSource
+from trayapp.sources.compute_projects import ComputeProjectsSource
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 from trayapp.sources.size_cap import MAX_ANSWER_BYTES
 
@@ -32,6 +33,10 @@ class GoogleSource:
         self.compute = ComputeSource(
             endpoint, timeout_s=timeout_s, max_answer_bytes=max_answer_bytes
         )
+        # projects.get: built only when a launch needs the project-wide quotas
+        self.projects = ComputeProjectsSource(
+            endpoint, timeout_s=timeout_s, max_answer_bytes=max_answer_bytes
+        )
         self.quotas = CloudQuotasSource(
             quotas_endpoint_for(endpoint, quotas_endpoint),
             timeout_s=timeout_s,
@@ -48,7 +53,7 @@ class GoogleSource:
     @property
     def requests(self) -> int:
         """HTTP requests both clients have sent (a paged list: one a page)."""
-        return self.compute.requests + self.quotas.requests
+        return self.compute.requests + self.projects.requests + self.quotas.requests
 
     def fetch(self, project: str, region: str) -> RegionQuotas:
         return self.compute.fetch(project, region)
@@ -56,10 +61,15 @@ class GoogleSource:
     def fetch_quota(self, project: str, request: QuotaRequest) -> QuotaAnswer | None:
         return self.quotas.fetch_quota(project, request)
 
+    def fetch_project(self, project: str) -> RegionQuotas:
+        return self.projects.fetch_project(project)
+
     def release(self) -> None:
         self.compute.release()
+        self.projects.release()
         self.quotas.release()
 
     def close(self) -> None:
         self.compute.close()
+        self.projects.close()
         self.quotas.close()

@@ -1,10 +1,12 @@
 """Which API call answers a check, and how one call's answer fills every check it answers.
 
 A call is keyed ``(project, what)``: ``what`` is a region for Compute's regions.get (every
-metric of one region), or a Cloud Quotas QuotaInfo named ``<service>:<tier>[:<metric>]``:
-``vertex:spot:NVIDIA_T4_GPUS`` (every region of one GPU type and tier), ``cloudbuild:on-demand``
-(every region), ``family:on-demand`` (the Compute GPU family quota, asked for what regions.get
-did not report). Region names never hold a colon. Standard library only, like the warmer.
+metric of one region), ``project`` for Compute's projects.get (the project-wide quotas), or a
+Cloud Quotas QuotaInfo named ``<service>:<tier>[:<metric>]``: ``vertex:spot:NVIDIA_T4_GPUS``
+(every region of one GPU type and tier; with ``CUSTOM_MODEL_TRAINING_PREEMPTIBLE_CPUS`` for the
+metric, the Spot training CPUs), ``cloudbuild:on-demand`` (every region), ``family:on-demand``
+(the Compute GPU family quota, asked for what regions.get did not report). Region names never
+hold a colon, and none is named ``project``. Standard library only, like the warmer.
 """
 
 from __future__ import annotations
@@ -19,9 +21,14 @@ from trayapp.warming.plan import QuotaCheck
 Call = tuple[str, str]  # (project, region) or (project, "<service>:<tier>[:<metric>]")
 
 
+PROJECT = "project"  # projects.get: the project-wide quotas (no region is named so)
+
+
 def call_of(check: QuotaCheck) -> Call:
     """The call that answers ``check`` first (a Compute GPU check its region may not report
     goes on to the family call, see ``quota_calls``)."""
+    if check.kind == "global":
+        return (check.project, PROJECT)
     if check.service == "vertex":
         return (check.project, f"vertex:{check.tier}:{check.metric}")
     if check.service == "cloudbuild":
@@ -73,16 +80,21 @@ def ask(source: Any, call: Call) -> Any:
     project, what = call
     if is_quota_call(call):
         return source.fetch_quota(project, request_of(call))
+    if what == PROJECT:
+        return source.fetch_project(project)
     return source.fetch(project, what)
 
 
 def describe(call: Call) -> str:
     """``proj/us-central1``, ``proj/Vertex AI training T4 Spot``: where, for messages."""
     project, what = call
+    if what == PROJECT:
+        return f"{project}/project-wide quotas"
     if not is_quota_call(call):
         return f"{project}/{what}"
     service, tier, *rest = what.split(":", 2)
     name = {"family": "GPU family quota"}.get(service) or SERVICE_NAMES[service]
-    gpu = f" {vertex.gpu_model(rest[0]) or rest[0]}" if rest else ""
+    what_of = "training CPUs" if rest and rest[0] == vertex.CPUS else None
+    gpu = f" {what_of or vertex.gpu_model(rest[0]) or rest[0]}" if rest else ""
     spot = " Spot" if tier == "spot" else ""
     return f"{project}/{name}{gpu}{spot}"

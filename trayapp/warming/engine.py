@@ -76,7 +76,7 @@ class Engine:
         """Every check is open again; known values stay readable until replaced."""
         self.state.new_cycle(now)
         self.quota_calls.new_cycle()
-        self.new_round(now, self.plan.gpu, self.plan.c3)
+        self.new_round(now, self.plan.gpu + self.plan.extra, self.plan.c3)
         self.retry.reset()
         self.retries = 0
         self.failures.new_cycle(self.state)

@@ -2,16 +2,17 @@
 which errors are told once, and how long rate limiting holds the next batch back.
 
 A failure stays in its lane: it fails the checks its call answers and no other. A region's
-regions.get lane is the project's Compute API (a permission is the project's, not a region's);
-each Cloud Quotas call is its own lane. Only credentials, which every call shares, fail
-everything. Every method runs under the warmer's lock. Standard library only, like the warmer.
+regions.get lane is the project's regions.get (a permission is the project's, not a region's);
+projects.get and each Cloud Quotas call are lanes of their own. Only credentials, which every
+call shares, fail everything. Every method runs under the warmer's lock. Standard library
+only, like the warmer.
 """
 
 from __future__ import annotations
 
 from trayapp.sources.base import SourceError
 from trayapp.warming.batch import Batch, Region
-from trayapp.warming.calls import call_of, is_family_call, is_quota_call
+from trayapp.warming.calls import PROJECT, call_of, is_family_call, is_quota_call
 from trayapp.warming.plan import QuotaCheck
 from trayapp.warming.quota_calls import NOTICE_KINDS, QuotaCalls
 from trayapp.warming.rounds import Round
@@ -63,8 +64,8 @@ class Failures:
                 )
             elif is_quota_call(key) and exc.kind in NOTICE_KINDS:
                 batch.notice = quota_calls.block(state, key, exc)
-            elif exc.kind == "permission":  # the project's Compute API: every region of it
-                for check in self._compute_lane(state, quota_calls, key[0]):
+            elif exc.kind == "permission":  # regions.get's permission is the project's
+                for check in self._compute_lane(state, quota_calls, key):
                     state.apply_error(check, exc.message, final=True)
                 errors += self._once(exc)
             elif exc.kind == "internal":  # a bug: asking again this round would repeat it
@@ -82,16 +83,19 @@ class Failures:
         return errors
 
     @staticmethod
-    def _compute_lane(state: WarmState, quota_calls: QuotaCalls, project: str) -> list[QuotaCheck]:
-        """The open checks of ``project`` that regions.get answers (not those a region has
-        answered and the family call may still fill)."""
+    def _compute_lane(state: WarmState, quota_calls: QuotaCalls, key: Region) -> list[QuotaCheck]:
+        """The open checks of the project that regions.get answers (not those a region has
+        answered and the family call may still fill); projects.get is a lane of its own."""
+        if key[1] == PROJECT:
+            return state.call_checks(key)
         return [
             c
             for c in state.checks
-            if c.project == project
+            if c.project == key[0]
             and c not in state.done
             and c not in quota_calls.held
-            and not is_quota_call(call_of(c))
+            and not is_quota_call(call := call_of(c))
+            and call[1] != PROJECT
         ]
 
     def _once(self, exc: SourceError) -> list[SourceError]:

@@ -187,7 +187,7 @@ class Healing:
         wanted = set(failed)
         e.new_round(
             now,
-            tuple(c for c in e.plan.gpu if c in wanted),
+            tuple(c for c in e.plan.gpu + e.plan.extra if c in wanted),
             tuple(c for c in e.plan.c3 if c in wanted),
         )
         e.retries += 1

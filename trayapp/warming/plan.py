@@ -48,7 +48,7 @@ class QuotaCheck:
     """One quota question. ``metric`` is the GPU name (``NVIDIA_H100_GPUS``) or ``C3_CPUS``
     whatever the service; ``service`` and ``tier`` say which quota answers it."""
 
-    kind: str  # "gpu" or "c3"
+    kind: str  # "gpu" or "c3"; a launch's other quotas: "cpu", "global", "vertex_cpu"
     project: str
     region: str
     metric: str
@@ -62,6 +62,9 @@ class Plan:
 
     gpu: tuple[QuotaCheck, ...]
     c3: tuple[QuotaCheck, ...]
+    # what a launch consumes besides its GPUs: a region's CPU metrics (read from the answer
+    # its GPU checks get), the project-wide quotas, Vertex AI Spot training CPUs
+    extra: tuple[QuotaCheck, ...] = ()
 
     @property
     def projects(self) -> tuple[str, ...]:
@@ -70,7 +73,7 @@ class Plan:
     @property
     def uses_compute(self) -> bool:
         """Whether any check reads Compute's regions.get (else no Compute call is made)."""
-        return any(c.service == "compute" for c in chain(self.gpu, self.c3))
+        return any(c.service == "compute" for c in chain(self.gpu, self.c3, self.extra))
 
     def __len__(self) -> int:
         return len(self.gpu) + len(self.c3)
@@ -90,8 +93,11 @@ def build_plan(
     gpu_service: str = "compute",
     spot: bool = False,
     c3_service: str = "compute",
+    extra: Sequence[tuple[str, str, str, str]] = (),
 ) -> Plan:
-    """GPU checks go metric by metric, region by region; projects take turns."""
+    """GPU checks go metric by metric, region by region; projects take turns. ``extra`` names
+    a launch's other quotas as ``(kind, metric, service, tier)``: a ``global`` one once per
+    project, the others in every GPU region."""
     if not projects:
         raise ValueError("at least one project is needed")
     if gpu_service not in GPU_SERVICES or c3_service not in C3_SERVICES:
@@ -102,7 +108,15 @@ def build_plan(
         for p in projects
     ]
     c3 = [[QuotaCheck("c3", p, r, c3_metric, c3_service) for r in c3_regions] for p in projects]
-    return Plan(gpu=_interleave(gpu), c3=_interleave(c3))
+    more = [
+        QuotaCheck(kind, p, "global", metric, service, tier)
+        if kind == "global"
+        else QuotaCheck(kind, p, r, metric, service, tier)
+        for p in projects
+        for kind, metric, service, tier in dict.fromkeys(extra)
+        for r in (("global",) if kind == "global" else gpu_regions)
+    ]
+    return Plan(gpu=_interleave(gpu), c3=_interleave(c3), extra=tuple(dict.fromkeys(more)))
 
 
 def service_keys(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -69,5 +69,5 @@ class Round:
             queue.clear()
             queue.extend(kept)
         for check in checks:
-            (self.gpu if check.kind == "gpu" else self.c3).append(check)
+            (self.c3 if check.kind == "c3" else self.gpu).append(check)
         return False

@@ -43,7 +43,7 @@ class WarmState:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        order = sorted(plan.gpu + plan.c3, key=lambda c: (c.kind != "gpu",))
+        order = [*sorted(plan.gpu + plan.c3, key=lambda c: c.kind != "gpu"), *plan.extra]
         self.checks: dict[QuotaCheck, CheckState] = {c: _fresh_state(c) for c in order}
         self.done: set[QuotaCheck] = set()
         # what a check held before its region said "not reported": the family quota may still
@@ -168,11 +168,17 @@ class WarmState:
         self.others = {p: body for p, body in snapshot.doc["projects"].items() if p not in planned}
         known = {(c.project, c.kind, c.region, c.metric, c.service, c.tier): c for c in self.checks}
         seeded = 0
-        for entry in snapshot.checks():
+        launch = [
+            {"project": p, **e}
+            for p in snapshot.projects
+            if p in planned
+            for e in snapshot.launch_quotas(p)
+        ]
+        for entry in snapshot.checks() + launch:
             key = (
                 entry["project"],
                 entry["kind"],
-                entry["region"],
+                entry["region"] or "global",
                 entry["metric"],
                 entry.get("service") or "compute",  # a file from before services: Compute
                 entry.get("tier") or "on-demand",
@@ -205,10 +211,12 @@ class WarmState:
         return len(self.done) == len(self.checks)
 
     def document(self, warmer: dict[str, Any]) -> dict[str, Any]:
-        """Schema 1 of the cache file (see cache/schema.json)."""
+        """Schema 1 of the cache file (see cache/schema.json); a launch's other quotas go in
+        ``launch_quotas``, beside the checks, in the same shape."""
         projects: dict[str, Any] = {}
         for project in self.plan.projects:
-            checks = [c for c in self.checks if c.project == project]
+            mine = [c for c in self.checks if c.project == project]
+            checks = [c for c in mine if c.kind in ("gpu", "c3")]
             done = sum(c in self.done for c in checks)
             failed = sum(self.checks[c].error is not None for c in checks if c in self.done)
             projects[project] = {
@@ -220,32 +228,35 @@ class WarmState:
                     "total": len(checks),
                     "failed": failed,
                 },
-                "checks": [
-                    {
-                        "kind": c.kind,
-                        "region": c.region,
-                        "metric": c.metric,
-                        "status": s.status,
-                        "limit": s.limit,
-                        "usage": s.usage,
-                        "fetched_at": s.fetched_at,
-                        "error": s.error,
-                        "source": s.source,
-                        "service": s.service,
-                        "tier": s.tier,
-                        "quota_id": s.quota_id,
-                        "quota_metric": s.quota_metric,
-                        **({"unlimited": True} if s.unlimited else {}),
-                    }
-                    for c in checks
-                    for s in (self.checks[c],)
-                ],
+                "checks": [self._entry(c) for c in checks],
             }
+            extra = [self._entry(c) for c in mine if c.kind not in ("gpu", "c3")]
+            if extra:
+                projects[project]["launch_quotas"] = extra
         return {
             "schema_version": 1,
             "written_at": now_iso(),
             "warmer": warmer,
             "projects": {**projects, **self.others},
+        }
+
+    def _entry(self, check: QuotaCheck) -> dict[str, Any]:
+        s = self.checks[check]
+        return {
+            "kind": check.kind,
+            "region": None if check.kind == "global" else check.region,
+            "metric": check.metric,
+            "status": s.status,
+            "limit": s.limit,
+            "usage": s.usage,
+            "fetched_at": s.fetched_at,
+            "error": s.error,
+            "source": s.source,
+            "service": s.service,
+            "tier": s.tier,
+            "quota_id": s.quota_id,
+            "quota_metric": s.quota_metric,
+            **({"unlimited": True} if s.unlimited else {}),
         }
 
 

@@ -72,6 +72,9 @@ class HelperSource:
         asked = request.quota_id or request.metric
         return self.call("fetch_quota", project, request, where=f"{project}/{asked}")
 
+    def fetch_project(self, project: str) -> RegionQuotas:
+        return self.call("fetch_project", project, where=f"{project}/project-wide quotas")
+
     def release(self) -> None:
         """The round is over: end the process after ``idle_grace_s``, unless a call comes
         first (a retry round that starts at once): then it stays until the next release()."""
