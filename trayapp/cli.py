@@ -249,10 +249,9 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
         cleanup.callback(lock.release)
         endpoint = None
         if demo:
-            from trayapp.emulator.faults import Latency
             from trayapp.emulator.server import Emulator
 
-            emulator = Emulator(latency=Latency.demo(scale=1 / args.speed))
+            emulator = Emulator.demo(args.speed)
             endpoint = emulator.start()
             cleanup.callback(emulator.stop)
 

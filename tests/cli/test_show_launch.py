@@ -160,3 +160,33 @@ def test_a_launch_that_is_not_warmed_says_what_to_add(env, tmp_path, make_emulat
     assert "launch #1: A100 is not warmed: add NVIDIA_A100_GPUS to [gpu] metrics" in (
         refused.stderr
     )
+
+
+def test_the_demo_shows_every_verdict(env):
+    out = run_cli(
+        env, "demo", "--once", "--headless", "--speed", "20", "--launch", "n1-standard-16+4xT4",
+        "--project", "demo-project", "--project", "demo-no-gpus",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    shown = run_cli(env, "show", "--demo", "--launch", "n1-standard-16+4xT4", "--json")
+    body = json.loads(shown.stdout)
+    table = {
+        (p, r["region"]): (r["verdict"], r["blocked_by"])
+        for p, b in body.items()
+        for r in b["regions"]
+    }
+    assert table == {  # 4 T4 and 16 CPUS; what the demo's emulator serves
+        ("demo-project", "europe-west4"): ("fits", []),
+        ("demo-project", "us-east1"): ("fits", []),
+        ("demo-project", "us-west1"): ("blocked", ["NVIDIA_T4_GPUS"]),  # 16 - 16
+        ("demo-project", "us-central1"): ("blocked", ["CPUS"]),  # 24 - 15
+        ("demo-no-gpus", "europe-west4"): ("blocked", ["GPUS_ALL_REGIONS"]),
+        ("demo-no-gpus", "us-east1"): ("blocked", ["GPUS_ALL_REGIONS"]),
+        ("demo-no-gpus", "us-central1"): ("blocked", ["NVIDIA_T4_GPUS", "GPUS_ALL_REGIONS"]),
+        ("demo-no-gpus", "us-west1"): ("blocked", ["NVIDIA_T4_GPUS", "GPUS_ALL_REGIONS"]),
+    }
+    refused = run_cli(env, "demo", "--once", "--headless", "--launch", "a4-highgpu-8g")
+    assert refused.returncode == 2
+    assert "--launch a4-highgpu-8g: B200 is not warmed: add NVIDIA_B200_GPUS to [gpu] metrics" in (
+        refused.stderr
+    )

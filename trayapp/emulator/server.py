@@ -60,6 +60,9 @@ class RequestRecord:
     fault: str | None = None
 
 
+NO_GPUS = "demo-no-gpus"  # the demo's project without project-wide GPU quota
+
+
 class Emulator:
     """The emulator server. ``start()`` returns its base URL; ``stop()`` is prompt, even with
     hung requests, and closes every socket. Faults and latency may be changed while running."""
@@ -102,6 +105,13 @@ class Emulator:
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
+
+    @classmethod
+    def demo(cls, speed: float = 1.0) -> Emulator:
+        """The demo's emulator: latencies that take a cycle through every level, and a second
+        project, ``demo-no-gpus``, whose GPUS_ALL_REGIONS is 0 (as on many new projects)."""
+        latency = Latency.demo(scale=1 / speed)
+        return cls(latency=latency, project_quotas={NO_GPUS: {"GPUS_ALL_REGIONS": (0, 0)}})
 
     @property
     def url(self) -> str:

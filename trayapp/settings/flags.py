@@ -7,7 +7,7 @@ import argparse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from trayapp.config import Settings
 
@@ -38,6 +38,12 @@ def add_warm_options(
     p.add_argument("--gpu-service", choices=("compute", "vertex"), help="VMs or Vertex AI")
     p.add_argument("--spot", action="store_true", default=None, help="the Spot GPU quota")
     p.add_argument("--c3-service", choices=("compute", "cloudbuild"), help="VMs or Cloud Build")
+    p.add_argument(
+        "--launch",
+        action="append",
+        metavar="SHAPE",
+        help="judge this launch too, as a [[launch]] (a3-highgpu-8g, 8xH100; repeatable)",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -49,7 +55,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     settings = load_config(config_path, required=args.config is not None)
     endpoint = getattr(args, "endpoint", None)
     quotas_endpoint = getattr(args, "quotas_endpoint", None)
-    return settings.with_overrides(
+    settings = settings.with_overrides(
         projects=args.project,
         interval_s=args.interval,
         rewarm_s=args.rewarm,
@@ -60,6 +66,28 @@ def settings_from(args: argparse.Namespace) -> Settings:
             check_endpoint(quotas_endpoint, "--quotas-endpoint") if quotas_endpoint else None
         ),
     )
+    return with_launches(settings, args.launch or ())
+
+
+def with_launches(settings: Settings, shapes: Sequence[str]) -> Settings:
+    """``--launch`` shapes beside the config's ``[[launch]]``, read as the GPU checks are."""
+    from dataclasses import replace
+
+    from trayapp.settings.launches import build
+
+    added = tuple(
+        build(
+            f"--launch {shape}",
+            shape,
+            1,
+            service=settings.gpu_service,
+            spot=settings.spot,
+            name="",
+            settings=settings,
+        )
+        for shape in shapes
+    )
+    return replace(settings, launches=tuple(dict.fromkeys(settings.launches + added)))
 
 
 MIN_REAL_REWARM_S = 60.0  # Google's API: a re-warm period shorter than this is for the emulator
