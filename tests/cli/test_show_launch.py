@@ -190,3 +190,17 @@ def test_the_demo_shows_every_verdict(env):
     assert "--launch a4-highgpu-8g: B200 is not warmed: add NVIDIA_B200_GPUS to [gpu] metrics" in (
         refused.stderr
     )
+
+
+def test_the_original_designs_checks_with_two_launches(env):
+    out = run_cli(
+        env, "demo", "--once", "--headless", "--speed", "20", "--gpu-service", "vertex", "--spot",
+        "--c3-service", "cloudbuild", "--launch", "a3-highgpu-8g", "--launch", "c3-standard-176",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "- 8 API calls -" in out.stdout  # 7 as without launches, + the Spot training CPUs
+    pool = json.loads(
+        run_cli(env, "show", "--demo", "--launch", "c3-standard-176", "--json").stdout
+    )
+    verdicts = {r["region"]: r["verdict"] for r in pool["demo-project"]["regions"]}
+    assert verdicts["us-west2"] == "fits" and verdicts["us-central1"] == "fits ≤"

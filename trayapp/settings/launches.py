@@ -56,8 +56,8 @@ def build(
         shape = parse_shape(shape_text)
     except ValueError as exc:
         raise ConfigError(f"{key}: {exc}") from None
-    if shape.gpu_metric is None:  # a Cloud Build pool machine
-        service = "cloudbuild"
+    if shape.gpu_metric is None:  # a Cloud Build pool machine: no Spot tier there
+        service, spot = "cloudbuild", False
     tier = "spot" if spot else "on-demand"
     try:
         launch = Launch(name or shape.name, shape, count, str(service), tier)
