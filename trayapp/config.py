@@ -49,6 +49,7 @@ class Settings:
     notifications: bool = True
     notification_tone: str = "plain"  # toasts stay plain unless asked; the log follows ``tone``
     watch: tuple[WatchRule, ...] = ()
+    quota_project: str | None = None  # [auth]: billed for Cloud Quotas calls, see sources
 
     @property
     def toast_tone(self) -> str:
@@ -97,6 +98,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         "c3",
         "notifications",
         "watch",
+        "auth",
     }
     for key in data:
         if key not in known:
@@ -149,10 +151,19 @@ def from_mapping(data: dict[str, Any]) -> Settings:
                     f"notifications.tone must be one of {', '.join(TONES)}, not {table['tone']!r}"
                 )
             values["notification_tone"] = table["tone"]
-    settings = Settings(**values, **plan.service_keys(data))
+    settings = Settings(**values, **plan.service_keys(data), **_auth(data.get("auth")))
     if "watch" in data:
         settings = replace(settings, watch=parse_rules(data["watch"], settings))
     return settings
+
+
+def _auth(value: Any) -> dict[str, str]:
+    """``[auth]``: the project billed for Cloud Quotas calls when the credentials name none."""
+    table = {} if value is None else _table("auth", value, {"quota_project"})
+    if "quota_project" not in table:
+        return {}
+    given = _string("auth.quota_project", table["quota_project"])
+    return {"quota_project": _named("auth.quota_project", names.project, given)}
 
 
 def _gpu_metrics(value: Any) -> tuple[str, ...]:

@@ -29,12 +29,14 @@ def answer(
     quota: re.Match[str] | None = None,
     captured: Mapping[str, dict[str, object]] | None = None,
     family_default: float | None = None,
+    billed: str | None = None,
 ) -> tuple[int, dict[str, object]]:
     """The status and body for one request: a QuotaInfo (``quota`` is its route match), a
-    Region, or a page of the region list. ``captured`` Region bodies are served verbatim."""
+    Region, or a page of the region list. ``captured`` Region bodies are served verbatim;
+    ``billed`` is the request's quota project (x-goog-user-project), if it named one."""
     if quota is not None:
         if fault is not None and fault.action == "http":
-            return fault.status, quotas.fault_body(fault.status, fault.reason, project)
+            return fault.status, quotas.fault_body(fault.status, fault.reason, project, billed)
         service, quota_id = quota.group(2), quota.group(3)
         if quota_id is None:
             return quotas.quota_list(project, service, query, family_default)

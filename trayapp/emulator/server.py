@@ -34,6 +34,7 @@ from trayapp.emulator.transport import (
     send_trickle,
 )
 from trayapp.sources.base import is_loopback_host
+from trayapp.sources.quota_project import HEADER
 
 __all__ = [
     "KNOWN_REGIONS",
@@ -58,6 +59,7 @@ class RequestRecord:
     region: str | None
     status: int | str
     fault: str | None = None
+    quota_project: str | None = None  # the x-goog-user-project header, when one was sent
 
 
 class Emulator:
@@ -74,6 +76,7 @@ class Emulator:
         *,
         captured: Mapping[str, dict[str, object]] | None = None,
         family_default: float | None = None,
+        require_quota_project: bool = False,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -84,6 +87,8 @@ class Emulator:
         # region name -> a Region body captured from the live API, served verbatim instead
         self.captured = dict(captured) if captured is not None else None
         self.family_default = family_default  # the GPU family quota's catch-all entry, if any
+        # refuse a Cloud Quotas request without a quota project, as Google does for user logins
+        self.require_quota_project = require_quota_project
         self.latency = latency if isinstance(latency, Latency) else Latency(ms=latency or 0)
         self.faults = FaultSet(
             parse_fault(f, FAULT_TARGETS) if isinstance(f, str) else f for f in faults
@@ -195,12 +200,21 @@ class Emulator:
         quota_route = quotas.ROUTE.match(url.path)
         if quota_route:  # faults aimed at its service's target (or at every region) hit it
             project, region = quota_route.group(1), quotas.target_of(quota_route.group(2))
+        billed = (handler.headers.get(HEADER) or "").strip()[:200] or None
 
         def record(status: int | str, fault: Fault | None) -> None:
             action = fault.action if fault else None
             self._record(
                 RequestRecord(
-                    started, wall, handler.command, handler.path, project, region, status, action
+                    started,
+                    wall,
+                    handler.command,
+                    handler.path,
+                    project,
+                    region,
+                    status,
+                    action,
+                    billed,
                 )
             )
 
@@ -211,6 +225,8 @@ class Emulator:
             status, body = 405, error_body(405, "methodNotAllowed", "Only GET is served here.")
         elif not quota_route and region is not None and region not in self._regions():
             status, body = 404, Fault.http(404).error_body(project, region)
+        elif quota_route and billed is None and self.require_quota_project:
+            status, body = 403, quotas.no_quota_project()
         else:
             fault, release = self.faults.take(project, region)
             if fault is not None and fault.action == "hang":
@@ -229,6 +245,7 @@ class Emulator:
                 quota=quota_route,
                 captured=self.captured,
                 family_default=self.family_default,
+                billed=billed,
             )
         raw = json.dumps(body).encode()
         if fault is not None and fault.action == "broken_body":

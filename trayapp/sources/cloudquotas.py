@@ -4,8 +4,9 @@ pools. A QuotaInfo is asked by ID when one is known, else found in the service's
 metric (every page). Like ``ComputeSource``: nothing from google is imported until
 ``prepare()``, an ``http://`` loopback endpoint gets anonymous credentials, no request is
 retried by the library (the warmer owns retries), and every failure leaves as
-``SourceError``. The three failures a person must mend (API disabled, permission missing,
-QuotaInfo not served) carry a message saying exactly what to do.
+``SourceError``. Every request carries its quota project (``quota_project``). The failures a
+person must mend (API disabled, permission missing, QuotaInfo not served, the quota project
+refused) carry a message saying exactly what to do.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from trayapp.sources.base import SourceError
 from trayapp.sources.compute import GoogleClientSource, is_loopback_url
 from trayapp.sources.compute_family import request as family_request
 from trayapp.sources.errors import classify
+from trayapp.sources.quota_project import HEADER, choose, from_credentials
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaEntry, QuotaRequest
 
 DEFAULT_QUOTAS_ENDPOINT = "https://cloudquotas.googleapis.com"
@@ -52,10 +54,24 @@ class CloudQuotasSource(GoogleClientSource):
     NAME = "Cloud Quotas"
     CLIENT_OPTIONS = {"transport": "rest"}  # noqa: RUF012 - read only
 
+    def __init__(self, *args: Any, quota_project: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.quota_project = quota_project  # [auth] quota_project, when given
+        self.adc_quota_project: str | None = None  # the credentials' own, read with the client
+
     def _client_class(self) -> Any:
         from google.cloud import cloudquotas_v1
 
         return cloudquotas_v1.CloudQuotasClient
+
+    def _build_client(self) -> Any:
+        self.adc_quota_project = from_credentials()  # as google-auth reads it
+        return super()._build_client()
+
+    def billed_to(self, project: str) -> str:
+        """The quota project of a request about ``project`` (``x-goog-user-project``): the one
+        client serves every project, so each request names its own."""
+        return choose(project, self.adc_quota_project, self.quota_project)
 
     def fetch_quota(self, project: str, request: QuotaRequest) -> QuotaAnswer | None:
         """The QuotaInfo ``request`` names: by ID (a 404 falls back to the list once), else the
@@ -64,6 +80,8 @@ class CloudQuotasSource(GoogleClientSource):
         where = f"{project}/{request.quota_id or request.metric}"
         client = self._ready_client(where)
         parent = f"projects/{project}/locations/global/services/{request.service}"
+        billed = self.billed_to(project)
+        metadata = ((HEADER, billed),)  # every page of a list carries it too
         try:
             if request.quota_id:
                 from google.api_core.exceptions import NotFound
@@ -73,11 +91,14 @@ class CloudQuotasSource(GoogleClientSource):
                         name=f"{parent}/quotaInfos/{request.quota_id}",
                         timeout=self.timeout_s,
                         retry=None,
+                        metadata=metadata,
                     )
                     return _answer(info)
                 except NotFound:
                     pass  # the ID is not served: the list, by metric
-            pager = client.list_quota_infos(parent=parent, timeout=self.timeout_s, retry=None)
+            pager = client.list_quota_infos(
+                parent=parent, timeout=self.timeout_s, retry=None, metadata=metadata
+            )
             for info in pager:
                 if str(info.metric) == request.metric:
                     return _answer(info)
