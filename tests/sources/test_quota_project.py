@@ -193,7 +193,7 @@ def test_config_auth_quota_project_is_a_project_id():
         ("projects/123456789", "proj-q", None),  # Google names the project by number
         ("projects/123456789", "billing-home", "billing-home"),
         ("projects/billing-home", "billing-home", "billing-home"),
-        ("projects/764086051850", "proj-q", "projects/764086051850 (the Cloud SDK's own project)"),
+        ("projects/764086051850", "proj-q", "projects/764086051850 (the Cloud SDK's project)"),
         ("", "proj-q", None),
         (None, "proj-q", None),
     ],

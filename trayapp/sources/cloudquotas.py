@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from trayapp.safety.text import clean_line
+from trayapp.sources import fixes
 from trayapp.sources.base import SourceError
 from trayapp.sources.compute import GoogleClientSource, is_loopback_url
 from trayapp.sources.compute_family import request as family_request
@@ -22,7 +23,6 @@ from trayapp.sources.quota_project import HEADER, choose, from_credentials
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaEntry, QuotaRequest
 
 DEFAULT_QUOTAS_ENDPOINT = "https://cloudquotas.googleapis.com"
-PERMISSION = "cloudquotas.quotas.get"
 
 
 def quotas_endpoint_for(endpoint: str | None, quotas_endpoint: str | None = None) -> str:
@@ -104,7 +104,8 @@ class CloudQuotasSource(GoogleClientSource):
                     return _answer(info)
             return None
         except Exception as exc:
-            raise self._failed(client, explain(exc, project, self.timeout_s, request)) from exc
+            failure = explain(exc, project, self.timeout_s, request, billed)
+            raise self._failed(client, failure) from exc
 
 
 def _answer(info: Any) -> QuotaAnswer:
@@ -125,27 +126,23 @@ def _answer(info: Any) -> QuotaAnswer:
 
 
 def explain(
-    exc: BaseException, project: str, timeout_s: float, request: QuotaRequest | None = None
+    exc: BaseException,
+    project: str,
+    timeout_s: float,
+    request: QuotaRequest | None = None,
+    billed: str | None = None,
 ) -> SourceError:
-    """The core's classification, with what to do for the failures a person must mend."""
+    """The core's classification, with what to do for the failures a person must mend; a
+    refusal is read from its ErrorInfo whole (reason, and the project billed: ``billed`` is
+    the quota project the request named)."""
     request = request or family_request(False)
     what = WHAT.get(request.service, f"{request.service} quota")
     asked = request.quota_id or request.metric
     error = classify(exc, f"{project}/{asked}", timeout_s)
-    reason = str(getattr(exc, "reason", "") or "")
-    if error.kind == "permission" and reason == "SERVICE_DISABLED":
-        return SourceError(
-            "permission",
-            f"the Cloud Quotas API is disabled for project {project}: run "
-            f'"gcloud services enable cloudquotas.googleapis.com --project {project}" '
-            f"to see {what}",
-        )
     if error.kind == "permission":
-        return SourceError(
-            "permission",
-            f"no permission {PERMISSION} on project {project}: grant the role "
-            f'"Cloud Quotas Viewer" (roles/cloudquotas.viewer) to see {what}',
-        )
+        reason, metadata = fixes.error_info(exc)
+        line = fixes.cloud_quotas(reason, metadata, project, billed or project, what)
+        return SourceError("permission", line)
     if error.kind == "not_found":
         return SourceError(
             "not_found",

@@ -77,7 +77,7 @@ def billed_elsewhere(consumer: object, project: str, quota_project: str) -> str 
     if not name or name == project:
         return None
     if name in SDK_PROJECTS:
-        return f"projects/{name} (the Cloud SDK's own project)"
+        return f"projects/{name} (the Cloud SDK's project)"
     if PROJECT_ID.fullmatch(name):
         return name
     return None if quota_project == project else quota_project
