@@ -36,9 +36,12 @@ def quotas_endpoint_for(endpoint: str | None, quotas_endpoint: str | None = None
     return DEFAULT_QUOTAS_ENDPOINT
 
 
-# What each service's quota tells a person, for the fixes a failure names.
+# What each service's quota tells a person, for the fixes a failure names. Compute's family
+# quota is asked for any GPU a region's regions.get did not list (an A100 in a region without
+# one as much as an H100): the reason is said, not a GPU class.
 WHAT = {
-    "compute.googleapis.com": "H100/H200-class GPU family quota",
+    "compute.googleapis.com": "the GPU family quota (asked because regions.get did not list "
+    "this GPU in its region)",
     "aiplatform.googleapis.com": "Vertex AI training GPU quota",
     "cloudbuild.googleapis.com": "Cloud Build private pool quota",
 }
