@@ -115,8 +115,8 @@ class Runtime:
             state.seed(cache.load(self.files.cache))
         except cache.CacheError as exc:
             if exc.reason in ("corrupt", "schema"):
-                moved = os.path.basename(cache.set_aside(exc.path))  # noqa: PTH119
-                self.filelog.error(f"{exc}; set aside as {moved}, starting afresh")
+                to = os.path.basename(cache.set_aside(exc.path))  # noqa: PTH119
+                self.filelog.error(f"{exc.what}; set aside as {to}, starting afresh", terminal=True)
             elif exc.reason == "unreadable":
                 self.filelog.error(str(exc))
 
