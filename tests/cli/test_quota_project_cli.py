@@ -6,6 +6,10 @@ the ADC file, and the fix a refusal names."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +81,36 @@ def test_a_bad_quota_project_in_the_config_is_bad_usage(env, tmp_path):
     out = run_cli(env, "run", "--once", "--project", "p", "--config", cfg)
     assert out.returncode == 2
     assert "auth.quota_project: 'Billing Home' is not a project ID" in out.stderr
+
+
+def test_a_reloaded_quota_project_is_said_to_wait_for_the_next_start(env, make_emulator, tmp_path):
+    emulator = make_emulator()
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('projects = ["p"]\ninterval_s = 0.05\n')
+    log = Path(env["XDG_STATE_HOME"]) / "quota-tray" / "log" / "cache_warm.log"
+    argv = [sys.executable, "-m", "trayapp", "run", "--headless", "--endpoint", emulator.url]
+    proc = subprocess.Popen(
+        [*argv, "--config", str(cfg)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: run_cli(env, "status").returncode == 0, proc)
+        cfg.write_text('projects = ["p"]\ninterval_s = 0.05\n[auth]\nquota_project = "b-home"\n')
+        proc.send_signal(signal.SIGHUP)
+        note = "the auth.quota_project change takes effect at the next start"
+        wait_until(lambda: log.exists() and note in log.read_text(encoding="utf-8"), proc)
+        assert run_cli(env, "quit").returncode == 0
+        proc.wait(30)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def wait_until(condition, proc, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, "the app ended early"
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.05)
