@@ -12,6 +12,7 @@ from trayapp.sources import compute_family
 from trayapp.sources.base import SourceError
 from trayapp.sources.cloudquotas import CloudQuotasSource, explain
 from trayapp.sources.compute import ComputeSource
+from trayapp.ui.notices import MAX_MESSAGE_CHARS
 
 pytestmark = pytest.mark.usefixtures("no_adc")  # the quota project is ours to say
 LONG = "a-project-id-of-thirty-chars-x"  # the longest a project ID may be
@@ -31,8 +32,15 @@ def refusal(emulator, quota_project=None):
         source.close()
     error = caught.value
     assert error.kind == "permission"
-    assert len(error.message) <= MAX_LINE and "…" not in error.message  # nothing cut
+    assert_whole(error.message)
     return error.message
+
+
+def assert_whole(message):
+    """One line, never cut; every command it gives ends within what a notification shows."""
+    assert len(message) <= MAX_LINE and "…" not in message
+    assert message.count('"') % 2 == 0
+    assert message.rfind('"') < MAX_MESSAGE_CHARS, message
 
 
 @pytest.mark.parametrize(
@@ -52,12 +60,17 @@ def refusal(emulator, quota_project=None):
         (
             "403:USER_PROJECT_DENIED",
             BILLING,
-            [f"serviceusage.services.use on {BILLING}", USE_ROLE, SET_QUOTA_PROJECT],
+            [f"serviceusage.services.use on quota project {BILLING}", SET_QUOTA_PROJECT],
         ),
         (
             "403:BILLING_DISABLED",
             None,
             [f'"gcloud billing projects link {LONG} --billing-account ACCOUNT_ID"'],
+        ),
+        (
+            "403:BILLING_DISABLED",
+            BILLING,
+            [f"billing is disabled for quota project {BILLING}", SET_QUOTA_PROJECT],
         ),
         (
             "403:ACCESS_TOKEN_SCOPE_INSUFFICIENT",
@@ -96,7 +109,7 @@ def test_no_quota_project_reaching_google_is_not_called_a_disabled_api(make_emul
     assert f"for {LONG} are billed to projects/764086051850 (the Cloud SDK's project)" in message
     assert SET_QUOTA_PROJECT in message
     assert "services enable" not in message
-    assert len(message) <= MAX_LINE and "…" not in message
+    assert_whole(message)
 
 
 @pytest.mark.parametrize(
@@ -131,4 +144,4 @@ def test_compute_refusals_name_the_api_or_the_role(make_emulator, fault, says):
     assert caught.value.kind == "permission"
     for words in says:
         assert words in caught.value.message
-    assert len(caught.value.message) <= MAX_LINE and "…" not in caught.value.message
+    assert_whole(caught.value.message)

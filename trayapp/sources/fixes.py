@@ -52,19 +52,25 @@ def cloud_quotas(
             f'"gcloud services enable cloudquotas.googleapis.com --project {project}" '
             f"to see {what}"
         )
-    if reason == "USER_PROJECT_DENIED":
-        where = elsewhere or project
-        other = f"; or {to_quota_project}" if elsewhere else "; or set [auth] quota_project"
+    if reason == "USER_PROJECT_DENIED" and elsewhere:
         return (
-            f"no permission serviceusage.services.use on {where}, the quota project Cloud "
-            f"Quotas bills: grant the role {USE_ROLE} there{other}"
+            f"no permission serviceusage.services.use on quota project {elsewhere}: "
+            f"{to_quota_project}, or get the role Service Usage Consumer on {elsewhere}"
+        )
+    if reason == "USER_PROJECT_DENIED":
+        return (
+            f"no permission serviceusage.services.use on {project}, the quota project Cloud "
+            f"Quotas bills: grant the role {USE_ROLE} there; or set [auth] quota_project"
+        )
+    if reason == "BILLING_DISABLED" and elsewhere:
+        return (
+            f"billing is disabled for quota project {elsewhere}: {to_quota_project}, or link "
+            f"a billing account to {elsewhere}"
         )
     if reason == "BILLING_DISABLED":
-        where = elsewhere or project
-        other = f"; or {to_quota_project}" if elsewhere else ""
         return (
-            f'billing is disabled for {where}, the quota project Cloud Quotas bills: run "gcloud '
-            f'billing projects link {where} --billing-account ACCOUNT_ID"{other}'
+            f"billing is disabled for {project}, the quota project Cloud Quotas bills: run "
+            f'"gcloud billing projects link {project} --billing-account ACCOUNT_ID"'
         )
     if reason == "ACCESS_TOKEN_SCOPE_INSUFFICIENT":
         return (
