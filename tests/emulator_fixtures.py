@@ -64,13 +64,15 @@ def make_compute_source() -> Iterator[Callable[..., ComputeSource]]:
 @pytest.fixture
 def no_adc(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """An environment without Application Default Credentials: empty HOME and gcloud config,
-    no GOOGLE_APPLICATION_CREDENTIALS, no project variables, no metadata-server probe."""
+    no GOOGLE_APPLICATION_CREDENTIALS or GOOGLE_CLOUD_QUOTA_PROJECT, no project variables, no
+    metadata-server probe."""
     home = tmp_path / "home"
     (home / ".config").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(home / ".config" / "gcloud"))
     monkeypatch.setenv("NO_GCE_CHECK", "true")
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.delenv("GOOGLE_CLOUD_QUOTA_PROJECT", raising=False)
     for name in _PROJECT_VARS:
         monkeypatch.delenv(name, raising=False)
     return home

@@ -116,8 +116,8 @@ class Runtime:
             state.seed(cache.load(self.files.cache))
         except cache.CacheError as exc:
             if exc.reason in ("corrupt", "schema"):
-                moved = os.path.basename(cache.set_aside(exc.path))  # noqa: PTH119
-                self.filelog.error(f"{exc}; set aside as {moved}, starting afresh")
+                to = os.path.basename(cache.set_aside(exc.path))  # noqa: PTH119
+                self.filelog.error(f"{exc.what}; set aside as {to}, starting afresh", terminal=True)
             elif exc.reason == "unreadable":
                 self.filelog.error(str(exc))
 
@@ -135,6 +135,8 @@ class Runtime:
             notes.append("the endpoint change takes effect at the next start")
         if new.cloudquotas_endpoint != self.settings.cloudquotas_endpoint:
             notes.append("the quotas_endpoint change takes effect at the next start")
+        if new.quota_project != self.settings.quota_project:
+            notes.append("the auth.quota_project change takes effect at the next start")
         self.warmer.reconfigure(
             new.plan(),
             interval_s=new.interval_s,
@@ -225,7 +227,9 @@ def resolve_projects(settings: Settings, *, detect: bool) -> tuple[str, ...]:
 
 
 def run(runtime: Runtime, *, headless: bool, once: bool) -> int:
-    """The tray where one can be shown; otherwise say why in one line and run headless."""
+    """The tray where one can be shown; otherwise say why in one line and run headless. The
+    log says which (CACHE_WARM_TRAY), so an icon missing at login can be explained."""
+    reason: str | None = "headless as asked"
     if not headless:
         from trayapp.ui.tray import tray_unavailable_reason
 
@@ -233,11 +237,13 @@ def run(runtime: Runtime, *, headless: bool, once: bool) -> int:
         if reason is None:
             return run_tray(runtime)
         print(f"quota-tray: {reason}; running headless", file=sys.stderr)
+    runtime.filelog.write_line(f"🖥️ CACHE_WARM_TRAY: none: {reason}; running headless")
     return run_headless(runtime, once=once)
 
 
 def run_tray(runtime: Runtime) -> int:
     """The icon on the main thread; the warmer, notifier and history on threads of their own."""
+    from trayapp.stats import show_from_tray
     from trayapp.ui.notices import watch_notice
     from trayapp.ui.notify import Notifier
     from trayapp.ui.tray import TrayApp
@@ -250,8 +256,9 @@ def run_tray(runtime: Runtime) -> int:
         on_quit=runtime.quit_requested.set,
         log_path=runtime.files.log,
         cache_dir=runtime.files.cache.parent,
-        show_stats=lambda: _show_stats(runtime),
+        show_stats=lambda: show_from_tray(runtime),
     )
+    runtime.filelog.write_line(f"🖥️ CACHE_WARM_TRAY: the icon shown by the {tray.backend} backend")
     runtime.subscribe(tray)
     runtime.subscribe(notifier)
     runtime.troubles.listeners.append(tray.show_troubles)
@@ -280,21 +287,5 @@ def run_tray(runtime: Runtime) -> int:
 
 def _look_for_troubles(runtime: Runtime) -> None:
     """Between cycles no event comes to look: a failure that outlasts a cycle is still told."""
-    every_s = min(5.0, runtime.troubles.persist_s)
-    while not runtime.quit_requested.wait(every_s):
+    while not runtime.quit_requested.wait(min(5.0, runtime.troubles.persist_s)):
         runtime.troubles.current()
-
-
-def _show_stats(runtime: Runtime) -> None:
-    """The tray's "Show stats": draw the history chart and open it in the image viewer."""
-    from trayapp.history import HistoryError
-    from trayapp.stats import show_stats
-
-    try:
-        show_stats(
-            runtime.files.history,
-            thresholds=runtime.settings.thresholds,
-            folder=runtime.files.cache.parent,  # the demo's chart goes into its own folder
-        )
-    except (HistoryError, OSError) as exc:
-        log.warning("cannot show stats: %s", exc)

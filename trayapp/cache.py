@@ -41,7 +41,10 @@ class CacheError(Exception):
             "corrupt": "quota cache is corrupt",
             "schema": "quota cache has another format",
         }[reason]
-        super().__init__(f"{text}: {path}" + (f" ({detail})" if detail else ""))
+        self.what = f"{text}: {path}" + (f" ({detail})" if detail else "")
+        # the warmer sets such a file aside at its start, and every batch writes a whole file
+        fate = "; the next warm replaces it" if reason in ("corrupt", "schema") else ""
+        super().__init__(self.what + fate)
 
 
 def default_path(demo: bool = False) -> Path:

@@ -277,6 +277,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
                 timeout_s=settings.timeout_s,
                 quotas_endpoint=settings.cloudquotas_endpoint,
                 prepare_compute=settings.plan().uses_compute,
+                quota_project=settings.quota_project,
             )
         )
         try:

@@ -59,6 +59,7 @@ class Settings:
     notification_tone: str = "plain"  # toasts stay plain unless asked; the log follows ``tone``
     watch: tuple[WatchRule, ...] = ()
     launches: tuple[Any, ...] = ()  # trayapp.launch.needs.Launch: what [[launch]] names
+    quota_project: str | None = None  # [auth]: billed for Cloud Quotas calls, see sources
 
     @property
     def toast_tone(self) -> str:
@@ -109,6 +110,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         "notifications",
         "watch",
         "launch",
+        "auth",
     }
     for key in data:
         if key not in known:
@@ -161,7 +163,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
                     f"notifications.tone must be one of {', '.join(TONES)}, not {table['tone']!r}"
                 )
             values["notification_tone"] = table["tone"]
-    settings = Settings(**values, **plan.service_keys(data))
+    settings = Settings(**values, **plan.service_keys(data), **_auth(data.get("auth")))
     return _judged(settings, data)
 
 
@@ -181,6 +183,15 @@ def _unknown_key(key: str, known: set[str]) -> str:
         return names.unknown("key", key, known)
     where = " or ".join(f"{t}.{key} ({key} under [{t}])" for t in tables)
     return f"unknown key {key!r}; did you mean {where}?"
+
+
+def _auth(value: Any) -> dict[str, str]:
+    """``[auth]``: the project billed for Cloud Quotas calls when the credentials name none."""
+    table = {} if value is None else _table("auth", value, {"quota_project"})
+    if "quota_project" not in table:
+        return {}
+    given = _string("auth.quota_project", table["quota_project"])
+    return {"quota_project": _named("auth.quota_project", names.project, given)}
 
 
 def _gpu_metrics(value: Any) -> tuple[str, ...]:

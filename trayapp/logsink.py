@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -200,9 +201,12 @@ class FileLog:
         """A line decided outside the event stream (a watch rule met), stamped now."""
         self._write(datetime.now().astimezone(), line)
 
-    def error(self, message: str) -> None:
-        """A failure outside the event stream (the disk, the cache file)."""
+    def error(self, message: str, *, terminal: bool = False) -> None:
+        """A failure outside the event stream (the disk, the cache file); ``terminal``: on
+        stderr too, for whoever started the run."""
         self._write(datetime.now().astimezone(), f"💥 CACHE_WARM_ERROR: {message}")
+        if terminal:
+            print(f"quota-tray: {clean_line(message)}", file=sys.stderr)
 
     def _write(self, when: datetime, line: str) -> None:
         text = f"{when.isoformat(timespec='milliseconds')} {clean_line(line, MAX_LINE)}\n"

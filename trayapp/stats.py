@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import sys
@@ -41,6 +42,21 @@ def show_stats(
     tmp.replace(target)  # replaces a link planted at the target, never writes through it
     (opener or open_file)(target)
     return target
+
+
+def show_from_tray(runtime: Any) -> None:
+    """The tray's "Show stats" for a running app: draw its history chart and open it; a
+    failure is a warning in the log, never an exception on the tray's worker."""
+    from trayapp.history import HistoryError
+
+    try:
+        show_stats(
+            runtime.files.history,
+            thresholds=runtime.settings.thresholds,
+            folder=runtime.files.cache.parent,  # the demo's chart goes into its own folder
+        )
+    except (HistoryError, OSError) as exc:
+        logging.getLogger("trayapp").warning("cannot show stats: %s", exc)
 
 
 def write_chart(data: Any, target: Path, t: Thresholds) -> None:

@@ -31,13 +31,15 @@ def answer(
     family_default: float | None = None,
     page_limit: int | None = quotas.PAGE_SIZE,
     project_quotas: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+    billed: str | None = None,
 ) -> tuple[int, dict[str, object]]:
     """The status and body for one request: a QuotaInfo (``quota`` is its route match), a
-    Region, or a page of the region list. ``captured`` Region bodies are served verbatim;
-    ``page_limit`` caps a Cloud Quotas list page (None: the client's page size)."""
+    Region, a Project, or a page of the region list. ``captured`` Region bodies are served
+    verbatim; ``page_limit`` caps a Cloud Quotas list page (None: the client's page size);
+    ``billed`` is the request's quota project (x-goog-user-project), if it named one."""
     if quota is not None:
         if fault is not None and fault.action == "http":
-            return fault.status, quotas.fault_body(fault.status, fault.reason, project)
+            return fault.status, quotas.fault_body(fault.status, fault.reason, project, billed)
         service, quota_id = quota.group(2), quota.group(3)
         if quota_id is None:
             action = fault.action if fault is not None else None

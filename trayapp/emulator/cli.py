@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"inject a fault (repeatable): {SPEC_HELP}".replace("%", "%%"),
     )
     parser.add_argument(
+        "--require-quota-project",
+        action="store_true",
+        help="refuse a Cloud Quotas request without x-goog-user-project, as Google refuses a "
+        "user login with no quota project (403 SERVICE_DISABLED, billed to the Cloud SDK)",
+    )
+    parser.add_argument(
         "--allow-remote",
         action="store_true",
         help="allow a non-loopback --host (anyone who can reach it may use it)",
@@ -59,7 +65,14 @@ def run_from_args(args: argparse.Namespace, stop: threading.Event | None = None)
     ms = default_ms if args.latency_ms is None else args.latency_ms
     latency = Latency(args.profile, ms, scale=args.scale, seed=args.seed)
     faults = [parse_fault(spec, FAULT_TARGETS) for spec in args.fault]
-    emulator = Emulator(args.host, args.port, latency, faults, allow_remote=args.allow_remote)
+    emulator = Emulator(
+        args.host,
+        args.port,
+        latency,
+        faults,
+        allow_remote=args.allow_remote,
+        require_quota_project=args.require_quota_project,
+    )
     stop = stop or threading.Event()
     previous = {}
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -131,6 +131,9 @@ _REASON_MESSAGES = {
     "requests per minute' of service 'compute.googleapis.com' for consumer 'project {p}'.",
     "userRateLimitExceeded": "User Rate Limit Exceeded. Rate of requests for user exceed "
     "configured project quota.",
+    "accessNotConfigured": "Compute Engine API has not been used in project {p} before or it is "
+    "disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
+    "compute.googleapis.com/overview?project={p} then retry.",
 }
 
 

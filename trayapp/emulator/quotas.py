@@ -168,16 +168,48 @@ def status_body(
     return {"error": error}
 
 
-def fault_body(status: int, reason: str, project: str) -> dict[str, object]:
-    """An injected error as Cloud Quotas words it."""
-    if reason == "SERVICE_DISABLED":
-        return status_body(
-            403,
-            "PERMISSION_DENIED",
-            f"Cloud Quotas API has not been used in project {project} before or it is disabled.",
-            "SERVICE_DISABLED",
-            {"service": "cloudquotas.googleapis.com", "consumer": f"projects/{project}"},
-        )
+CLOUDQUOTAS = "cloudquotas.googleapis.com"
+# What Google bills a user's call that names no quota project: the Cloud SDK's own project.
+SDK_CONSUMER = "projects/764086051850"
+_NO_QUOTA_PROJECT = (
+    "Your application is authenticating by using local Application Default Credentials. "
+    f"The {CLOUDQUOTAS} API requires a quota project, which is not set by default. To learn "
+    "how to set your quota project, see https://cloud.google.com/docs/authentication/adc-troubleshooting/"
+    "user-creds ."
+)
+# ErrorInfo reason -> Google's message; {c} is the project billed (the consumer).
+_REASONS = {
+    "SERVICE_DISABLED": "Cloud Quotas API has not been used in project {c} before or it is "
+    "disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
+    f"{CLOUDQUOTAS}/overview?project={{c}} then retry.",
+    "USER_PROJECT_DENIED": "Caller does not have required permission to use project {c}. Grant "
+    "the caller the roles/serviceusage.serviceUsageConsumer role, or a custom role with the "
+    "serviceusage.services.use permission, and then retry.",
+    "BILLING_DISABLED": "This API method requires billing to be enabled. Please enable billing "
+    "on project {c} then retry.",
+    "ACCESS_TOKEN_SCOPE_INSUFFICIENT": "Request had insufficient authentication scopes.",
+}
+
+
+def no_quota_project() -> dict[str, object]:
+    """Google's refusal of a user's call that names no quota project: SERVICE_DISABLED, billed
+    to the Cloud SDK's project (not the one asked about)."""
+    metadata = {"consumer": SDK_CONSUMER, "service": CLOUDQUOTAS}
+    return status_body(403, "PERMISSION_DENIED", _NO_QUOTA_PROJECT, "SERVICE_DISABLED", metadata)
+
+
+def fault_body(
+    status: int, reason: str, project: str, billed: str | None = None
+) -> dict[str, object]:
+    """An injected error as Cloud Quotas words it; the consumer is the request's quota project
+    (``billed``), or the Cloud SDK's when it named none."""
+    consumer = f"projects/{billed}" if billed else SDK_CONSUMER
+    if reason == "SERVICE_DISABLED" and billed is None:
+        return no_quota_project()
+    if reason in _REASONS:
+        text = _REASONS[reason].format(c=consumer.removeprefix("projects/"))
+        metadata = {"consumer": consumer, "service": CLOUDQUOTAS}
+        return status_body(status, "PERMISSION_DENIED", text, reason, metadata)
     if status == 403:
         return status_body(
             403,

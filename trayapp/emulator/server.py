@@ -34,6 +34,7 @@ from trayapp.emulator.transport import (
     send_trickle,
 )
 from trayapp.sources.base import is_loopback_host
+from trayapp.sources.quota_project import HEADER
 
 __all__ = [
     "KNOWN_REGIONS",
@@ -58,6 +59,7 @@ class RequestRecord:
     region: str | None
     status: int | str
     fault: str | None = None
+    quota_project: str | None = None  # the x-goog-user-project header, when one was sent
 
 
 NO_GPUS = "demo-no-gpus"  # the demo's project without project-wide GPU quota
@@ -79,6 +81,7 @@ class Emulator:
         family_default: float | None = None,
         page_limit: int | None = quotas.PAGE_SIZE,
         project_quotas: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+        require_quota_project: bool = False,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -92,6 +95,8 @@ class Emulator:
         self.page_limit = page_limit  # most QuotaInfos on a list page (None: as the client asks)
         # project -> metric -> (limit, usage): global quotas set instead of the defaults
         self.project_quotas = dict(project_quotas or {})
+        # refuse a Cloud Quotas request without a quota project, as Google does for user logins
+        self.require_quota_project = require_quota_project
         self.latency = latency if isinstance(latency, Latency) else Latency(ms=latency or 0)
         self.faults = FaultSet(
             parse_fault(f, FAULT_TARGETS) if isinstance(f, str) else f for f in faults
@@ -223,12 +228,21 @@ class Emulator:
         project_route = projects.ROUTE.match(url.path)
         if project_route:  # projects.get: its fault target is "project"
             project, region = project_route.group(1), projects.TARGET
+        billed = (handler.headers.get(HEADER) or "").strip()[:200] or None
 
         def record(status: int | str, fault: Fault | None) -> None:
             action = fault.action if fault else None
             self._record(
                 RequestRecord(
-                    started, wall, handler.command, handler.path, project, region, status, action
+                    started,
+                    wall,
+                    handler.command,
+                    handler.path,
+                    project,
+                    region,
+                    status,
+                    action,
+                    billed,
                 )
             )
 
@@ -243,6 +257,8 @@ class Emulator:
             and region not in self._regions()
         ):
             status, body = 404, Fault.http(404).error_body(project, region)
+        elif quota_route and billed is None and self.require_quota_project:
+            status, body = 403, quotas.no_quota_project()
         else:
             fault, release = self.faults.take(project, region)
             if fault is not None and fault.action == "hang":
@@ -263,6 +279,7 @@ class Emulator:
                 family_default=self.family_default,
                 page_limit=self.page_limit,
                 project_quotas=self.project_quotas,
+                billed=billed,
             )
         raw = json.dumps(body).encode()
         if fault is not None and fault.action == "broken_body":

@@ -12,6 +12,8 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 
+from trayapp.sources.quota_project import PROJECT_ID
+
 # Google Cloud regions (cloud.google.com/compute/docs/regions-zones, 2026). A well-formed name
 # that is not here and close to none of these is taken as a region newer than this list.
 KNOWN_REGIONS = (
@@ -60,9 +62,7 @@ KNOWN_REGIONS = (
     "us-west4",
 )
 _REGION = re.compile(r"[a-z]+(?:-[a-z]+)+[0-9]{1,2}")
-# Google's rule: lower-case letters, digits and hyphens, a letter first, no hyphen last, at
-# most 30 characters; old projects may carry a domain (example.com:my-project).
-_PROJECT = re.compile(r"(?:[a-z0-9.-]+\.[a-z]{2,}:)?[a-z](?:[a-z0-9-]{0,28}[a-z0-9])?")
+_PROJECT = PROJECT_ID  # Google's rule for a project ID
 _GPU_MODEL = re.compile(r"[A-Z]{1,4}[0-9]{1,4}[A-Z]?(?:_[A-Z0-9]+)*")
 
 

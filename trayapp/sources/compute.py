@@ -15,6 +15,8 @@ from abc import ABC, abstractmethod
 from typing import Any
 from urllib.parse import urlsplit
 
+from trayapp.safety.text import clean_line
+from trayapp.sources import fixes
 from trayapp.sources.base import RegionQuotas, SourceError, is_loopback_host
 from trayapp.sources.errors import classify
 from trayapp.sources.size_cap import MAX_ANSWER_BYTES, cap_client
@@ -167,11 +169,25 @@ class ComputeSource(GoogleClientSource):
             self._sent()
             answer = client.get(project=project, region=region, timeout=self.timeout_s, retry=None)
         except Exception as exc:
-            raise self._failed(client, classify(exc, where, self.timeout_s)) from exc
+            raise self._failed(client, explain(exc, project, where, self.timeout_s)) from exc
         if len(answer.quotas) == 0:
             code = answer.quota_status_warning.code or "no quotas field"
             raise SourceError("bad_response", f"{where}: quota data unavailable ({code})")
         return {q.metric: (float(q.limit), float(q.usage)) for q in answer.quotas}
+
+
+def explain(exc: BaseException, project: str, where: str, timeout_s: float) -> SourceError:
+    """``classify``, with the fix for a refusal a person must mend (the API disabled, a role
+    missing), read from ErrorInfo or from Compute's own ``errors[0].reason``."""
+    error = classify(exc, where, timeout_s)
+    if error.kind != "permission":
+        return error
+    reason, _ = fixes.error_info(exc)
+    errors = list(getattr(exc, "errors", None) or [])
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    legacy = clean_line(first.get("reason") or "", 80)  # accessNotConfigured, forbidden
+    fix = fixes.compute(legacy, project, where) or fixes.compute(reason, project, where)
+    return SourceError("permission", fix) if fix else error
 
 
 def detect_project() -> str | None:

@@ -28,6 +28,7 @@ class GoogleSource:
         *,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         prepare_compute: bool = True,
+        quota_project: str | None = None,
     ) -> None:
         self.prepare_compute = prepare_compute
         self.compute = ComputeSource(
@@ -41,6 +42,7 @@ class GoogleSource:
             quotas_endpoint_for(endpoint, quotas_endpoint),
             timeout_s=timeout_s,
             max_answer_bytes=max_answer_bytes,
+            quota_project=quota_project,
         )
 
     def prepare(self) -> None:

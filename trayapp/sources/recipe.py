@@ -25,6 +25,7 @@ class SourceRecipe:
     quotas_endpoint: str | None = None
     max_answer_bytes: int = MAX_ANSWER_BYTES
     prepare_compute: bool = True  # False: no Compute check, google-cloud-compute never loads
+    quota_project: str | None = None  # [auth] quota_project: see sources.quota_project
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -42,4 +43,5 @@ class SourceRecipe:
             self.timeout_s,
             max_answer_bytes=self.max_answer_bytes,
             prepare_compute=self.prepare_compute,
+            quota_project=self.quota_project,
         )
