@@ -11,8 +11,7 @@ import os
 import time
 from datetime import UTC, datetime
 
-# the check statuses and keys are defined once, beside the checks of them; readers may name
-# them here as cache.STATUSES and cache.CHECK_KEYS
+# the check statuses and keys are defined once, beside the checks; readers say cache.STATUSES
 from trayapp.cache_validate import CHECK_KEYS, STATUSES, problem  # noqa: F401
 from trayapp.safety.text import clean_line
 
@@ -286,8 +285,7 @@ class ReadStats:
     each time its cursor lands on a check and shows the hit rate in its status line."""
 
     def __init__(self, min_reads: int = 10, min_hit_rate: float = WARM_SHARE) -> None:
-        self.hits = 0
-        self.misses = 0
+        self.hits = self.misses = 0
         self.min_reads = min_reads
         self.min_hit_rate = min_hit_rate
 
@@ -296,8 +294,7 @@ class ReadStats:
 
     @property
     def hit_rate(self) -> float:
-        total = self.hits + self.misses
-        return self.hits / total if total else 0.0
+        return self.hits / max(1, self.hits + self.misses)
 
     def should_complain(self) -> bool:
         return self.hits + self.misses >= self.min_reads and self.hit_rate < self.min_hit_rate
