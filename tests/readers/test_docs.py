@@ -96,3 +96,21 @@ def test_the_answer_at_a_glance_is_what_show_prints_after_a_demo_cycle(tmp_path)
     shown = run_cli(env, *command.split()[2:])
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.splitlines() == expected
+
+
+def test_can_i_launch_is_what_show_prints_after_the_demo_it_names(tmp_path):
+    """The "Can I launch?" example: the demo it names, then the command as printed (the
+    block ends with ``...`` where the README cuts the second project's rows)."""
+    start = README.index("## Can I launch?")
+    demo = re.search(r"After `quota-tray (demo[^`]*)`", README[start:].replace("\n", " "))
+    assert demo, "the section names the demo it ran"
+    block = console_block_after("## Can I launch?")
+    command, expected = block[0], block[1:]
+    assert command.startswith("$ quota-tray show --demo --launch ") and expected[-1] == "..."
+    env = headless_env(tmp_path / "home")
+    args = demo.group(1).split()
+    done = run_cli(env, *args, "--once", "--headless", "--speed", "20", timeout=180)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    shown = run_cli(env, *command.split()[2:])
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[: len(expected) - 1] == expected[:-1]
