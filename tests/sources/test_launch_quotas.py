@@ -6,6 +6,10 @@ call. Expected values are written out by hand from what the emulator serves."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import jsonschema
 import pytest
 from fakes import Recorder
 
@@ -84,6 +88,8 @@ def test_compute_launch_quotas_cost_one_projects_get_and_no_regions_get(make_emu
     for region in REGIONS:  # the same regions.get answer as the region's GPU checks
         cpus = quotas[("cpu", region, "CPUS")]
         assert (cpus["limit"], cpus["usage"]) == expected_quotas(PROJECT, region)["CPUS"]
+    schema = json.loads((Path(__file__).parents[2] / "cache" / "schema.json").read_text())
+    jsonschema.validate(json.loads((tmp_path / cache.FILENAME).read_text()), schema)
     # the checks people see are unchanged: GPU and C3 only, counted as before
     assert {c["kind"] for c in snap.checks(PROJECT)} == {"gpu", "c3"}
     assert snap.cycle(PROJECT)["total"] == 2 * len(REGIONS)
