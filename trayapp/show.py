@@ -222,6 +222,7 @@ def _project_json(
                 "free": answers.free(c),
                 "free_at_most": _at_most(c),
                 "unlimited": c.get("unlimited") is True,
+                "eligibility": c.get("eligibility"),
                 **_pool(c),
                 "request_url": quota_names.request_url(project, c),
             }
@@ -260,7 +261,11 @@ def _iso(epoch: float | None) -> str | None:
 def _status(check: dict[str, Any], max_age: float, now: float) -> str:
     text = words.state_text(check, cache.is_fresh(check, max_age, now))
     pool = _pool_text(check) if answers.known(check) else ""
-    return f"{text} · fits {pool}" if pool.startswith("c3-") else text
+    text = f"{text} · fits {pool}" if pool.startswith("c3-") else text
+    bound = answers.free_bound(check) if answers.known(check) else None
+    raise_ = words.eligibility_text(check.get("eligibility"))
+    nothing_free = check.get("status") == "absent" or (bound is not None and bound[0] < 1)
+    return f"{text} · {raise_}" if raise_ and nothing_free else text
 
 
 def _print_project(

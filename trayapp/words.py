@@ -146,6 +146,16 @@ def state_text(check: dict[str, Any], fresh: bool = True) -> str:
     return text
 
 
+def eligibility_text(eligibility: Any) -> str:
+    """Whether a quota may be raised, as every surface says it: ``may be raised``, ``fixed``,
+    ``cannot be raised: not enough usage history``; "" when unknown."""
+    if not isinstance(eligibility, str) or not eligibility:
+        return ""
+    if eligibility in ("eligible", "fixed"):
+        return "may be raised" if eligibility == "eligible" else "fixed"
+    return f"cannot be raised: {clean_line(eligibility, 60).replace('_', ' ')}"
+
+
 def level_word(level: str | None, failed: int = 0, total: int = 0) -> str:
     """The warmer's level as ``show`` names a project's state: ``error`` is ``incomplete`` when
     some checks failed and ``failed`` when all did (or warming stopped)."""

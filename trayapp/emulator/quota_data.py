@@ -165,6 +165,22 @@ SPOT_FAMILY: list[Entry] = [
 ]
 
 
+# Whether a quota may be raised (``quotaIncreaseEligibility``, ``isFixed``), by quota ID: every
+# quota may be, but Vertex AI B200 training GPUs (too little usage history, as Google says of
+# new projects) and on-demand H100 Mega training GPUs (fixed).
+INELIGIBLE = {"CustomModelTrainingB200GPUsPerProjectPerRegion": "NOT_ENOUGH_USAGE_HISTORY"}
+FIXED = ("CustomModelTrainingH100MegaGPUsPerProjectPerRegion",)
+
+
+def eligibility(quota_id: str) -> dict[str, object]:
+    """The ``quotaIncreaseEligibility`` of a quota, in proto3 JSON (a default enum is left out)."""
+    if quota_id in FIXED:
+        return {"isEligible": False, "ineligibilityReason": "NOT_SUPPORTED"}
+    if quota_id in INELIGIBLE:
+        return {"isEligible": False, "ineligibilityReason": INELIGIBLE[quota_id]}
+    return {"isEligible": True}
+
+
 def service_infos(service: str, family: Info) -> list[Info]:
     """Every QuotaInfo of ``service`` in list order (decoys first, so the wanted one is on a
     later page); ``family`` is the on-demand GPU family quota as the emulator serves it."""

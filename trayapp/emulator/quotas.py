@@ -145,7 +145,8 @@ def _info_json(project: str, service: str, info: quota_data.Info) -> dict[str, o
         "quotaDisplayName": quota_id,
         "metricDisplayName": metric.rpartition("/")[2],
         "metricUnit": "1",
-        "isFixed": False,
+        "isFixed": quota_id in quota_data.FIXED,
+        "quotaIncreaseEligibility": quota_data.eligibility(quota_id),
         "isConcurrent": service == quota_data.CLOUDBUILD,
         "dimensionsInfos": infos,
     }

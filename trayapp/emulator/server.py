@@ -1,27 +1,24 @@
-"""A local HTTP emulator of the Compute Engine regions API (and of Cloud Quotas' GPU family
-QuotaInfo, see ``emulator_quotas``).
-
-Serves ``GET /compute/v1/projects/{p}/regions/{r}`` and the paged region list the way
-compute.googleapis.com does, so the real google-cloud-compute client can be exercised (and the
-app demonstrated) with no account and no network: deterministic quotas, latency profiles and
-injected faults. Standard library only; listens on loopback unless told otherwise.
+"""The local HTTP emulator of the Compute regions API and of Cloud Quotas (QuotaInfos and
+QuotaPreferences), on loopback unless told otherwise: deterministic quotas, latency profiles
+and injected faults, so the real Google clients are exercised with no account and no network.
 
 This module holds the server's lifecycle, its request log and the path of one request through
-faults and latency; the sockets are in ``emulator_http`` and the answers in ``emulator_answers``.
+faults and latency; the sockets are in ``transport``, the answers in ``answers``, ``quotas`` and
+``preferences``. Standard library only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from trayapp.emulator import answers, projects, quotas
+from trayapp.emulator import answers, preferences, projects, quotas
 from trayapp.emulator.data import FAULT_TARGETS, KNOWN_REGIONS, expected_quotas
 from trayapp.emulator.faults import Fault, FaultSet, Latency, error_body, parse_fault
 from trayapp.emulator.transport import (
@@ -30,6 +27,7 @@ from trayapp.emulator.transport import (
     EmulatorHandler,
     EmulatorServer,
     EmulatorServer6,
+    RequestRecord,
     send_huge,
     send_trickle,
 )
@@ -44,22 +42,6 @@ __all__ = [
     "RequestRecord",
     "expected_quotas",
 ]
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request as the emulator saw it. ``status`` is the HTTP status sent, or "hang" when
-    the request started hanging (if the fault is then cleared, its answer is logged again)."""
-
-    monotonic: float
-    wall: float
-    method: str
-    path: str
-    project: str | None
-    region: str | None
-    status: int | str
-    fault: str | None = None
-    quota_project: str | None = None  # the x-goog-user-project header, when one was sent
 
 
 NO_GPUS = "demo-no-gpus"  # the demo's project without project-wide GPU quota
@@ -97,6 +79,7 @@ class Emulator:
         self.project_quotas = dict(project_quotas or {})
         # refuse a Cloud Quotas request without a quota project, as Google does for user logins
         self.require_quota_project = require_quota_project
+        self.preferences = preferences.PreferenceStore()  # quota requests written, in memory
         self.latency = latency if isinstance(latency, Latency) else Latency(ms=latency or 0)
         self.faults = FaultSet(
             parse_fault(f, FAULT_TARGETS) if isinstance(f, str) else f for f in faults
@@ -225,6 +208,9 @@ class Emulator:
         quota_route = quotas.ROUTE.match(url.path)
         if quota_route:  # faults aimed at its service's target (or at every region) hit it
             project, region = quota_route.group(1), quotas.target_of(quota_route.group(2))
+        asks = preferences.ROUTE.match(url.path)  # faults aimed at "cloudquotas" hit it
+        if asks:
+            project, region = asks.group(1), quotas.QUOTAS_TARGET
         project_route = projects.ROUTE.match(url.path)
         if project_route:  # projects.get: its fault target is "project"
             project, region = project_route.group(1), projects.TARGET
@@ -232,32 +218,21 @@ class Emulator:
 
         def record(status: int | str, fault: Fault | None) -> None:
             action = fault.action if fault else None
-            self._record(
-                RequestRecord(
-                    started,
-                    wall,
-                    handler.command,
-                    handler.path,
-                    project,
-                    region,
-                    status,
-                    action,
-                    billed,
-                )
-            )
+            what = (handler.command, handler.path, project, region)
+            self._record(RequestRecord(started, wall, *what, status, action, billed))
 
         fault = None
         if project is None:
             status, body = 404, error_body(404, "notFound", f"The URL {url.path} was not found.")
-        elif handler.command != "GET":
+        elif handler.command not in (preferences.METHODS if asks else ("GET",)):
             status, body = 405, error_body(405, "methodNotAllowed", "Only GET is served here.")
         elif (
-            not (quota_route or project_route)
+            not (quota_route or project_route or asks)
             and region is not None
             and region not in self._regions()
         ):
             status, body = 404, Fault.http(404).error_body(project, region)
-        elif quota_route and billed is None and self.require_quota_project:
+        elif (quota_route or asks) and billed is None and self.require_quota_project:
             status, body = 403, quotas.no_quota_project()
         else:
             fault, release = self.faults.take(project, region)
@@ -268,17 +243,13 @@ class Emulator:
             if self._stopping.wait(self.latency.delay_ms(region) / 1000):
                 handler.close_connection = True  # stopping: drop the request unanswered
                 return
-            status, body = answers.answer(
-                self.url,
-                project,
-                region,
-                parse_qs(url.query),
+            status, body = self._answer(
+                handler,
+                project=project,
+                region=region,
                 fault=fault,
                 quota=quota_route,
-                captured=self.captured,
-                family_default=self.family_default,
-                page_limit=self.page_limit,
-                project_quotas=self.project_quotas,
+                asks=asks,
                 billed=billed,
             )
         raw = json.dumps(body).encode()
@@ -292,3 +263,35 @@ class Emulator:
             send_trickle(handler, status, raw, self._stopping)
             return
         handler.send_json(status, raw)
+
+    def _answer(
+        self,
+        handler: EmulatorHandler,
+        *,
+        project: str,
+        region: str | None,
+        fault: Fault | None,
+        quota: re.Match[str] | None,
+        asks: re.Match[str] | None,
+        billed: str | None,
+    ) -> tuple[int, dict[str, object]]:
+        """The answer to a request that drew ``fault`` (None: none), once latency has passed."""
+        query = parse_qs(urlsplit(handler.path).query)
+        if asks and fault is not None and fault.action == "http":
+            return fault.status, quotas.fault_body(fault.status, fault.reason, project, billed)
+        if asks:
+            pid, raw = asks.group(2), handler.body
+            return self.preferences.answer(handler.command, project, pid, query, raw)
+        return answers.answer(
+            self.url,
+            project,
+            region,
+            query,
+            fault=fault,
+            quota=quota,
+            captured=self.captured,
+            family_default=self.family_default,
+            page_limit=self.page_limit,
+            project_quotas=self.project_quotas,
+            billed=billed,
+        )

@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -23,12 +24,29 @@ __all__ = [
     "EmulatorHandler",
     "EmulatorServer",
     "EmulatorServer6",
+    "RequestRecord",
     "send_huge",
     "send_trickle",
 ]
 
-MAX_REQUEST_BODY = 64 * 1024  # the API is read-only: no request needs a body
+MAX_REQUEST_BODY = 64 * 1024  # a QuotaPreference is the only body asked for: a few hundred bytes
 MAX_CONNECTIONS = 64  # connection threads at once
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the emulator saw it. ``status`` is the HTTP status sent, or "hang" when
+    the request started hanging (if the fault is then cleared, its answer is logged again)."""
+
+    monotonic: float
+    wall: float
+    method: str
+    path: str
+    project: str | None
+    region: str | None
+    status: int | str
+    fault: str | None = None
+    quota_project: str | None = None  # the x-goog-user-project header, when one was sent
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
@@ -54,6 +72,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         """Quiet: the request log is the record."""
 
     def do_GET(self) -> None:
+        self.body = b""
         self.server.serve(self)
 
     def do_other(self) -> None:
@@ -68,7 +87,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             text = "Bad Content-Length." if status == 400 else "Request body too large."
             self.send_json(status, json.dumps(error_body(status, "invalid", text)).encode())
             return
-        self.rfile.read(int(declared))
+        self.body = self.rfile.read(int(declared))
         self.server.serve(self)
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_other

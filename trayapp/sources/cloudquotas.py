@@ -157,7 +157,23 @@ def _answer(info: Any) -> QuotaAnswer:
         clean_line(str(info.quota_id), _MAX_NAME),
         clean_line(str(info.metric), _MAX_NAME),
         tuple(entries),
+        eligibility(info),
     )
+
+
+def eligibility(info: Any) -> str | None:
+    """``fixed``, ``eligible``, or why not (``not_enough_usage_history``); None when the
+    QuotaInfo does not say (no ``quotaIncreaseEligibility``)."""
+    if bool(info.is_fixed):
+        return "fixed"
+    if "quota_increase_eligibility" not in info:
+        return None
+    said = info.quota_increase_eligibility
+    if said.is_eligible:
+        return "eligible"
+    reason = getattr(said.ineligibility_reason, "name", str(said.ineligibility_reason))
+    reason = clean_line(str(reason), 60).lower()
+    return "other" if reason in ("", "ineligibility_reason_unspecified") else reason
 
 
 def explain(

@@ -28,6 +28,7 @@ class CheckState:
     quota_id: str | None = None  # the QuotaInfo's ID and metric, as the API named them
     quota_metric: str | None = None
     unlimited: bool = False  # a negative Cloud Quotas value: no limit (``limit`` is null)
+    eligibility: str | None = None  # may it be raised: "eligible", "fixed", why not; None unknown
 
 
 @dataclass
@@ -108,7 +109,7 @@ class WarmState:
             self.previous[check] = replace(state)
             state.status, state.limit, state.usage = "absent", 0.0, 0.0
         state.fetched_at, state.error, state.source = fetched_at, None, "compute"
-        state.quota_id = state.quota_metric = None
+        state.quota_id = state.quota_metric = state.eligibility = None
         state.unlimited = False
         self._mark_done(check)
 
@@ -127,6 +128,7 @@ class WarmState:
         state.fetched_at, state.error, state.source = fetched_at, None, "cloudquotas"
         state.quota_id = answer.quota_id if answer is not None else None
         state.quota_metric = answer.metric if answer is not None else None
+        state.eligibility = answer.eligibility if answer is not None else None
         self._mark_done(check)
 
     def hold(self, check: QuotaCheck) -> None:
@@ -198,6 +200,7 @@ class WarmState:
                     _text(entry.get("quota_id")),
                     _text(entry.get("quota_metric")),
                     entry.get("unlimited") is True,
+                    _text(entry.get("eligibility")),
                 )
                 seeded += 1
         return seeded
@@ -256,6 +259,7 @@ class WarmState:
             "tier": s.tier,
             "quota_id": s.quota_id,
             "quota_metric": s.quota_metric,
+            "eligibility": s.eligibility,
             **({"unlimited": True} if s.unlimited else {}),
         }
 
