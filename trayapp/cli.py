@@ -85,10 +85,18 @@ COMMANDS = {
     "quit": "stop the running instance",
     "stats": "batch timing statistics",
     "autostart": "start at login",
+    "request": "ask Google for more of one quota (a QuotaPreference)",
     "emulator": "run the Compute API emulator",
 }
 
 
+RUNNERS = {
+    "show": ("trayapp.show", "show"),
+    "tui": ("trayapp.tui.launch", "tui"),
+    "stats": ("trayapp.stats", "stats_command"),
+    "request": ("trayapp.requests.command", "request"),
+    "emulator": ("trayapp.emulator.cli", "run_from_args"),
+}
 HELP_EPILOG = (
     "With no command, quota-tray runs `run`:\n"
     "  quota-tray --project P    is    quota-tray run --project P"
@@ -162,6 +170,10 @@ def _add_options(name: str, p: argparse.ArgumentParser) -> None:
         from trayapp.emulator import cli as emulator_cli
 
         emulator_cli.add_arguments(p)
+    elif name == "request":
+        from trayapp.requests.command import add_arguments
+
+        add_arguments(p, _number)
 
 
 def _one_line_errors() -> tuple[type[Exception], ...]:
@@ -185,32 +197,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             raise UsageError(names.unknown("command", argv[0], COMMANDS))
         command = args.command or "run"
-        if command == "show":
-            from trayapp.show import show
+        if command in RUNNERS:  # module, function(args)
+            import importlib
 
-            return show(args)
-        if command == "tui":
-            from trayapp.tui.launch import tui
-
-            return tui(args)
+            return getattr(importlib.import_module(RUNNERS[command][0]), RUNNERS[command][1])(args)
         if command in ("status", "rewarm", "pause", "resume", "quit"):
             from trayapp import control
 
             return control.client_command(
                 command, getattr(args, "json", False), demo=getattr(args, "demo", False)
             )
-        if command == "stats":
-            from trayapp.stats import stats_command
-
-            return stats_command(args)
         if command == "autostart":
             from trayapp.autostart import autostart_command
 
             return autostart_command(args.action, args.project)
-        if command == "emulator":
-            from trayapp.emulator import cli as emulator_cli
-
-            return emulator_cli.run_from_args(args)
         return warm(args, demo=command == "demo")
     except KeyboardInterrupt:
         return 130
