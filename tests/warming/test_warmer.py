@@ -287,6 +287,7 @@ def test_a_failing_region_costs_three_calls_then_the_round_is_an_error():
             "tier": "on-demand",
             "quota_id": None,
             "quota_metric": None,
+            "eligibility": None,
         }
     ]
 
