@@ -9,7 +9,7 @@ from typing import Any
 
 from trayapp import answers
 from trayapp.settings import names
-from trayapp.settings.values import ConfigError, name_list, named, positive, string
+from trayapp.settings.values import ConfigError, name_list, named, positive, string, tables
 from trayapp.watch import WatchRule
 
 WATCH_KEYS = ("metric", "min_free", "regions", "launch")
@@ -18,16 +18,8 @@ WATCH_KEYS = ("metric", "min_free", "regions", "launch")
 def parse_rules(value: Any, settings: Any) -> tuple[WatchRule, ...]:
     """``[[watch]]`` tables: a warmed metric (full or short name), ``min_free`` > 0, and
     optionally regions that are warmed for that metric."""
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ConfigError("watch must be [[watch]] tables")
     rules = []
-    for number, table in enumerate(value, 1):
-        key = f"watch #{number}"
-        for sub in table:
-            if sub not in WATCH_KEYS:
-                raise ConfigError(f"{key}: {names.unknown('key', sub, WATCH_KEYS)}")
+    for key, table in tables("watch", value, WATCH_KEYS):
         if "launch" in table:
             rules.append(_launch_rule(key, table, settings))
             continue
