@@ -71,10 +71,25 @@ def problem(doc: dict[str, Any]) -> str | None:
         more = body.get("launch_quotas", [])
         if not isinstance(more, list):
             return f"project {label!r} has launch_quotas that are not a list"
+        wrong = _launches_problem(body.get("launches", []))
+        if wrong:
+            return f"project {label!r} {wrong}"
         for check in (*checks, *more):
             wrong = _check_problem(check)
             if wrong:
                 return f"a check of {label!r} {wrong}"
+    return None
+
+
+def _launches_problem(launches: Any) -> str | None:
+    """What is wrong with a project's ``launches`` (additive), or None."""
+    if not isinstance(launches, list) or not all(isinstance(x, dict) for x in launches):
+        return "has launches that are not a list of objects"
+    for launch in launches:
+        if not all(isinstance(launch.get(k), str) for k in ("name", "shape", "service", "tier")):
+            return "has a launch whose name, shape, service or tier is not a string"
+        if not _is_int(launch.get("count")):
+            return "has a launch whose count is not an integer"
     return None
 
 

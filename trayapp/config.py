@@ -81,7 +81,8 @@ class Settings:
         checks = (self.gpu_metrics, self.gpu_regions, self.c3_metric, self.c3_regions)
         services = {k: getattr(self, k) for k in ("gpu_service", "spot", "c3_service")}
         extra = warm_extra(self.launches) if self.launches else ()
-        return plan.build_plan(self.projects, *checks, **services, extra=extra)
+        launches = [(x.name, x.shape.name, x.count, x.service, x.tier) for x in self.launches]
+        return plan.build_plan(self.projects, *checks, **services, extra=extra, launches=launches)
 
     def with_overrides(self, **values: Any) -> Settings:
         """Flags given on the command line (None means not given)."""

@@ -12,11 +12,13 @@ Standard library only; no threads: the observer hands alerts to whoever listens.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from trayapp import answers
+from trayapp.launch import board
+from trayapp.launch.verdict import FITS, IF_NOTHING_ELSE
 from trayapp.sources import quota_names
 from trayapp.warming.events import Event, WarmEvent
 
@@ -28,12 +30,17 @@ class WatchRule:
     metric: str
     min_free: float
     regions: tuple[str, ...] = ()
+    launch: str = ""  # a [[launch]] name instead: met where it fits (metric, min_free unused)
 
     def describe(self) -> str:
+        if self.launch:
+            return f"launch {self.launch}"
         where = f" in {', '.join(self.regions)}" if self.regions else ""
         return f"{_number(self.min_free)} × {answers.short_name(self.metric)}{where}"
 
     def as_json(self) -> dict[str, Any]:
+        if self.launch:
+            return {"launch": self.launch}
         return {"metric": self.metric, "min_free": self.min_free, "regions": list(self.regions)}
 
 
@@ -47,8 +54,11 @@ class Hit:
     free: float
     exact: bool
     quota: str = ""  # "H100 Spot, Vertex AI training"; "" for the GPU alone (Compute VMs)
+    verdict: str = ""  # a launch rule's: "fits" or "fits ≤" (quota then holds the launch)
 
     def as_json(self) -> dict[str, Any]:
+        if self.verdict:
+            return {"project": self.project, "region": self.region, "verdict": self.verdict}
         return {
             "project": self.project,
             "region": self.region,
@@ -57,12 +67,26 @@ class Hit:
         }
 
 
-def hits(rules: Sequence[WatchRule], checks: Iterable[dict[str, Any]]) -> list[Hit]:
+def hits(
+    rules: Sequence[WatchRule],
+    checks: Iterable[dict[str, Any]],
+    doc: Mapping[str, Any] | None = None,
+) -> list[Hit]:
     """Every (rule, project, region) met by ``checks`` (entries carrying their ``project``),
-    most free first within a rule."""
+    most free first within a rule; a launch rule by the launches ``doc`` judges, where they
+    fit, best first."""
     rows = list(checks)
     found: list[Hit] = []
+    judged = board.judge_document(doc) if doc and any(r.launch for r in rules) else []
     for rule in rules:
+        if rule.launch:
+            found += [
+                Hit(rule, j.project, v.region, 0.0, v.verdict == FITS, j.launch.label, v.verdict)
+                for j in judged
+                if j.launch.name == rule.launch
+                for v in j.fitting()
+            ]
+            continue
         matched = answers.select(
             rows, metrics=[rule.metric], regions=rule.regions, min_free=rule.min_free
         )
@@ -100,7 +124,7 @@ class WatchAlerts:
             self._met = {key: hit for key, hit in self._met.items() if key[0] in self._rules}
             found = []
             if added and self._latest is not None:
-                found = hits(added, answers.document_checks(self._latest))
+                found = hits(added, answers.document_checks(self._latest), self._latest)
                 self._met.update({(h.rule, h.project, h.region): h for h in found})
         groups = [grouped for rule in added if (grouped := [h for h in found if h.rule == rule])]
         self._tell(groups)
@@ -112,17 +136,20 @@ class WatchAlerts:
                 self._latest = event.snapshot
         # A cycle that ended with failed checks still answered the other regions.
         if event.kind in (WarmEvent.COMPLETE, WarmEvent.INCOMPLETE) and event.snapshot:
-            self._tell(self.update(answers.document_checks(event.snapshot)))
+            self._tell(self.update(answers.document_checks(event.snapshot), event.snapshot))
 
     def _tell(self, groups: list[list[Hit]]) -> None:
         if groups:
             for listener in list(self.listeners):
                 listener(groups)
 
-    def update(self, checks: Iterable[dict[str, Any]]) -> list[list[Hit]]:
-        """Take in a complete cycle's answers; returns the newly met hits grouped by rule."""
+    def update(
+        self, checks: Iterable[dict[str, Any]], doc: Mapping[str, Any] | None = None
+    ) -> list[list[Hit]]:
+        """Take in a complete cycle's answers (and its document, which launch rules judge);
+        returns the newly met hits grouped by rule."""
         with self._lock:
-            now = {(h.rule, h.project, h.region): h for h in hits(self._rules, checks)}
+            now = {(h.rule, h.project, h.region): h for h in hits(self._rules, checks, doc)}
             new = [h for key, h in now.items() if key not in self._met]
             self._met = now
             rules = self._rules
@@ -145,6 +172,10 @@ def alert_text(group: Sequence[Hit]) -> tuple[str, str]:
     """(title, body) of the notification for one rule's newly met regions. A region known
     only by its limit (usage unknown) is said to have that limit, never that many free."""
     rule, first = group[0].rule, group[0]
+    if rule.launch:
+        return f"🎯 {launch_text(group)}", "\n".join(
+            [*(_fits(h, group) for h in group), f"Watching for {first.quota}."]
+        )
     name = first.quota or answers.short_name(rule.metric)  # the quota, when not Compute VMs'
     lines = [_place_line(h, group) for h in group]
     if len(group) == 1:
@@ -172,9 +203,27 @@ def alert_text(group: Sequence[Hit]) -> tuple[str, str]:
 
 def alert_line(group: Sequence[Hit]) -> str:
     """The log and terminal line for one rule's newly met regions."""
+    if group[0].rule.launch:
+        return f"🎯 CACHE_WARM_WATCH: {launch_text(group)}"
     places = "; ".join(_place_line(h, group) for h in group)
     quota = f" ({group[0].quota})" if group[0].quota else ""
     return f"🎯 CACHE_WARM_WATCH: {group[0].rule.describe()}{quota} met: {places}"
+
+
+def launch_text(group: Sequence[Hit]) -> str:
+    """``t4box (n1-standard-8+4xT4 x2) fits in us-central1``; where it fits only on a limit,
+    ``fits ≤ in europe-west4 (if nothing else is running)``, never plain fits."""
+    parts = []
+    for verdict in dict.fromkeys(h.verdict for h in group):
+        places = [h for h in group if h.verdict == verdict]
+        text = f"{verdict} in {', '.join(_place(h, group) for h in places)}"
+        parts.append(text if verdict == FITS else f"{text} ({IF_NOTHING_ELSE})")
+    return f"{group[0].quota} {'; '.join(parts)}"
+
+
+def _fits(hit: Hit, group: Sequence[Hit]) -> str:
+    text = f"{hit.verdict} in {_place(hit, group)}"
+    return text if hit.verdict == FITS else f"{text} ({IF_NOTHING_ELSE})"
 
 
 def _place(hit: Hit, group: Sequence[Hit]) -> str:

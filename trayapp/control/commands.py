@@ -270,6 +270,10 @@ def _watch_line(rule: Mapping[str, Any]) -> str:
     """``≥ 8 NVIDIA_H100_GPUS: us-west1 (8), europe-west4 (≤ 16)``."""
     from trayapp import words
 
+    if rule.get("launch"):  # ``launch t4box: us-central1 (fits), us-east1 (fits ≤)``
+        met = [w for w in rule.get("met_in") or () if isinstance(w, Mapping)]
+        fits = ", ".join(f"{w.get('region')} ({w.get('verdict')})" for w in met)
+        return clean_line(f"launch {rule['launch']}: {fits}")
     places = ", ".join(
         f"{w.get('region')} ({'' if w.get('exact') else '≤ '}{w.get('free'):g})"
         for w in rule.get("met_in") or ()

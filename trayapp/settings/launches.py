@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from trayapp import answers
-from trayapp.settings import names
-from trayapp.settings.values import ConfigError, string
+from trayapp.settings.values import ConfigError, string, tables
 
 LAUNCH_KEYS = ("name", "shape", "count", "service", "spot")
 SERVICE_WORDS = {"compute": "Compute Engine VMs", "vertex": "Vertex AI training"}
@@ -17,16 +16,9 @@ SERVICE_WORDS = {"compute": "Compute Engine VMs", "vertex": "Vertex AI training"
 
 def parse_launches(value: Any, settings: Any) -> tuple[Any, ...]:
     """``[[launch]]`` tables as launches, each checked against what ``settings`` warms."""
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ConfigError("launch must be [[launch]] tables")
     launches = []
-    for number, table in enumerate(value, 1):
-        key = f"launch #{number}"
-        for sub in table:
-            if sub not in LAUNCH_KEYS:
-                raise ConfigError(f"{key}: {names.unknown('key', sub, LAUNCH_KEYS)}")
+    for label, table in tables("launch", value, LAUNCH_KEYS):
+        key = label
         if "shape" not in table:
             raise ConfigError(f"{key} needs a shape (a3-highgpu-8g, 8xH100, n1-standard-8+4xT4)")
         name = string(f"{key} name", table["name"]) if "name" in table else ""

@@ -95,6 +95,20 @@ def table(key: str, value: Any, allowed: set[str]) -> dict[str, Any]:
     return value
 
 
+def tables(key: str, value: Any, allowed: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """``[[key]]`` tables, each with the label its mistakes are said under (``watch #2``);
+    a key no table has names the closest one."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{key} must be [[{key}]] tables")
+    for number, entry in enumerate(value, 1):
+        for sub in entry:
+            if sub not in allowed:
+                raise ConfigError(f"{key} #{number}: {names.unknown('key', sub, allowed)}")
+    return [(f"{key} #{number}", entry) for number, entry in enumerate(value, 1)]
+
+
 def check_endpoint(url: str, key: str = "endpoint") -> str:
     """A base URL (scheme, host, port): the clients add the API's own path to it."""
     from urllib.parse import urlsplit

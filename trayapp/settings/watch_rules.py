@@ -1,5 +1,6 @@
 """``[[watch]]`` rules in config.toml: a warmed metric (full or short name), ``min_free`` > 0,
-and optionally regions warmed for that metric; a mistake says what to fix or add."""
+and optionally regions warmed for that metric; or ``launch``, a ``[[launch]]`` name, met where
+it fits. A mistake says what to fix or add."""
 
 from __future__ import annotations
 
@@ -8,27 +9,22 @@ from typing import Any
 
 from trayapp import answers
 from trayapp.settings import names
-from trayapp.settings.values import ConfigError, name_list, named, positive, string
+from trayapp.settings.values import ConfigError, name_list, named, positive, string, tables
 from trayapp.watch import WatchRule
 
-WATCH_KEYS = ("metric", "min_free", "regions")
+WATCH_KEYS = ("metric", "min_free", "regions", "launch")
 
 
 def parse_rules(value: Any, settings: Any) -> tuple[WatchRule, ...]:
     """``[[watch]]`` tables: a warmed metric (full or short name), ``min_free`` > 0, and
     optionally regions that are warmed for that metric."""
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ConfigError("watch must be [[watch]] tables")
     rules = []
-    for number, table in enumerate(value, 1):
-        key = f"watch #{number}"
-        for sub in table:
-            if sub not in ("metric", "min_free", "regions"):
-                raise ConfigError(f"{key}: {names.unknown('key', sub, WATCH_KEYS)}")
+    for key, table in tables("watch", value, WATCH_KEYS):
+        if "launch" in table:
+            rules.append(_launch_rule(key, table, settings))
+            continue
         if "metric" not in table or "min_free" not in table:
-            raise ConfigError(f"{key} needs metric and min_free")
+            raise ConfigError(f"{key} needs metric and min_free, or launch")
         metric, regions = _watched_metric(key, string(f"{key} metric", table["metric"]), settings)
         min_free = positive(f"{key} min_free", table["min_free"])
         chosen: tuple[str, ...] = ()
@@ -47,6 +43,20 @@ def parse_rules(value: Any, settings: Any) -> tuple[WatchRule, ...]:
             raise ConfigError(f"{key} regions must be a list of strings")
         rules.append(WatchRule(metric, min_free, chosen))
     return tuple(dict.fromkeys(rules))
+
+
+def _launch_rule(key: str, table: dict[str, Any], settings: Any) -> WatchRule:
+    """``launch = "name"``: met in a region where that ``[[launch]]`` fits."""
+    others = [k for k in table if k != "launch"]
+    if others:
+        raise ConfigError(f"{key}: launch takes no {', '.join(others)} (it fits or it does not)")
+    name = string(f"{key} launch", table["launch"])
+    known = tuple(dict.fromkeys(launch.name for launch in settings.launches))
+    if name not in known:
+        if not known:
+            raise ConfigError(f"{key}: launch {name!r} is not a [[launch]] name: add one")
+        raise ConfigError(f"{key}: {names.unknown('launch', name, known)}")
+    return WatchRule("", 0.0, launch=name)
 
 
 def _watched_metric(key: str, name: str, settings: Any) -> tuple[str, tuple[str, ...]]:

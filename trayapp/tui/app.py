@@ -82,10 +82,12 @@ class QuotaApp(CacheFollower, KeyActions, App[int]):
         self._box = Static("", id="message", markup=False)
         self._tabs = TabbedContent(id="projects")
         self._filter_bar = FilterBar(id="filters")
+        self._launches = Static("", id="launches", markup=False)  # [[launch]] verdicts
         with Horizontal(id="top"):
             yield Static(f"quota-tray · {_short_path(self.path)}", id="title", markup=False)
             yield self._status
         yield self._filter_bar
+        yield self._launches
         yield self._box
         yield self._tabs
         yield Footer()
@@ -121,6 +123,9 @@ class QuotaApp(CacheFollower, KeyActions, App[int]):
             self._message(problem)
             return
         now = time.time()
+        said = model.launch_lines(snap, projects, now)  # above the tables; none: not shown
+        self._launches.update("\n".join(said))
+        self._launches.set_class(bool(said), "-shown")
         for project in projects:
             table = self._tables.get(project)  # None: its tab is being added or dropped
             if table is not None:

@@ -57,6 +57,15 @@ class Filters:
         return cls(names, value)
 
 
+def launch_lines(snap: cache.Snapshot, projects: Sequence[str], now: float) -> list[str]:
+    """The ``[[launch]]`` verdicts of ``projects``, one line each as the tray says them
+    (``a3-highgpu-8g x1: fits in us-east4``); none when the cache names no launch."""
+    from trayapp.launch import board
+
+    judged = [j for j in board.judge_document(snap.doc, now) if j.project in projects]
+    return [clean(line, 200) for line in board.lines(judged)]
+
+
 @dataclass(frozen=True)
 class Row:
     """One table row; ``key`` names the same check across reloads."""

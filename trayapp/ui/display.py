@@ -53,6 +53,7 @@ class QuotaLine:
     region: str | None = None
     heading: bool = False  # names the quota the lines below it read
     url: str | None = None  # the console page to ask for more of this quota
+    launch: bool = False  # a [[launch]]'s verdict; region: its best region
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,12 @@ class Display:
     quota: str = ""  # which quota, when not Compute VMs on-demand: for the tooltip
 
 
-def quota_lines(doc: Mapping[str, Any]) -> tuple[QuotaLine, ...]:
-    """One line per GPU type, then C3, with their best regions, from a cache document; a
-    quota other than Compute VMs on-demand is named in a line above its kind's lines."""
+def quota_lines(doc: Mapping[str, Any], now: float | None = None) -> tuple[QuotaLine, ...]:
+    """One line per ``[[launch]]`` (its verdict), then per GPU type, then C3, with their best
+    regions, from a cache document; a quota other than Compute VMs on-demand is named in a line
+    above its kind's lines."""
     checks = answers.document_checks(doc)
-    lines = []
+    lines = launch_lines(doc, now)
     for kind in ("gpu", "c3"):
         heading = _quota_heading(kind, [c for c in checks if c.get("kind") == kind])
         if heading:
@@ -85,6 +87,16 @@ def quota_lines(doc: Mapping[str, Any]) -> tuple[QuotaLine, ...]:
             url = quota_names.request_url(str(ask.get("project", "")), ask)
             lines.append(QuotaLine(text, answers.clean(region, 60) if region else None, url=url))
     return tuple(lines)
+
+
+def launch_lines(doc: Mapping[str, Any], now: float | None) -> list[QuotaLine]:
+    """``a3-highgpu-8g x1: fits in us-east4, us-central1``: a click copies the first region
+    where it fits (``fits ≤`` included, and said so); none without ``[[launch]]``."""
+    from trayapp.launch import board
+
+    judged = board.judge_document(doc, now)
+    best = [answers.clean(j.best, 60) if j.best else None for j in judged]
+    return [QuotaLine(t, b, launch=True) for t, b in zip(board.lines(judged), best, strict=True)]
 
 
 def _quota_heading(kind: str, checks: list[dict[str, Any]]) -> str:
@@ -105,7 +117,7 @@ def short_answer(lines: tuple[QuotaLine, ...]) -> str:
     parts = []
     for line in lines:
         name, _, rest = line.text.partition(" · ")
-        if line.region is not None:
+        if line.region is not None and not line.launch:
             parts.append(f"{name} {rest.split(' · ')[0]}")
     return " · ".join(parts)
 
@@ -162,7 +174,7 @@ class DisplayModel:
         if event.snapshot is None or (self._quotas and not finished):
             return
         try:
-            self._quotas = quota_lines(event.snapshot)
+            self._quotas = quota_lines(event.snapshot, self._clock())
             self._answer = short_answer(self._quotas)
             checks = answers.document_checks(event.snapshot)
             self._updated, self._oldest = answers.answer_span(checks)

@@ -43,6 +43,7 @@ _SECRET_PATTERNS = (
 )
 MAX_MESSAGE_CHARS = 240
 REASONS_CHARS = 360  # the reasons of one failure notification, all counted, within this
+LAUNCH_LINES = 3  # the launches a warming-complete notification names, then how many more
 
 
 def redact(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -199,7 +200,8 @@ class NotificationPolicy:
                 "forced": "Re-warm done",
                 "periodic": "Re-warm done with trouble",
             }[reason]
-            message = "\n".join([summary + ".", *best_free_lines(event)])
+            launches = launch_lines(event)
+            message = "\n".join([summary + ".", *launches, *best_free_lines(event)])
             return [Notice("complete", f"{Level.COMPLETE.icon} {title}", message, "complete")]
         return []
 
@@ -272,6 +274,17 @@ def best_free_lines(event: Event) -> list[str]:
         redact(answers.best_sentence(metric, checks), 80)
         for metric in answers.metrics_in_order(checks, "gpu")
     ]
+
+
+def launch_lines(event: Event) -> list[str]:
+    """Per ``[[launch]]``, what fits (``a3-highgpu-8g x1: fits in us-east4``), at most
+    LAUNCH_LINES; none without launches."""
+    if not event.snapshot:
+        return []
+    from trayapp.launch import board
+
+    judged = board.judge_document(event.snapshot)
+    return [redact(line, 160) for line in board.lines(judged, LAUNCH_LINES)]
 
 
 def watch_notice(group: list) -> Notice:

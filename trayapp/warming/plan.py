@@ -41,6 +41,7 @@ DEFAULT_C3_REGIONS = (
 GPU_SERVICES = ("compute", "vertex")
 C3_SERVICES = ("compute", "cloudbuild")
 TIERS = ("on-demand", "spot")
+LAUNCH_KEYS = ("name", "shape", "count", "service", "tier")  # a launch in the cache file
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class Plan:
     # what a launch consumes besides its GPUs: a region's CPU metrics (read from the answer
     # its GPU checks get), the project-wide quotas, Vertex AI Spot training CPUs
     extra: tuple[QuotaCheck, ...] = ()
+    # the launches judged from these answers, (name, shape, count, service, tier): written in
+    # the cache so that every reader judges the same ones
+    launches: tuple[tuple[str, str, int, str, str], ...] = ()
 
     @property
     def projects(self) -> tuple[str, ...]:
@@ -94,6 +98,7 @@ def build_plan(
     spot: bool = False,
     c3_service: str = "compute",
     extra: Sequence[tuple[str, str, str, str]] = (),
+    launches: Sequence[tuple[str, str, int, str, str]] = (),
 ) -> Plan:
     """GPU checks go metric by metric, region by region; projects take turns. ``extra`` names
     a launch's other quotas as ``(kind, metric, service, tier)``: a ``global`` one once per
@@ -116,7 +121,12 @@ def build_plan(
         for kind, metric, service, tier in dict.fromkeys(extra)
         for r in (("global",) if kind == "global" else gpu_regions)
     ]
-    return Plan(gpu=_interleave(gpu), c3=_interleave(c3), extra=tuple(dict.fromkeys(more)))
+    return Plan(
+        gpu=_interleave(gpu),
+        c3=_interleave(c3),
+        extra=tuple(dict.fromkeys(more)),
+        launches=tuple(dict.fromkeys(launches)),
+    )
 
 
 def service_keys(config: Mapping[str, Any]) -> dict[str, Any]:

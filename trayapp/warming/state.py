@@ -12,7 +12,7 @@ from trayapp.cache import Snapshot, now_iso
 from trayapp.sources.base import RegionQuotas
 from trayapp.sources.quota_rule import UNLIMITED, QuotaAnswer
 from trayapp.warming.calls import Call, call_of, value_for
-from trayapp.warming.plan import Plan, QuotaCheck
+from trayapp.warming.plan import LAUNCH_KEYS, Plan, QuotaCheck
 
 
 @dataclass
@@ -215,7 +215,8 @@ class WarmState:
 
     def document(self, warmer: dict[str, Any]) -> dict[str, Any]:
         """Schema 1 of the cache file (see cache/schema.json); a launch's other quotas go in
-        ``launch_quotas``, beside the checks, in the same shape."""
+        ``launch_quotas``, beside the checks, in the same shape, and the launches judged from
+        them in ``launches``."""
         projects: dict[str, Any] = {}
         for project in self.plan.projects:
             mine = [c for c in self.checks if c.project == project]
@@ -236,6 +237,10 @@ class WarmState:
             extra = [self._entry(c) for c in mine if c.kind not in ("gpu", "c3")]
             if extra:
                 projects[project]["launch_quotas"] = extra
+            if self.plan.launches:
+                projects[project]["launches"] = [
+                    dict(zip(LAUNCH_KEYS, launch, strict=True)) for launch in self.plan.launches
+                ]
         return {
             "schema_version": 1,
             "written_at": now_iso(),
