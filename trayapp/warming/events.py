@@ -83,7 +83,6 @@ class Output(Protocol):
 
     def retry(self) -> str | None:
         """Write again what could not be written: why it still fails, or None once it worked."""
-        ...
 
 
 class NullObserver:
