@@ -65,3 +65,18 @@ def start_demo(env: dict[str, str], timeout: float = 30) -> subprocess.Popen:
             raise AssertionError(f"the demo never answered status --demo: {demo.communicate()}")
         time.sleep(0.05)
     return demo
+
+
+def wait_until(condition, what: str, timeout: float = 30.0, proc=None):
+    """Poll ``condition`` until it returns something truthy (and return that), failing with
+    ``what`` at the deadline, or at once when ``proc`` (the app under test) has ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the app ended before {what}: {proc.communicate()}")
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        time.sleep(0.05)

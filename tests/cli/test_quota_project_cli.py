@@ -9,11 +9,10 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from userdirs import headless_env, run_cli
+from userdirs import headless_env, run_cli, wait_until
 
 from trayapp.emulator.quotas import TARGETS
 
@@ -96,21 +95,15 @@ def test_a_reloaded_quota_project_is_said_to_wait_for_the_next_start(env, make_e
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: run_cli(env, "status").returncode == 0, proc)
+        wait_until(lambda: run_cli(env, "status").returncode == 0, "status answered", proc=proc)
         cfg.write_text('projects = ["p"]\ninterval_s = 0.05\n[auth]\nquota_project = "b-home"\n')
         proc.send_signal(signal.SIGHUP)
         note = "the auth.quota_project change takes effect at the next start"
-        wait_until(lambda: log.exists() and note in log.read_text(encoding="utf-8"), proc)
+        wait_until(
+            lambda: log.exists() and note in log.read_text(encoding="utf-8"), "the note", proc=proc
+        )
         assert run_cli(env, "quit").returncode == 0
         proc.wait(30)
     finally:
         proc.kill()
         proc.wait()
-
-
-def wait_until(condition, proc, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert proc.poll() is None, "the app ended early"
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.05)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from userdirs import headless_env, run_cli
+from userdirs import headless_env, run_cli, wait_until
 
 
 def tray_lines(log: Path) -> list[str]:
@@ -27,11 +26,7 @@ def test_without_a_graphical_session_the_log_says_why_there_is_no_icon(tmp_path)
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while not tray_lines(log):
-            assert demo.poll() is None, demo.communicate()
-            assert time.monotonic() < deadline, "no CACHE_WARM_TRAY line in the log"
-            time.sleep(0.05)
+        wait_until(lambda: tray_lines(log), "a CACHE_WARM_TRAY line in the log", proc=demo)
         assert run_cli(env, "quit", "--demo").returncode == 0
         _, err = demo.communicate(timeout=30)
     finally:

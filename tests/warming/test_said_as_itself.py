@@ -13,7 +13,7 @@ import time
 import pytest
 from emulator_fixtures import *  # noqa: F403
 from fakes import Recorder
-from userdirs import headless_env, run_cli
+from userdirs import headless_env, run_cli, wait_until
 
 from trayapp.logsink import FileLog, LogRoute
 from trayapp.sources.base import SourceError
@@ -32,16 +32,6 @@ regions = ["us-central1"]
 [c3]
 regions = ["us-central1"]
 """
-
-
-def _wait(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met within {timeout} s")
 
 
 def test_sighup_removing_a_gpu_while_its_family_call_is_in_flight(make_emulator, tmp_path):
@@ -64,14 +54,14 @@ def test_sighup_removing_a_gpu_while_its_family_call_is_in_flight(make_emulator,
         config.write_text(CONFIG.format(metrics='"NVIDIA_T4_GPUS"'))
         proc.send_signal(signal.SIGHUP)
         log = tmp_path / "home" / "state" / "quota-tray" / "log" / "cache_warm.log"
-        _wait(lambda: "CONFIG_RELOADED" in log.read_text(), what="the reload")
+        wait_until(lambda: "CONFIG_RELOADED" in log.read_text(), "the reload", proc=proc)
         emulator.clear_faults()  # the old plan's answer arrives now
 
         def complete():
             out = run_cli(env, "status", "--json")
             return out.returncode == 0 and '"complete": true' in out.stdout
 
-        _wait(complete, what="the new plan's cycle complete")
+        wait_until(complete, "the new plan's cycle complete", proc=proc)
         assert run_cli(env, "quit").returncode == 0
         _, stderr = proc.communicate(timeout=30)
     finally:
