@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 
+import launch_docs
 import pytest
+from launch_docs import PROJECT, REGIONS
 from userdirs import headless_env, run_cli
-
-PROJECT = "p-launch"
-REGIONS = '["us-central1", "us-east1", "us-west1", "europe-west4"]'
 
 
 @pytest.fixture
@@ -20,11 +19,8 @@ def env(tmp_path):
 
 
 def warm(env, tmp_path, emulator, body):
-    config = tmp_path / "config.toml"
-    config.write_text(f'projects = ["{PROJECT}"]\ninterval_s = 0.02\n{body}')
-    out = run_cli(env, "run", "--once", "--config", str(config), "--endpoint", emulator.url)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return config
+    """One real cycle of ``body`` in the home ``env`` names (see launch_docs.warm)."""
+    launch_docs.warm(tmp_path / "home", emulator, body)
 
 
 def launch(env, *args):

@@ -38,7 +38,8 @@ class Judged:
     @property
     def best(self) -> str | None:
         """The first region where it fits (``fits ≤`` included), else None."""
-        return next((v.region for v in self.verdicts if v.verdict in (FITS, FITS_AT_MOST)), None)
+        fitting = self.fitting()
+        return fitting[0].region if fitting else None
 
     def fitting(self) -> list[RegionVerdict]:
         """The regions where it fits or fits ≤, best first."""
