@@ -185,7 +185,8 @@ def test_status_and_keys_follow_a_running_instance(env, make_emulator):
         assert app.control_answers == [(True, "re-warm started")]
         assert app.notices[-1] == "re-warm started"
         await until(pilot, lambda: app.snap.cycle("p")["id"] == 2, timeout=30)
-        assert len(emulator.requests()) > before
+        # the new cycle is in the file at once; its first request follows at the next tick
+        await until(pilot, lambda: len(emulator.requests()) > before, timeout=30)
         await until(  # the second cycle's end, not the first one's level still in the file
             pilot,
             lambda: app.snap.cycle("p")["completed_at"] and status(app).state == "complete",

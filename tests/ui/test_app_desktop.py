@@ -201,9 +201,18 @@ class DemoApp:
         )
 
     def icon(self, timeout: float = START_TIMEOUT_S) -> Geometry:
-        """The app's icon, once trayer has embedded it."""
+        """The app's icon, once trayer has embedded it and laid it out inside its panel (an
+        icon just embedded may still sit a pixel outside it)."""
+
+        def settled() -> list[Geometry]:
+            panel, icons = self.desk.tray_panel(), self.desk.docked_icons()
+            inside = panel is not None and all(
+                panel.x <= i.x and i.x + i.width <= panel.x + panel.width for i in icons
+            )
+            return icons if inside else []
+
         icons = wait_for(
-            lambda: self.alive() and self.desk.docked_icons(),
+            lambda: self.alive() and settled(),
             timeout,
             "the app's icon to dock in trayer",
         )
