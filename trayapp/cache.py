@@ -119,10 +119,12 @@ class Snapshot:
         checks = self.doc["projects"].get(project, {}).get("checks", ())
         return next((c for c in checks if c["region"] == region and c["metric"] == metric), None)
 
-    def launch_quotas(self, project: str) -> list[dict[str, Any]]:
-        """What a launch consumes besides the checks (a region's CPUs, project-wide quotas),
-        as check entries; none in a file from before launches."""
-        return self.doc["projects"][project].get("launch_quotas", [])
+    def launch_quotas(self, project: str) -> list[dict[str, Any]]:  # what a launch consumes
+        return self.section(project, "launch_quotas")
+
+    def section(self, project: str, name: str) -> list[dict[str, Any]]:
+        """A project's list ``name`` (``capacity``, ``requests``...); empty in older files."""
+        return self.doc["projects"].get(project, {}).get(name, [])
 
     def coverage(
         self, project: str, max_age_s: float | None = None, now: float | None = None
@@ -279,10 +281,8 @@ class CacheWriter:
 
 
 class ReadStats:
-    """Reader-side hit/miss counters: below 80% hits after 10 reads, something is wrong.
-
-    A hit is an answer looked up while fresh (``is_fresh``); the terminal view counts one read
-    each time its cursor lands on a check and shows the hit rate in its status line."""
+    """Reader-side hit/miss counters: below 80% hits after 10 reads, something is wrong (a hit
+    is a fresh answer; the terminal view counts one read each time its cursor lands on a check)."""
 
     def __init__(self, min_reads: int = 10, min_hit_rate: float = WARM_SHARE) -> None:
         self.hits = self.misses = 0
