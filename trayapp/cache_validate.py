@@ -71,7 +71,7 @@ def problem(doc: dict[str, Any]) -> str | None:
         more = body.get("launch_quotas", [])
         if not isinstance(more, list):
             return f"project {label!r} has launch_quotas that are not a list"
-        wrong = _launches_problem(body.get("launches", []))
+        wrong = _launches_problem(body.get("launches", [])) or _extras_problem(body)
         if wrong:
             return f"project {label!r} {wrong}"
         for check in (*checks, *more):
@@ -91,6 +91,58 @@ def _launches_problem(launches: Any) -> str | None:
         if not _is_int(launch.get("count")):
             return "has a launch whose count is not an integer"
     return None
+
+
+# what the enrichments keep (additive): each field's type; "?" allows null. Text is cleaned.
+_EXTRAS: dict[str, dict[str, str]] = {
+    "extras": {"key": "str", "status": "str", "fetched_at": "time?", "error": "str?"},
+    "capacity": {
+        "launch": "str", "region": "str", "machine_type": "str", "count": "int", "spot": "bool",
+        "score": "num?", "uptime_s": "num?", "zones": "strs", "fetched_at": "time?",
+        "status": "str", "error": "str?",
+    },
+    "requests": {
+        "name": "str", "id": "str", "service": "str", "quota_id": "str", "dimensions": "map",
+        "region": "str?", "metric": "str?", "tier": "str?", "preferred": "int", "granted": "int?",
+        "reconciling": "bool", "state": "str", "state_detail": "str?", "trace_id": "str?",
+        "created_at": "time?", "updated_at": "time?",
+    },
+}  # fmt: skip
+_TESTS = {
+    "str": lambda v: isinstance(v, str),
+    "time": _is_time,
+    "int": _is_int,
+    "num": _is_number,
+    "bool": lambda v: isinstance(v, bool),
+    "strs": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "map": lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+}
+
+
+def _extras_problem(body: dict[str, Any]) -> str | None:
+    """What is wrong with a project's enrichment lists, or None; their text made inert."""
+    for name, fields in _EXTRAS.items():
+        entries = body.get(name, [])
+        if not isinstance(entries, list) or not all(isinstance(x, dict) for x in entries):
+            return f"has {name} that are not a list of objects"
+        for entry in entries:
+            for key, kind in fields.items():
+                value = entry.get(key)
+                if value is None and kind.endswith("?"):
+                    continue
+                if not _TESTS[kind.rstrip("?")](value):
+                    return f"has {name} whose {key} is not a {kind.rstrip('?')}"
+                if isinstance(value, str):
+                    entry[key] = clean_line(value, 300)
+                elif kind in {"strs", "map"}:
+                    _clean_all(value)
+    return None
+
+
+def _clean_all(value: list[str] | dict[str, str]) -> None:
+    keys = range(len(value)) if isinstance(value, list) else list(value)
+    for k in keys:
+        value[k] = clean_line(value[k], MAX_NAME)  # type: ignore[index]
 
 
 def _warmer_problem(warmer: dict[str, Any]) -> str | None:
@@ -147,4 +199,6 @@ def _check_problem(check: Any) -> str | None:
     source = check.get("source")
     if source is not None and type(source) is not str:
         return "has a source that is not a string"
+    if "usage_at" in check and not _optional(check["usage_at"], _is_time):
+        return "has a usage_at that is not a time"
     return None

@@ -224,3 +224,37 @@ def test_readers_give_a_value_the_cycle_slack_the_writer_states():
     assert not snap.is_complete("p", max_age_s=1800, now=now)  # an explicit age still rules
     del doc["warmer"]["max_age_s"]
     assert snap.max_age_s == cache.DEFAULT_MAX_AGE_S and not snap.is_complete("p", now=now)
+
+
+@pytest.mark.parametrize(
+    ("name", "entries", "why"),
+    [
+        ("requests", {"a": 1}, "requests that are not a list"),
+        ("requests", [{"id": "x"}], "requests whose name is not a str"),
+        ("capacity", [{"launch": "l", "region": "r", "machine_type": "m", "count": "2"}], "count"),
+        ("extras", [{"key": "k", "status": "ok", "fetched_at": "yesterday"}], "fetched_at"),
+    ],
+)
+def test_enrichment_lists_of_the_wrong_shape_are_corrupt(tmp_path, name, entries, why):
+    doc = written_doc()
+    doc["projects"]["p1"][name] = entries
+    path = tmp_path / cache.FILENAME
+    path.write_text(json.dumps(doc))
+    with pytest.raises(cache.CacheError, match=why):
+        cache.load(path)
+
+
+def test_enrichment_text_is_made_inert_where_it_enters(tmp_path):
+    doc = written_doc()
+    doc["projects"]["p1"]["extras"] = [
+        {"key": "preferences", "status": "error", "fetched_at": None, "error": "no\x1b[31m\nway"}
+    ]
+    doc["projects"]["p1"]["checks"][0] |= {"usage_source": "monitoring", "usage_at": "then"}
+    path = tmp_path / cache.FILENAME
+    path.write_text(json.dumps(doc))
+    with pytest.raises(cache.CacheError, match="usage_at"):
+        cache.load(path)
+    del doc["projects"]["p1"]["checks"][0]["usage_at"]
+    path.write_text(json.dumps(doc))
+    error = cache.load(path).section("p1", "extras")[0]["error"]
+    assert "\x1b" not in error and "\n" not in error and "way" in error

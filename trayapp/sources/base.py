@@ -22,6 +22,7 @@ ERROR_KINDS = (
     "timeout",
     "bad_response",
     "internal",  # a bug of ours or of a library: said as itself, its traceback in the log
+    "not_offered",  # an optional API not offered for this project or region: said, not failed
 )
 # Failures that no retry inside a cycle can mend: warming stops for their scope.
 FATAL_KINDS = frozenset({"auth", "permission"})

@@ -56,6 +56,7 @@ class Engine:
     stopping: bool = False
     retries: int = 0  # retry rounds of this cycle
     once: bool = False  # `run --once`: the first cycle's end is the run's end, no retry follows
+    reread: bool = False  # an enrichment asks for the checks again at once (a quota was granted)
     level: Level | None = None
     last_batch_ms: int | None = None
 
@@ -79,6 +80,7 @@ class Engine:
         self.new_round(now, self.plan.gpu + self.plan.extra, self.plan.c3)
         self.retry.reset()
         self.retries = 0
+        self.reread = False
         self.failures.new_cycle(self.state)
 
     def next_batch(self) -> Batch:

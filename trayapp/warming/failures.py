@@ -32,7 +32,7 @@ class Failures:
         """Errors are told again; regions known not to exist fail at once, unasked."""
         self.reported.clear()
         for (project, region), message in self.missing.items():
-            for check in state.region_checks(project, region):
+            for check in state.call_checks((project, region)):
                 state.apply_error(check, message, final=True)
 
     def record(

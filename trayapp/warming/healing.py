@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from trayapp.warming.batch import Batch
     from trayapp.warming.engine import Emit, Engine
     from trayapp.warming.events import Output
+    from trayapp.warming.extras import Tail
     from trayapp.warming.schedule import Clock
 
 MAX_REASONS = 3  # the first distinct reasons a failed round reports
@@ -40,10 +41,12 @@ class Healing:
         emit_lock: threading.RLock,
         *,
         output: Output | None = None,
+        tail: Tail | None = None,
     ) -> None:
         self._engine, self._source, self._clock = engine, source, clock
         self._emit, self._emit_lock = emit, emit_lock
         self._output = output  # the cache file: a round whose answers it lacks is not complete
+        self.tail = tail  # the enrichments asked at a round's end, before it is declared
 
     def unwritten(self) -> str | None:
         """Why the answers did not reach the cache file, or None when they did."""
@@ -61,6 +64,7 @@ class Healing:
                 "retry_in_s": _rounded(e.retry.remaining(self._clock())),
                 "not_found": sorted(f"{p}/{r}" for p, r in e.failures.missing),
                 "unwritten": self.unwritten(),
+                "enrichments": e.state.extras.failing(),
             }
 
     def finish(self, batch: Batch) -> None:
@@ -95,6 +99,9 @@ class Healing:
                     snapshot=True,
                     **batch.describe(),
                 )
+        if over and self.tail is not None:  # on this batch thread: no tick starts meanwhile
+            self.tail.run(batch.round)
+        with self._emit_lock:
             # decided once the batch's answers went to the cache file: was it written?
             ended = self._end(batch.round) if over else None
             if ended is not None:

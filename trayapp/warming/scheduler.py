@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from trayapp.sources.base import QuotaSource, SourceError
@@ -20,6 +21,7 @@ from trayapp.warming.batch import Batch
 from trayapp.warming.batch_runner import BatchRunner
 from trayapp.warming.engine import Engine, Timing
 from trayapp.warming.events import Event, EventBus, Output, Progress, WarmEvent
+from trayapp.warming.extras import Enrichment, Tail
 from trayapp.warming.failures import Failures
 from trayapp.warming.healing import Healing
 from trayapp.warming.levels import Level, Thresholds
@@ -37,8 +39,8 @@ class Warmer:
     It holds its collaborators: the shared ``Engine`` state, a ``BatchRunner`` (the batch
     thread) and ``Healing`` (how a round ends and failed checks come back). Observers hear every
     event through ``bus``; ``output`` (the cache writer) says if the answers reached the file;
-    ``clock`` and ``wall_clock`` are injectable: schedules and clock jumps tested without waiting.
-    """
+    ``clock`` and ``wall_clock`` are injectable: schedules and clock jumps tested without waiting;
+    ``enrichments`` are asked at each round's end (``extras``)."""
 
     def __init__(
         self,
@@ -58,6 +60,7 @@ class Warmer:
         retry_first_s: float = 60.0,
         state: WarmState | None = None,
         output: Output | None = None,
+        enrichments: Sequence[Enrichment] = (),
     ) -> None:
         self.source, self.bus = source, bus
         self.clock, self.wall_clock = clock, wall_clock
@@ -75,8 +78,9 @@ class Warmer:
         self.metrics = Metrics()
         bus.subscribe(self.metrics)
         self._emit_lock = threading.RLock()
+        tail = Tail(self._engine, source, enrichments, self._emit)
         self._healing = Healing(
-            self._engine, source, clock, self._emit, self._emit_lock, output=output
+            self._engine, source, clock, self._emit, self._emit_lock, output=output, tail=tail
         )
         self._runner = BatchRunner(self._engine, source, self._healing.finish)
         self._stop = threading.Event()
@@ -104,8 +108,7 @@ class Warmer:
     def last_batch_ms(self) -> int | None:
         return self._engine.last_batch_ms
 
-    def health(self) -> dict[str, Any]:
-        """What failed and what happens next, for `status`: counts, first reasons, retry."""
+    def health(self) -> dict[str, Any]:  # what failed and what happens next, for `status`
         return self._healing.health()
 
     # -- controls, callable from any thread -------------------------------------------------
@@ -222,7 +225,8 @@ class Warmer:
                 return self._skip(now, "backing off after rate limiting")
             ended = self.state.complete
             overdue = self._overdue_s(now) if ended else None
-            reason = "forced" if self._force else None if overdue is None else "periodic"
+            reason = "forced" if self._force else "granted" if e.reread else None
+            reason = reason or (None if overdue is None else "periodic")  # a grant: read it now
             if reason:  # an unfinished cycle finishes first, then re-warms at once
                 if reason == "forced":
                     e.failures.missing.clear()  # asked to look again: regions may exist
@@ -248,11 +252,9 @@ class Warmer:
         return None
 
     def _overdue_s(self, now: float) -> float | None:
-        """How late the re-warm is, or None when it is not due yet.
-
-        By the warmer's clock, or by the wall clock: time.monotonic stands still while macOS
-        and Windows sleep, and readers judge freshness by wall time. A wall clock set back makes
-        the age negative, which never triggers; the warmer's clock still does."""
+        """How late the re-warm is (None: not due), by the warmer's clock or the wall clock:
+        time.monotonic stands still while macOS and Windows sleep, and readers judge freshness
+        by wall time. A wall clock set back never triggers; the warmer's clock still does."""
         age = max(now - self.state.cycle.started_clock, self.wall_clock() - self._cycle_wall)
         rewarm_s = self._engine.timing.rewarm_s
         return age - rewarm_s if age >= rewarm_s else None
@@ -294,7 +296,5 @@ class Warmer:
     def _warmer_info(self) -> dict[str, Any]:
         return self._engine.warmer_info(self._paused)
 
-    def max_age_s(self) -> float:
-        """How old an answer may be and still count as fresh: the re-warm period plus the
-        time a cycle takes to come round to it again (so no value is stale at each re-warm)."""
+    def max_age_s(self) -> float:  # how old an answer may be and still be fresh
         return self._engine.max_age_s()

@@ -12,6 +12,7 @@ from trayapp.cache import Snapshot, now_iso
 from trayapp.sources.base import RegionQuotas
 from trayapp.sources.quota_rule import UNLIMITED, QuotaAnswer
 from trayapp.warming.calls import Call, call_of, value_for
+from trayapp.warming.extra_state import ExtraState
 from trayapp.warming.plan import LAUNCH_KEYS, Plan, QuotaCheck
 
 
@@ -29,6 +30,8 @@ class CheckState:
     quota_metric: str | None = None
     unlimited: bool = False  # a negative Cloud Quotas value: no limit (``limit`` is null)
     eligibility: str | None = None  # may it be raised: "eligible", "fixed", why not; None unknown
+    usage_source: str | None = None  # "monitoring": ``usage`` came from Cloud Monitoring...
+    usage_at: str | None = None  # ...as of this time (its newest point)
 
 
 @dataclass
@@ -54,6 +57,7 @@ class WarmState:
         # other projects of the file this state was seeded from: written back as they were,
         # so a run of one project never drops another's answers (they age to stale)
         self.others: dict[str, Any] = {}
+        self.extras = ExtraState()  # what usage, capacity advice and quota requests brought
 
     def new_cycle(self, clock: float) -> Cycle:
         self.done = set()
@@ -85,10 +89,6 @@ class WarmState:
         """The checks ``call`` answers that are still open this cycle."""
         return [c for c in self.checks if c not in self.done and call_of(c) == call]
 
-    def region_checks(self, project: str, region: str) -> list[QuotaCheck]:
-        """The checks of one call (a region's, or a QuotaInfo's) still open this cycle."""
-        return self.call_checks((project, region))
-
     def failed(self) -> list[QuotaCheck]:
         """Checks whose latest attempt failed (their error is set until an answer arrives)."""
         return [c for c, s in self.checks.items() if s.error is not None]
@@ -110,19 +110,23 @@ class WarmState:
             state.status, state.limit, state.usage = "absent", 0.0, 0.0
         state.fetched_at, state.error, state.source = fetched_at, None, "compute"
         state.quota_id = state.quota_metric = state.eligibility = None
+        state.usage_source = state.usage_at = None  # regions.get gives usage itself
         state.unlimited = False
         self._mark_done(check)
 
     def apply_quota(
         self, check: QuotaCheck, answer: QuotaAnswer | None, value: float | None, fetched_at: str
     ) -> None:
-        """A Cloud Quotas answer: a limit (usage unknown), unlimited, or not reported (None)."""
+        """A Cloud Quotas answer: a limit (usage unknown unless Cloud Monitoring said it: that
+        reading stays, with its own time), unlimited, or not reported (None)."""
         self.previous.pop(check, None)
         state = self.checks[check]
         if value is None:
             state.status, state.limit, state.usage = "absent", 0.0, 0.0
+            state.usage_source = state.usage_at = None
         else:
-            state.status, state.usage = "ok", None
+            state.status = "ok"
+            state.usage = state.usage if state.usage_source else None
             state.limit = None if value == UNLIMITED else value
         state.unlimited = value == UNLIMITED
         state.fetched_at, state.error, state.source = fetched_at, None, "cloudquotas"
@@ -168,6 +172,8 @@ class WarmState:
         does not warm as they are; returns how many checks were carried over."""
         planned = set(self.plan.projects)
         self.others = {p: body for p, body in snapshot.doc["projects"].items() if p not in planned}
+        for project in planned & set(snapshot.projects):
+            self.extras.seed(project, snapshot.doc["projects"][project])
         known = {(c.project, c.kind, c.region, c.metric, c.service, c.tier): c for c in self.checks}
         seeded = 0
         launch = [
@@ -201,6 +207,7 @@ class WarmState:
                     _text(entry.get("quota_metric")),
                     entry.get("unlimited") is True,
                     _text(entry.get("eligibility")),
+                    *_usage_read(entry),
                 )
                 seeded += 1
         return seeded
@@ -241,6 +248,7 @@ class WarmState:
                 projects[project]["launches"] = [
                     dict(zip(LAUNCH_KEYS, launch, strict=True)) for launch in self.plan.launches
                 ]
+            projects[project].update(self.extras.document(project))
         return {
             "schema_version": 1,
             "written_at": now_iso(),
@@ -266,6 +274,7 @@ class WarmState:
             "quota_metric": s.quota_metric,
             "eligibility": s.eligibility,
             **({"unlimited": True} if s.unlimited else {}),
+            **({"usage_source": s.usage_source, "usage_at": s.usage_at} if s.usage_source else {}),
         }
 
 
@@ -282,3 +291,10 @@ def reported_name(check: QuotaCheck) -> str:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _usage_read(entry: dict[str, Any]) -> tuple[str | None, str | None]:
+    """A usage Cloud Monitoring gave, carried over with its time (else none)."""
+    if entry.get("usage_source") == "monitoring" and isinstance(entry.get("usage_at"), str):
+        return "monitoring", entry["usage_at"]
+    return None, None
