@@ -99,9 +99,12 @@ def test_an_answer_reaches_the_document_the_round_declares():
     }  # fmt: skip
     assert body["extras"][0]["fetched_at"] is not None
     jsonschema.validate(done.snapshot, SCHEMA)
-    assert cache.Snapshot(cache.parse(json.dumps(done.snapshot).encode()).doc).section(
-        "p", "requests"
-    )[0]["state"] == "pending"
+    assert (
+        cache.Snapshot(cache.parse(json.dumps(done.snapshot).encode()).doc).section(
+            "p", "requests"
+        )[0]["state"]
+        == "pending"
+    )
 
 
 def test_a_failing_enrichment_fails_no_check_and_is_said_once():
