@@ -82,6 +82,10 @@ class Plan:
     def __len__(self) -> int:
         return len(self.gpu) + len(self.c3)
 
+    def of(self, kind: str) -> tuple[QuotaCheck, ...]:
+        """The GPU checks (``gpu``) or the C3 checks (``c3``)."""
+        return self.gpu if kind == "gpu" else self.c3
+
 
 def _interleave(per_project: Sequence[Sequence[QuotaCheck]]) -> tuple[QuotaCheck, ...]:
     return tuple(c for group in zip_longest(*per_project) for c in group if c is not None)

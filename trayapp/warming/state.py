@@ -32,6 +32,7 @@ class CheckState:
     eligibility: str | None = None  # may it be raised: "eligible", "fixed", why not; None unknown
     usage_source: str | None = None  # "monitoring": ``usage`` came from Cloud Monitoring...
     usage_at: str | None = None  # ...as of this time (its newest point)
+    concurrent: bool | None = None  # the QuotaInfo's isConcurrent: which metric holds its usage
 
 
 @dataclass
@@ -133,6 +134,7 @@ class WarmState:
         state.quota_id = answer.quota_id if answer is not None else None
         state.quota_metric = answer.metric if answer is not None else None
         state.eligibility = answer.eligibility if answer is not None else None
+        state.concurrent = getattr(answer, "concurrent", None)
         self._mark_done(check)
 
     def hold(self, check: QuotaCheck) -> None:
@@ -176,12 +178,8 @@ class WarmState:
             self.extras.seed(project, snapshot.doc["projects"][project])
         known = {(c.project, c.kind, c.region, c.metric, c.service, c.tier): c for c in self.checks}
         seeded = 0
-        launch = [
-            {"project": p, **e}
-            for p in snapshot.projects
-            if p in planned
-            for e in snapshot.launch_quotas(p)
-        ]
+        mine = [p for p in snapshot.projects if p in planned]
+        launch = [{"project": p, **e} for p in mine for e in snapshot.launch_quotas(p)]
         for entry in snapshot.checks() + launch:
             key = (
                 entry["project"],
@@ -213,8 +211,7 @@ class WarmState:
         return seeded
 
     def counts(self, kind: str) -> tuple[int, int]:
-        checks = self.plan.gpu if kind == "gpu" else self.plan.c3
-        return sum(c in self.done for c in checks), len(checks)
+        return sum(c in self.done for c in self.plan.of(kind)), len(self.plan.of(kind))
 
     @property
     def complete(self) -> bool:
