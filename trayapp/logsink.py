@@ -32,8 +32,7 @@ _TOKENS = {
 
 def format_event(event: Event, tone: str = "spicy") -> str | None:
     """``<emoji> <TOKEN>: <details>`` for an event, or None for events not logged."""
-    p = event.progress
-    kind = event.kind
+    p, kind = event.progress, event.kind
     if kind in (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW) and event.level:
         return (
             f"{event.level.icon} {_TOKENS[event.level]}: {p} - {event.elapsed_ms}ms "
@@ -84,6 +83,9 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
         return f"⚠️ CACHE_WARM_CONFIG_REJECTED: {event.message}"
     if kind is WarmEvent.NOTICE:
         return f"ℹ️ CACHE_WARM_NOTICE: {event.message}"
+    if kind in (WarmEvent.REQUEST, WarmEvent.CAPACITY):  # "🎉 H100 Spot, ...: granted 40 in ..."
+        icon, _, said = event.message.partition(" ")
+        return f"{icon} CACHE_WARM_{kind.name}: {said}"
     if kind is WarmEvent.CANCELLED:
         return f"🛑 CACHE_WARM_CANCELLED: stopped at {p}"
     if kind is WarmEvent.FINAL_STATS:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from emulator_fixtures import no_adc  # noqa: F401 - a fixture
 
+from trayapp.safety.secrets import MAX_MESSAGE_CHARS
 from trayapp.safety.text import MAX_LINE
 from trayapp.sources import compute_family
 from trayapp.sources.base import SourceError
 from trayapp.sources.cloudquotas import CloudQuotasSource, explain
 from trayapp.sources.compute import ComputeSource
-from trayapp.ui.notices import MAX_MESSAGE_CHARS
 
 pytestmark = pytest.mark.usefixtures("no_adc")  # the quota project is ours to say
 LONG = "a-project-id-of-thirty-chars-x"  # the longest a project ID may be

@@ -7,13 +7,12 @@ reaches a notification: messages pass through :func:`redact`.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from trayapp import answers, words
-from trayapp.safety.text import clean_line
+from trayapp.safety.secrets import redact
 from trayapp.warming.events import Event, WarmEvent
 from trayapp.warming.levels import Level, phrase
 
@@ -21,43 +20,8 @@ APP_NAME = "quota-tray"
 SLOW_NOTICE_INTERVAL_S = 600.0  # "too slow" at most once per 10 minutes
 
 
-# --- keeping secrets out of notifications -----------------------------------------------------
-
-_REDACTED = "[redacted]"
-_SECRET_PATTERNS = (
-    # PEM private keys, whole or cut off
-    re.compile(
-        r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
-    ),
-    re.compile(r'"private_key(?:_id)?"\s*:\s*"[^"]*"?'),
-    re.compile(r"\bBearer\s+[A-Za-z0-9._~+/=-]+", re.I),
-    re.compile(r"\bya29\.[A-Za-z0-9._-]+"),  # OAuth access tokens
-    re.compile(r"\b1//[A-Za-z0-9._-]{10,}"),  # OAuth refresh tokens
-    re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),  # JWTs
-    re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"),  # API keys
-    re.compile(
-        r"\b(access_token|refresh_token|id_token|client_secret|private_key|password|api_key)"
-        r"(\s*[=:]\s*)\S+",
-        re.I,
-    ),
-)
-MAX_MESSAGE_CHARS = 240
 REASONS_CHARS = 360  # the reasons of one failure notification, all counted, within this
 LAUNCH_LINES = 3  # the launches a warming-complete notification names, then how many more
-
-
-def redact(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """``text`` as one line with anything that looks like a credential replaced.
-
-    Our errors are one-line summaries already; this is the second fence, because a
-    notification ends up on screen, in the daemon's history and sometimes in screenshots.
-    """
-    for pattern in _SECRET_PATTERNS:
-        if pattern.groups >= 2:
-            text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{_REDACTED}", text)
-        else:
-            text = pattern.sub(_REDACTED, text)
-    return clean_line(text, limit)
 
 
 # --- the decision -----------------------------------------------------------------------------
@@ -67,14 +31,10 @@ def redact(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
 class Notice:
     """One notification to show: ``state`` names the icon (see ``trayapp.ui.icons``)."""
 
-    kind: str  # "complete" | "too_slow" | "error" | "recovered" | "watch"
+    kind: str  # "complete" | "too_slow" | "error" | "recovered" | "watch" | "told"
     title: str
     message: str
     state: str
-
-
-def _duration(seconds: float | None) -> str:
-    return words.duration(seconds)
 
 
 def _failures(event: Event) -> int:
@@ -141,6 +101,8 @@ class NotificationPolicy:
             return self._complete(event)
         elif kind is WarmEvent.INCOMPLETE:
             return self._incomplete(event)
+        elif kind in (WarmEvent.REQUEST, WarmEvent.CAPACITY):  # told once, by the warmer
+            return told_notice(event, self.tone)
         elif kind is WarmEvent.CONFIG_REJECTED:  # warming goes on with the old settings
             message = redact(event.message) or "config not reloaded"
             return [Notice("error", "⚠️ Config not reloaded", message, "warn")]
@@ -182,7 +144,7 @@ class NotificationPolicy:
         self._new_cycle("periodic")
         progress = event.progress
         summary = f"{progress.done}/{progress.total} checks warm"
-        took = _duration(event.data.get("duration_s"))
+        took = words.duration(event.data.get("duration_s"))
         if took:
             summary += f" in {took}"
         details = []
@@ -217,7 +179,7 @@ class NotificationPolicy:
         if key == self._error:
             return []
         self._error = key
-        retry = _duration(event.data.get("retry_in_s"))
+        retry = words.duration(event.data.get("retry_in_s"))
         then = f" Retrying in {retry}." if retry else " Not retried: check the config."
         if unwritten:  # the product's output is the cache file: that first, where and why
             message = f"The answers could not be written: {unwritten}."
@@ -285,6 +247,20 @@ def launch_lines(event: Event) -> list[str]:
 
     judged = board.judge_document(event.snapshot)
     return [redact(line, 160) for line in board.lines(judged, LAUNCH_LINES)]
+
+
+def told_notice(event: Event, tone: str) -> list[Notice]:
+    """A quota request decided, or a launch now likely: ``Quota granted`` over what and where
+    (the log's words in the spicy tone); nothing for a request still under review."""
+    plain = str(event.data.get("plain") or "")
+    title, _, body = plain.partition(": ")
+    good = event.kind is WarmEvent.CAPACITY or event.data.get("state") == "granted"
+    body = event.message if tone == "spicy" else body
+    return (
+        [Notice("told", redact(title, 80), redact(body), "complete" if good else "error")]
+        if plain
+        else []
+    )
 
 
 def watch_notice(group: list) -> Notice:

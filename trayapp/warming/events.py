@@ -36,6 +36,9 @@ class WarmEvent(enum.Enum):
     CONFIG_REJECTED = "config_rejected"  # a reload was refused; warming goes on unchanged
     CONFIG_RELOADED = "config_reloaded"  # a reload was applied; data: notes
     NOTICE = "notice"  # something to mend that stops nothing (message: what to do), once a run
+    REQUEST = "request"  # a quota increase request changed state; message: the log's words,
+    #   data: plain (a notification's words, "" for none), state, project
+    CAPACITY = "capacity"  # a launch that fits quota became likely; message, data: plain, project
 
 
 @dataclass(frozen=True)
