@@ -36,6 +36,7 @@ METHODS = ("GET", "POST", "PATCH")  # what this route answers; the rest of the e
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}", re.IGNORECASE)
 _OUTPUT_ONLY = ("grantedValue", "stateDetail", "traceId", "requestOrigin")
 Answer = tuple[int, dict[str, object]]
+PAGE_SIZE = 20  # preferences on one page of a list at most: a long list spans pages
 OUTCOMES = ("reviewing", "granted", "partly granted", "denied", "needs support")
 DETAILS = {
     "reviewing": "The request is being reviewed.",
@@ -47,19 +48,16 @@ DETAILS = {
 # Preferences filed in the console before the client looked: project -> (ID, body) pairs.
 CONSOLE: dict[str, tuple[tuple[str, dict[str, object]], ...]] = {
     "demo-project": (
-        (
-            "console-h100-us-central1",
-            {
-                "service": "compute.googleapis.com",
-                "quotaId": "GPUS-PER-GPU-FAMILY-per-project-region",
-                "dimensions": {"region": "us-central1", "gpu_family": "NVIDIA_H100"},
-                "quotaConfig": {"preferredValue": "16"},
-                "contactEmail": "owner@example.com",
-                "justification": "Training runs need 16 H100.",
-            },
-        ),
+        ("console-h100-us-central1", {
+            "service": "compute.googleapis.com",
+            "quotaId": "GPUS-PER-GPU-FAMILY-per-project-region",
+            "dimensions": {"region": "us-central1", "gpu_family": "NVIDIA_H100"},
+            "quotaConfig": {"preferredValue": "16"},
+            "contactEmail": "owner@example.com",
+            "justification": "Training runs need 16 H100.",
+        }),
     ),
-}
+}  # fmt: skip
 
 
 def _now() -> str:
@@ -111,7 +109,7 @@ class PreferenceStore:
             if method == "GET" and pref_id is None:
                 self._listed(project)
                 mine = [_public(r) for (p, _), r in sorted(self._kept.items()) if p == project]
-                return 200, {"quotaPreferences": mine}
+                return _page(mine, one)
             if method == "GET":
                 found = self._kept.get((project, pref_id))
                 if found is None:
@@ -207,14 +205,24 @@ def _decide(record: dict[str, object], outcome: str) -> None:
     """Google's answer to a reconciling preference: the value granted and why."""
     config = record["quotaConfig"]
     assert isinstance(config, dict)
-    wanted, today = int(config["preferredValue"]), int(config["grantedValue"])
-    granted = today
-    if outcome == "granted":
-        granted = wanted
-    elif outcome == "partly granted" and wanted > today:
-        granted = today + max(1, (wanted - today) // 2) if wanted - today > 1 else today
+    wanted, granted = int(config["preferredValue"]), int(config["grantedValue"])
+    if outcome == "granted" or (outcome == "partly granted" and wanted - granted > 1):
+        granted = wanted if outcome == "granted" else granted + (wanted - granted) // 2
     config.update(grantedValue=str(granted), stateDetail=DETAILS[outcome])
     record.update(reconciling=False, updateTime=_now())
+
+
+def _page(items: list[dict[str, object]], one: dict[str, str]) -> Answer:
+    """One page of a list: ``pageSize`` (at most ``PAGE_SIZE``) from the ``pageToken`` on."""
+    try:
+        size = min(int(one.get("pageSize") or PAGE_SIZE), PAGE_SIZE)
+        start = int(one.get("pageToken") or 0)
+    except ValueError:
+        return _error(400, "INVALID_ARGUMENT", "Invalid page_size or page_token.")
+    body: dict[str, object] = {"quotaPreferences": items[start : start + max(size, 1)]}
+    if start + max(size, 1) < len(items):
+        body["nextPageToken"] = str(start + max(size, 1))
+    return 200, body
 
 
 def _copy_path(source: dict[str, object], target: dict[str, object], path: list[str]) -> None:
