@@ -156,10 +156,7 @@ def lines(e: dict[str, Any]) -> tuple[str, str]:
     quota, state = label(e), e.get("state")
     where = f" in {clean_line(e['region'], 60)}" if e.get("region") else ""
     wanted, granted = _count(e.get("preferred")), _count(e.get("granted"))
-    detail = clean_line(e.get("state_detail") or "", _MAX_TEXT)
-    trace = clean_line(e.get("trace_id") or "", 80)
-    why = "; ".join(x for x in (detail, f"trace ID {trace}" if trace else "") if x)
-    why = f" ({why})" if why else ""
+    why = f" ({reason(e)})" if reason(e) else ""
     if state == "granted":
         return (
             f"🎉 {quota}: granted {granted}{where}",
@@ -179,7 +176,40 @@ def lines(e: dict[str, Any]) -> tuple[str, str]:
     return f"📨 {quota}: asked for {wanted}{where}, under review", ""
 
 
+def reason(e: dict[str, Any]) -> str:
+    """``Denied: ...; trace ID 4f2a``: Google's word on a request, and what Support needs."""
+    detail = clean_line(e.get("state_detail") or "", _MAX_TEXT)
+    trace = clean_line(e.get("trace_id") or "", 80)
+    return "; ".join(x for x in (detail, f"trace ID {trace}" if trace else "") if x)
+
+
 def _count(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return words.UNLIMITED if value < 0 else words.number(float(value))
     return words.UNKNOWN
+
+
+def summary(e: dict[str, Any], now: float) -> str:
+    """One line per request for every surface: ``H100 Spot, Vertex AI training in
+    us-central1: granted 40 of 40 · 2 h ago``."""
+    where = f" in {clean_line(e['region'], 60)}" if e.get("region") else ""
+    state = clean_line(e.get("state") or "pending", 20)
+    wanted, granted = _count(e.get("preferred")), _count(e.get("granted"))
+    said = f"{state}, asked {wanted}" if state in ("pending", "denied") else f"{state}"
+    if state in ("granted", "partly granted"):
+        said += f" {granted} of {wanted}"
+    elif state == "needs support":
+        said += f", asked {wanted}"
+    return f"{label(e)}{where}: {said} · {words.ago(age(e, now))}"
+
+
+def age(e: dict[str, Any], now: float) -> float | None:
+    """Seconds since the request last changed (or was filed); None when Google said neither."""
+    for key in ("updated_at", "created_at"):
+        stamp = e.get(key)
+        if isinstance(stamp, str):
+            try:
+                return max(0.0, now - datetime.fromisoformat(stamp).timestamp())
+            except ValueError:
+                continue
+    return None
