@@ -86,6 +86,7 @@ COMMANDS = {
     "stats": "batch timing statistics",
     "autostart": "start at login",
     "request": "ask Google for more of one quota (a QuotaPreference)",
+    "requests": "the quota increase requests followed, with state and age (no network)",
     "emulator": "run the Compute API emulator",
 }
 
@@ -95,6 +96,7 @@ RUNNERS = {
     "tui": ("trayapp.tui.launch", "tui"),
     "stats": ("trayapp.stats", "stats_command"),
     "request": ("trayapp.requests.command", "request"),
+    "requests": ("trayapp.requests.listing", "requests_command"),
     "emulator": ("trayapp.emulator.cli", "run_from_args"),
 }
 HELP_EPILOG = (
@@ -124,56 +126,10 @@ def command_parser(name: str) -> argparse.ArgumentParser:
     """The parser of one command, as ``quota-tray NAME`` reads it."""
     parser = _Parser(prog=f"quota-tray {name}", description=COMMANDS[name])
     parser.set_defaults(command=name)
-    _add_options(name, parser)
+    from trayapp.settings.options import add_options
+
+    add_options(name, parser, _number)
     return parser
-
-
-def _add_options(name: str, p: argparse.ArgumentParser) -> None:
-    if name in ("run", "demo"):
-        from trayapp.settings.flags import add_warm_options
-    if name == "run":
-        add_warm_options(p, _number, endpoint=True)
-    elif name == "demo":
-        add_warm_options(p, _number, endpoint=False)
-        p.add_argument(
-            "--speed",
-            type=_number,
-            default=1.0,
-            metavar="N",
-            help="run N times faster: latency, interval and thresholds scaled",
-        )
-    elif name == "show":
-        from trayapp.show import add_arguments
-
-        add_arguments(p, _number)
-    elif name == "tui":
-        p.add_argument("--project", metavar="ID", help="only this project")
-        p.add_argument("--demo", action="store_true", help="the demo's cache")
-    elif name in ("status", "rewarm", "pause", "resume", "quit"):
-        if name == "status":
-            p.add_argument("--json", action="store_true", help="machine-readable answer")
-        p.add_argument(
-            "--demo",
-            action="store_true",
-            help="the demo (`quota-tray demo`) even when quota-tray runs too "
-            "(without it: quota-tray, else the demo when only the demo runs)",
-        )
-    elif name == "stats":
-        from trayapp import stats
-
-        stats.add_stats_arguments(p)
-    elif name == "autostart":
-        from trayapp import autostart
-
-        autostart.add_autostart_arguments(p)
-    elif name == "emulator":
-        from trayapp.emulator import cli as emulator_cli
-
-        emulator_cli.add_arguments(p)
-    elif name == "request":
-        from trayapp.requests.command import add_arguments
-
-        add_arguments(p, _number)
 
 
 def _one_line_errors() -> tuple[type[Exception], ...]:

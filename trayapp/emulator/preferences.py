@@ -7,8 +7,15 @@ the output-only ``grantedValue``, ``stateDetail``, ``traceId``, ``requestOrigin`
 ``reconciling``, ``dimensions``. ``contactEmail`` is input only: taken on a write, kept (so a
 test can read what was sent), never answered. A create whose ID exists is 409 ALREADY_EXISTS;
 a quota whose ``quotaIncreaseEligibility`` says no is refused (400 FAILED_PRECONDITION), as is
-a write with no email. Every preference stays reconciling: the emulator grants nothing. List
-filters and ordering are not applied. Standard library only.
+a write with no email. List filters and ordering are not applied.
+
+The life of a preference: reconciling after each create or patch; then, once the project's
+list has been read ``after`` times, decided as the store's ``outcome`` says: ``granted``
+(``grantedValue`` = ``preferredValue``), ``partly granted`` (a value between today's limit and
+the one asked for), ``denied`` or ``needs support`` (``stateDetail`` says why; ``traceId`` for
+Support), or ``reviewing`` (never decided). A preference filed in the console
+(``CONSOLE``) is in the data from the start, so a client is seen following one it did not
+file. Standard library only.
 """
 
 from __future__ import annotations
@@ -29,6 +36,28 @@ METHODS = ("GET", "POST", "PATCH")  # what this route answers; the rest of the e
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}", re.IGNORECASE)
 _OUTPUT_ONLY = ("grantedValue", "stateDetail", "traceId", "requestOrigin")
 Answer = tuple[int, dict[str, object]]
+PAGE_SIZE = 20  # preferences on one page of a list at most: a long list spans pages
+OUTCOMES = ("reviewing", "granted", "partly granted", "denied", "needs support")
+DETAILS = {
+    "reviewing": "The request is being reviewed.",
+    "granted": "",
+    "partly granted": "Partially approved: the rest needs more usage history in this region.",
+    "denied": "Denied: the project does not have enough usage history for this increase.",
+    "needs support": "Contact Cloud Support and quote the trace ID to continue the review.",
+}
+# Preferences filed in the console before the client looked: project -> (ID, body) pairs.
+CONSOLE: dict[str, tuple[tuple[str, dict[str, object]], ...]] = {
+    "demo-project": (
+        ("console-h100-us-central1", {
+            "service": "compute.googleapis.com",
+            "quotaId": "GPUS-PER-GPU-FAMILY-per-project-region",
+            "dimensions": {"region": "us-central1", "gpu_family": "NVIDIA_H100"},
+            "quotaConfig": {"preferredValue": "16"},
+            "contactEmail": "owner@example.com",
+            "justification": "Training runs need 16 H100.",
+        }),
+    ),
+}  # fmt: skip
 
 
 def _now() -> str:
@@ -42,9 +71,23 @@ def _error(code: int, status: str, message: str) -> Answer:
 class PreferenceStore:
     """Every QuotaPreference written to the emulator, per project; safe across threads."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        outcome: str = "reviewing",
+        after: int = 2,
+        console: dict[str, tuple[tuple[str, dict[str, object]], ...]] | None = None,
+    ) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}: {outcome!r}")
+        self.outcome, self.after = outcome, max(1, after)
         self._lock = threading.Lock()
         self._kept: dict[tuple[str, str], dict[str, object]] = {}
+        self._lists: dict[tuple[str, str], int] = {}  # list reads since the latest write
+        for project, filed in (CONSOLE if console is None else console).items():
+            for pref_id, body in filed:
+                self._write(project, pref_id, None, copy.deepcopy(body), set(), validate_only=False)
+                record = self._kept[(project, pref_id)]
+                record["quotaConfig"]["requestOrigin"] = "CLOUD_CONSOLE"  # type: ignore[index]
 
     def stored(self, project: str) -> list[dict[str, object]]:
         """Copies of ``project``'s preferences as kept, ``contactEmail`` included."""
@@ -64,8 +107,9 @@ class PreferenceStore:
         parent = f"projects/{project}/locations/global"
         with self._lock:
             if method == "GET" and pref_id is None:
+                self._listed(project)
                 mine = [_public(r) for (p, _), r in sorted(self._kept.items()) if p == project]
-                return 200, {"quotaPreferences": mine}
+                return _page(mine, one)
             if method == "GET":
                 found = self._kept.get((project, pref_id))
                 if found is None:
@@ -142,7 +186,43 @@ class PreferenceStore:
         )
         if not validate_only:
             self._kept[(project, pref_id)] = record
+            self._lists[(project, pref_id)] = 0
         return 200, _public(record)
+
+    def _listed(self, project: str) -> None:
+        """One more list read: the preferences reconciling ``after`` reads are decided."""
+        if self.outcome == "reviewing":
+            return
+        for key, record in self._kept.items():
+            if key[0] != project or not record.get("reconciling"):
+                continue
+            self._lists[key] = self._lists.get(key, 0) + 1
+            if self._lists[key] >= self.after:
+                _decide(record, self.outcome)
+
+
+def _decide(record: dict[str, object], outcome: str) -> None:
+    """Google's answer to a reconciling preference: the value granted and why."""
+    config = record["quotaConfig"]
+    assert isinstance(config, dict)
+    wanted, granted = int(config["preferredValue"]), int(config["grantedValue"])
+    if outcome == "granted" or (outcome == "partly granted" and wanted - granted > 1):
+        granted = wanted if outcome == "granted" else granted + (wanted - granted) // 2
+    config.update(grantedValue=str(granted), stateDetail=DETAILS[outcome])
+    record.update(reconciling=False, updateTime=_now())
+
+
+def _page(items: list[dict[str, object]], one: dict[str, str]) -> Answer:
+    """One page of a list: ``pageSize`` (at most ``PAGE_SIZE``) from the ``pageToken`` on."""
+    try:
+        size = min(int(one.get("pageSize") or PAGE_SIZE), PAGE_SIZE)
+        start = int(one.get("pageToken") or 0)
+    except ValueError:
+        return _error(400, "INVALID_ARGUMENT", "Invalid page_size or page_token.")
+    body: dict[str, object] = {"quotaPreferences": items[start : start + max(size, 1)]}
+    if start + max(size, 1) < len(items):
+        body["nextPageToken"] = str(start + max(size, 1))
+    return 200, body
 
 
 def _copy_path(source: dict[str, object], target: dict[str, object], path: list[str]) -> None:

@@ -97,9 +97,12 @@ class Emulator:
     @classmethod
     def demo(cls, speed: float = 1.0) -> Emulator:
         """The demo's emulator: latencies that take a cycle through every level, and a second
-        project, ``demo-no-gpus``, whose GPUS_ALL_REGIONS is 0 (as on many new projects)."""
+        project, ``demo-no-gpus``, whose GPUS_ALL_REGIONS is 0 (as on many new projects); its
+        quota increase requests are granted after two list reads."""
         latency = Latency.demo(scale=1 / speed)
-        return cls(latency=latency, project_quotas={NO_GPUS: {"GPUS_ALL_REGIONS": (0, 0)}})
+        made = cls(latency=latency, project_quotas={NO_GPUS: {"GPUS_ALL_REGIONS": (0, 0)}})
+        made.preferences = preferences.PreferenceStore(outcome="granted", after=2)
+        return made
 
     @property
     def url(self) -> str:

@@ -99,6 +99,11 @@ class QuotaSource(Protocol):
         """The project-wide quotas (``GPUS_ALL_REGIONS``...), or SourceError. Optional: asked
         only when a launch needs them."""
 
+    def fetch_preferences(self, project: str) -> list[tuple[object, ...]]:
+        """Every quota increase request of the project, the console's too, as
+        ``sources.preferences.Preference`` values, or SourceError. Optional: the warmer asks
+        only a source that has it, once per project per cycle."""
+
     def release(self) -> None:
         """The round is over: free what you hold (a helper process ends after a short grace).
         The next prepare() or fetch() builds it again."""

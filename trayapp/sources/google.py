@@ -7,9 +7,10 @@ from plain values only, so it can be re-created on the far side of a process bou
 from __future__ import annotations
 
 from trayapp.sources.base import RegionQuotas
-from trayapp.sources.cloudquotas import CloudQuotasSource, quotas_endpoint_for
+from trayapp.sources.cloudquotas import quotas_endpoint_for
 from trayapp.sources.compute import ComputeSource
 from trayapp.sources.compute_projects import ComputeProjectsSource
+from trayapp.sources.preferences import Preference, PreferenceSource
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 from trayapp.sources.size_cap import MAX_ANSWER_BYTES
 
@@ -38,7 +39,7 @@ class GoogleSource:
         self.projects = ComputeProjectsSource(
             endpoint, timeout_s=timeout_s, max_answer_bytes=max_answer_bytes
         )
-        self.quotas = CloudQuotasSource(
+        self.quotas = PreferenceSource(  # QuotaInfos, and the quota preferences
             quotas_endpoint_for(endpoint, quotas_endpoint),
             timeout_s=timeout_s,
             max_answer_bytes=max_answer_bytes,
@@ -65,6 +66,9 @@ class GoogleSource:
 
     def fetch_project(self, project: str) -> RegionQuotas:
         return self.projects.fetch_project(project)
+
+    def fetch_preferences(self, project: str) -> list[Preference]:
+        return self.quotas.fetch_preferences(project)
 
     def release(self) -> None:
         self.compute.release()

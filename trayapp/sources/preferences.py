@@ -16,13 +16,18 @@ from typing import Any, NamedTuple
 
 from trayapp.safety.text import clean_line
 from trayapp.sources.base import SourceError
-from trayapp.sources.cloudquotas import CloudQuotasSource
+from trayapp.sources.cloudquotas import MAX_PAGES, PAGE_SIZE, CloudQuotasSource
 from trayapp.sources.errors import classify
 from trayapp.sources.quota_project import HEADER
 
 PERMISSION = "cloudquotas.quotas.update"
 ROLE = "Cloud Quotas Admin (roles/cloudquotas.admin)"
+READ_PERMISSION = "cloudquotas.quotas.get"
+READ_ROLE = "Cloud Quotas Viewer (roles/cloudquotas.viewer)"
+MAX_PREFERENCES = 1000  # preferences kept from one project's list; a flood is cut here
 _MAX_ID = 63
+_MAX_NAME = 300
+_MAX_DIMENSIONS = 16
 
 
 class Ask(NamedTuple):
@@ -44,6 +49,23 @@ class Filed(NamedTuple):
     granted: int | None
     reconciling: bool
     trace_id: str
+
+
+class Preference(NamedTuple):
+    """One QuotaPreference as listed, in plain values (it crosses the fetcher's pipe); every
+    text cleaned and capped. No email, no justification: the app follows, it never repeats."""
+
+    name: str
+    service: str
+    quota_id: str
+    dimensions: dict[str, str]
+    preferred: int
+    granted: int | None
+    reconciling: bool
+    state_detail: str
+    trace_id: str
+    created_at: float | None
+    updated_at: float | None
 
 
 def preference_id(service: str, quota_id: str, dimensions: dict[str, str]) -> str:
@@ -100,6 +122,92 @@ class PreferenceSource(CloudQuotasSource):
         except Exception as exc:
             raise self._failed(client, refusal(exc, project, ask, self.timeout_s)) from exc
         return _filed(answer)
+
+    def fetch_preferences(self, project: str) -> list[Preference]:
+        """Every QuotaPreference of ``project`` (the app's and the console's), page by page:
+        ``MAX_PAGES`` pages and ``MAX_PREFERENCES`` preferences at most. SourceError on
+        failure, a list that never ends included (``bad_response``)."""
+        where = f"{project}/quotaPreferences"
+        client = self._ready_client(where)
+        try:
+            self._sent()
+            pager = client.list_quota_preferences(
+                request={"parent": f"projects/{project}/locations/global", "page_size": PAGE_SIZE},
+                timeout=self.timeout_s,
+                retry=None,
+                metadata=((HEADER, self.billed_to(project)),),  # every page carries it
+            )
+            return self._read_pages(pager, where)
+        except SourceError as exc:
+            raise self._failed(client, exc) from exc
+        except Exception as exc:
+            raise self._failed(client, list_refusal(exc, project, self.timeout_s)) from exc
+
+    def _read_pages(self, pager: Any, where: str) -> list[Preference]:
+        found: list[Preference] = []
+        tokens: set[str] = set()
+        for number, page in enumerate(pager.pages, start=1):  # each next page: one request
+            for answer in page.quota_preferences:
+                if len(found) < MAX_PREFERENCES:
+                    found.append(preference(answer))
+            token = str(page.next_page_token)
+            if not token:
+                return found
+            if token in tokens or number >= MAX_PAGES:
+                why = "repeated a page token" if token in tokens else "did not end"
+                raise SourceError(
+                    "bad_response",
+                    f"{where}: the list of quota increase requests {why} after {number} pages",
+                )
+            tokens.add(token)
+            self._sent()
+        return found
+
+
+def list_refusal(exc: BaseException, project: str, timeout_s: float) -> SourceError:
+    """One line: a 403 names the permission and the role that grants reading requests."""
+    error = classify(exc, f"{project}/quotaPreferences", timeout_s)
+    if error.kind == "permission":
+        said = clean_line(getattr(exc, "message", exc), 200)
+        return SourceError(
+            "permission",
+            f"{project}: following quota increase requests needs the permission "
+            f"{READ_PERMISSION} (role {READ_ROLE}): {said}",
+        )
+    return error
+
+
+def preference(answer: Any) -> Preference:
+    """Plain values out of a QuotaPreference message; the email and justification left out."""
+    config = answer.quota_config
+    granted = config.granted_value if "granted_value" in config else None
+    dimensions = {
+        clean_line(str(k), _MAX_NAME): clean_line(str(v), _MAX_NAME)
+        for k, v in list(answer.dimensions.items())[:_MAX_DIMENSIONS]
+    }
+    return Preference(
+        clean_line(str(answer.name), _MAX_NAME),
+        clean_line(str(answer.service), _MAX_NAME),
+        clean_line(str(answer.quota_id), _MAX_NAME),
+        dimensions,
+        int(config.preferred_value),
+        None if granted is None else int(granted),
+        bool(answer.reconciling),
+        clean_line(str(config.state_detail), _MAX_NAME),
+        clean_line(str(config.trace_id), 80),
+        _seconds(answer, "create_time"),
+        _seconds(answer, "update_time"),
+    )
+
+
+def _seconds(answer: Any, field: str) -> float | None:
+    """Epoch seconds of a timestamp field, None when Google left it out."""
+    if field not in answer:
+        return None
+    try:
+        return float(getattr(answer, field).timestamp())
+    except (AttributeError, OverflowError, ValueError):
+        return None
 
 
 def refusal(exc: BaseException, project: str, ask: Ask, timeout_s: float) -> SourceError:

@@ -54,6 +54,8 @@ class QuotaLine:
     heading: bool = False  # names the quota the lines below it read
     url: str | None = None  # the console page to ask for more of this quota
     launch: bool = False  # a [[launch]]'s verdict; region: its best region
+    request: bool = False  # a quota increase request: a line of the Requests menu
+    eligibility: str = ""  # whether the quota may be raised, said before asking for more
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,20 @@ def quota_lines(doc: Mapping[str, Any], now: float | None = None) -> tuple[Quota
             text = answers.clean(answers.summary_line(metric, checks), 100)
             ask = next((c for c in rows if c["region"] == region), rows[0])
             url = quota_names.request_url(str(ask.get("project", "")), ask)
-            lines.append(QuotaLine(text, answers.clean(region, 60) if region else None, url=url))
-    return tuple(lines)
+            said = words.eligibility_text(ask.get("eligibility"))
+            where = answers.clean(region, 60) if region else None
+            lines.append(QuotaLine(text, where, url=url, eligibility=said))
+    return (*lines, *request_lines(doc, now))
+
+
+def request_lines(doc: Mapping[str, Any], now: float | None) -> list[QuotaLine]:
+    """One line per quota increase request in the cache, with its state and age."""
+    from trayapp.requests import follow
+
+    now = time.time() if now is None else now
+    projects = doc.get("projects") if isinstance(doc.get("projects"), dict) else {}
+    found = [e for p in projects.values() for e in (p.get("requests") or ()) if isinstance(e, dict)]
+    return [QuotaLine(answers.clean(follow.summary(e, now), 120), request=True) for e in found]
 
 
 def launch_lines(doc: Mapping[str, Any], now: float | None) -> list[QuotaLine]:
@@ -117,7 +131,7 @@ def short_answer(lines: tuple[QuotaLine, ...]) -> str:
     parts = []
     for line in lines:
         name, _, rest = line.text.partition(" · ")
-        if line.region is not None and not line.launch:
+        if line.region is not None and not line.launch and not line.request:
             parts.append(f"{name} {rest.split(' · ')[0]}")
     return " · ".join(parts)
 

@@ -65,6 +65,12 @@ def open_in_desktop(path: Path | str) -> None:
         pass  # the handler keeps running on its own
 
 
+def ask_label(line: QuotaLine) -> str:
+    """``H100 (may be raised)…``: the quota, and whether it may be raised, before asking."""
+    name = line.text.split(" · ")[0]
+    return f"{name} ({line.eligibility})…" if line.eligibility else f"{name}…"
+
+
 class TrayMenu:
     """The menu half of the tray icon; :class:`~trayapp.ui.tray.TrayApp` sets up what it reads."""
 
@@ -98,6 +104,7 @@ class TrayMenu:
             item("Rewarm now", self._rewarm_now, default=True),
             item(lambda _: self.display.text, None, enabled=False),
             item("Quotas", menu(lambda: self._quota_items(pystray))),
+            item("Requests", menu(lambda: self._request_items(pystray))),
             menu.SEPARATOR,
             item(lambda _: "Resume" if self.model.paused else "Pause", self._pause_or_resume),
             item(
@@ -118,7 +125,7 @@ class TrayMenu:
         """One line per GPU type (then C3) with its best regions; a click copies the best
         region's name (``us-west1``), as ``--region`` and ``gcloud ... --region`` take it."""
         item = pystray.MenuItem
-        lines = self.display.quotas
+        lines = tuple(line for line in self.display.quotas if not line.request)
         if not lines:
             return [item("No answers yet", None, enabled=False)]
         items = [
@@ -133,18 +140,21 @@ class TrayMenu:
         more = [
             item(
                 "Ask for more quota",
-                pystray.Menu(
-                    *(
-                        item(f"{line.text.split(' · ')[0]}…", self._ask_action(line))
-                        for line in asks
-                    )
-                ),
+                pystray.Menu(*(item(ask_label(line), self._ask_action(line)) for line in asks)),
             )
         ]
         if self._copier is None:
             return [*items, pystray.Menu.SEPARATOR, *more] if asks else items
         hint = item("Click a line to copy its best region", None, enabled=False)
         return [*items, pystray.Menu.SEPARATOR, hint, *(more if asks else [])]
+
+    def _request_items(self, pystray: ModuleType) -> list[Any]:
+        """One line per quota increase request followed: its quota, state and age."""
+        item = pystray.MenuItem
+        lines = [line for line in self.display.quotas if line.request]
+        if not lines:
+            return [item("No quota increase requests", None, enabled=False)]
+        return [item(line.text, None, enabled=False) for line in lines]
 
     def _ask_action(self, line: QuotaLine) -> Callable[[], None]:
         """Open the console's quotas page for the line's quota and best region."""

@@ -26,6 +26,10 @@ from trayapp.sources.fetcher.process import Call, FetcherProcess, stop_resource_
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 from trayapp.sources.recipe import SourceRecipe
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the fetcher's side imports the client module; this side only names it
+    from trayapp.sources.preferences import Preference
+
 IDLE_GRACE_S = 5.0  # after release(): a retry round that starts at once reuses the process
 START_TIMEOUT_S = 60.0  # start-up imports google-cloud-compute: ~1.5 s idle, more under load
 # A call gives up this much before its deadline: the warmer's deadline is the same value,
@@ -74,6 +78,9 @@ class HelperSource:
 
     def fetch_project(self, project: str) -> RegionQuotas:
         return self.call("fetch_project", project, where=f"{project}/project-wide quotas")
+
+    def fetch_preferences(self, project: str) -> list[Preference]:
+        return self.call("fetch_preferences", project, where=f"{project}/quotaPreferences")
 
     def release(self) -> None:
         """The round is over: end the process after ``idle_grace_s``, unless a call comes
