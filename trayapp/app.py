@@ -18,6 +18,7 @@ from trayapp.history import HistoryRecorder
 from trayapp.logsink import FileLog, route_logging
 from trayapp.sources.base import QuotaSource
 from trayapp.warming.events import Event, EventBus, WarmEvent
+from trayapp.warming.lanes import lanes_for
 from trayapp.warming.scheduler import Warmer
 from trayapp.warming.state import WarmState
 from trayapp.warming.troubles import Troubles
@@ -108,6 +109,7 @@ class Runtime:
             fetch_deadline_s=settings.timeout_s,
             state=state,
             output=self.writer,  # a cycle is complete only once its answers reached the file
+            enrichments=lanes_for(source),
         )
 
     def _seed(self, state: WarmState) -> None:

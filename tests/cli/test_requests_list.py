@@ -11,7 +11,7 @@ import pytest
 from userdirs import headless_env, run_cli
 
 from trayapp.emulator.preferences import PreferenceStore
-from trayapp.requests import follow
+from trayapp.sources import preference_states as follow
 from trayapp.sources.preferences import PreferenceSource
 
 PROJECT = "demo-project"

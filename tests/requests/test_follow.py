@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from trayapp.requests import follow
+from trayapp.sources import preference_states as follow
 from trayapp.sources.preferences import Preference
 
 VERTEX_SPOT_H100 = "CustomModelTrainingPreemptibleH100GPUsPerProjectPerRegion"

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from trayapp.emulator.preferences import PAGE_SIZE, PreferenceStore
-from trayapp.requests import follow
+from trayapp.sources import preference_states as follow
 from trayapp.sources.base import SourceError
 from trayapp.sources.google import GoogleSource
 from trayapp.sources.preferences import Preference, PreferenceSource

@@ -12,7 +12,7 @@ from typing import Any
 from launch_docs import PROJECT, warmed_doc
 
 from trayapp.emulator.preferences import PreferenceStore
-from trayapp.requests import follow
+from trayapp.sources import preference_states as follow
 from trayapp.sources.preferences import PreferenceSource
 from trayapp.ui.display import DisplayModel
 from trayapp.ui.tray_menu import TrayMenu, ask_label

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from trayapp import cache
-from trayapp.requests import follow
+from trayapp.sources import preference_states as follow
 
 EXIT_NO_CACHE = 3
 

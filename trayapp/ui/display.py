@@ -95,7 +95,7 @@ def quota_lines(doc: Mapping[str, Any], now: float | None = None) -> tuple[Quota
 
 def request_lines(doc: Mapping[str, Any], now: float | None) -> list[QuotaLine]:
     """One line per quota increase request in the cache, with its state and age."""
-    from trayapp.requests import follow
+    from trayapp.sources import preference_states as follow
 
     now = time.time() if now is None else now
     projects = doc.get("projects") if isinstance(doc.get("projects"), dict) else {}

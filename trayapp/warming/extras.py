@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from trayapp.cache import now_iso
 from trayapp.sources.base import SourceError, internal_error, log_internal
+from trayapp.warming.batch import requests_sent
 from trayapp.warming.events import WarmEvent
 from trayapp.warming.extra_state import Outcome
 
@@ -97,13 +98,16 @@ class Tail:
             deadline_s = e.timing.fetch_deadline_s
         if not due:
             return
+        sent_before = requests_sent(self._source)
         futures = [self._start(enrichment, project, key) for enrichment, project, key in due]
         ends = time.monotonic() + deadline_s
         results = [
             _wait(future, ends, enrichment.describe(project, key), deadline_s)
             for (enrichment, project, key), future in zip(due, futures, strict=True)
         ]
-        told = self._apply(number, cycle, due, results)
+        sent_after = requests_sent(self._source)
+        sent = sent_after - sent_before if sent_before is not None and sent_after else 0
+        told = self._apply(number, cycle, due, results, sent)
         for item in told:
             self._emit(item.kind, message=item.message, data=item.data, snapshot=True)
 
@@ -125,12 +129,14 @@ class Tail:
         cycle: int,
         due: list[tuple[Enrichment, str, str]],
         results: list[tuple[Any, SourceError | None]],
+        sent: int,
     ) -> list[Told]:
         e = self._engine
         told: list[Told] = []
         with e.lock:
             if e.stopping or number != e.round.number:
                 return []  # a reload or a re-warm replaced the round: its answers are dropped
+            e.round.calls += sent  # "API calls": the round's HTTP requests, enrichments too
             state = e.state
             for (enrichment, project, key), (answer, failure) in zip(due, results, strict=True):
                 before = state.extras.outcome(project, key)

@@ -1,0 +1,18 @@
+"""Which enrichments a source can answer: a lane for each optional method it has (usage from
+Cloud Monitoring, capacity advice, quota requests), none for a source without them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trayapp.warming.extras import Enrichment
+from trayapp.warming.requests_lane import RequestsLane
+
+
+def lanes_for(source: Any, *, capacity: bool = True) -> list[Enrichment]:
+    """The lanes of ``source``; ``capacity`` False (``[capacity] enabled = false``) keeps the
+    capacity lane from asking, and drops the advice kept from before."""
+    lanes: list[Enrichment] = []
+    if callable(getattr(source, "fetch_preferences", None)):
+        lanes.append(RequestsLane())
+    return lanes
