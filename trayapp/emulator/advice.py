@@ -33,11 +33,11 @@ NOT_OFFERED = frozenset({"us-east1"})  # no advice here: 404, as for a method no
 GPU_FAMILIES = ("a2-", "a3-", "a4-", "g2-", "g4-")  # accelerator shapes: harder to come by
 
 
-def score(region: str, machine_type: str, count: int, spot: bool) -> float:
-    """The score the emulator gives: the region's, less for GPU shapes and for more machines,
-    more for Spot; two decimals, 0..1."""
+def score(region: str, machine_type: str, count: int, spot: bool, gpus: bool = False) -> float:
+    """The score the emulator gives: the region's, less for GPU shapes (or attached GPUs) and
+    for more machines, more for Spot; two decimals, 0..1."""
     value = REGION_SCORES.get(region, DEFAULT_SCORE)
-    if machine_type.startswith(GPU_FAMILIES):
+    if gpus or machine_type.startswith(GPU_FAMILIES):
         value *= 0.95
     value /= 1 + 0.1 * (count - 1)
     if spot:
@@ -60,8 +60,8 @@ def answer(
         asked = _request(json.loads(raw or b"{}"))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         return 400, error_body(400, "invalid", f"Invalid CapacityAdviceRequest: {exc}")
-    machine_type, count, spot = asked
-    got = score(region, machine_type, count, spot)
+    machine_type, count, spot, gpus = asked
+    got = score(region, machine_type, count, spot, gpus)
     zones = [f"{region}-a", f"{region}-b"][: min(count, 2)] if got >= 0.5 else [f"{region}-c"]
     shards, left = [], count
     for number, zone in enumerate(zones):
@@ -81,8 +81,9 @@ def answer(
     return 200, {"recommendations": [{"scores": scores, "shards": shards}]}
 
 
-def _request(body: dict[str, object]) -> tuple[str, int, bool]:
-    """(machine type, count, Spot) from a CapacityAdviceRequest; ValueError when it lacks one."""
+def _request(body: dict[str, object]) -> tuple[str, int, bool, bool]:
+    """(machine type, count, Spot, GPUs attached) from a CapacityAdviceRequest; ValueError
+    when it lacks one of them."""
     model = body["instanceProperties"]["scheduling"]["provisioningModel"]  # type: ignore[index]
     if model not in MODELS:
         raise ValueError(f"provisioningModel {model!r} is not one of {', '.join(MODELS)}")
@@ -93,4 +94,5 @@ def _request(body: dict[str, object]) -> tuple[str, int, bool]:
     count = int(body["size"])  # type: ignore[call-overload]
     if count < 1:
         raise ValueError("size must be at least 1")
-    return str(types[0]), count, model == "SPOT"
+    gpus = any(s.get("guestAccelerators") for s in selections.values())
+    return str(types[0]), count, model == "SPOT", gpus

@@ -68,7 +68,7 @@ def for_launch(
     spot = launch.tier == "spot"
     wanted = {launch.name, *names}
     found: dict[str, Advice] = {}
-    for entry in snap.section(project, "capacity"):
+    for entry in _listed(snap, project, "capacity"):
         if not isinstance(entry, dict):
             continue
         same = (
@@ -79,7 +79,7 @@ def for_launch(
         if (entry.get("launch") in wanted or same) and (advice := _advice(entry)):
             wanted.add(str(entry.get("launch")))
             found[advice.region] = advice
-    for entry in snap.section(project, "extras"):  # not offered, said by the call's outcome
+    for entry in _listed(snap, project, "extras"):  # not offered, said by the call's outcome
         key = entry.get("key") if isinstance(entry, dict) else None
         kind, _, rest = str(key or "").partition(":")
         name, _, region = rest.rpartition(":")
@@ -102,6 +102,12 @@ def names_for(body: Mapping[str, Any], launch: Launch) -> list[str]:
         ):
             names.append(str(entry.get("name")))
     return names
+
+
+def _listed(snap: cache.Snapshot, project: str, name: str) -> list[Any]:
+    body = snap.doc["projects"].get(project)
+    found = snap.section(project, name) if isinstance(body, dict) else []
+    return found if isinstance(found, list) else []
 
 
 def _advice(entry: Mapping[str, Any]) -> Advice | None:

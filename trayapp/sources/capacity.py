@@ -30,6 +30,14 @@ MAX_ZONES = 16  # a region has a handful; more is not an answer to keep
 # the words a refusal's message carries when the API is not offered to the project or region:
 # SourceError("unavailable", ...) crosses the process pipe as kind and message only
 NOT_OFFERED_TEXT = "capacity advice is not offered"
+# the GPUs attached to N1 machines, as Compute names their accelerator types
+N1_ACCELERATORS = {
+    "t4": "nvidia-tesla-t4",
+    "p4": "nvidia-tesla-p4",
+    "v100": "nvidia-tesla-v100",
+    "p100": "nvidia-tesla-p100",
+}
+_ATTACHED = re.compile(r"(\d+)x([a-z0-9]+)")  # "4xt4"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")  # proto3 JSON Duration: "3600s", "1.5s"
 
 
@@ -53,14 +61,21 @@ class CapacityAnswer(NamedTuple):
 
 def request_body(request: CapacityRequest) -> dict[str, object]:
     """The CapacityAdviceRequest body (camelCase, as REST sends it): the machine type as the
-    one instance selection, the provisioning model, the size, any zones of the region."""
+    one instance selection (an N1 shape ``n1-standard-8+4xT4`` with its GPUs as guest
+    accelerators), the provisioning model, the size, any zone of the region."""
+    machine, _, gpus = request.machine_type.partition("+")
+    selection: dict[str, object] = {"machineTypes": [machine]}
+    attached = _ATTACHED.fullmatch(gpus.lower())
+    if attached and attached.group(2) in N1_ACCELERATORS:
+        accelerator = N1_ACCELERATORS[attached.group(2)]
+        selection["guestAccelerators"] = [
+            {"acceleratorType": accelerator, "acceleratorCount": int(attached.group(1))}
+        ]
     return {
         "instanceProperties": {
             "scheduling": {"provisioningModel": "SPOT" if request.spot else "STANDARD"}
         },
-        "instanceFlexibilityPolicy": {
-            "instanceSelections": {"launch": {"machineTypes": [request.machine_type]}}
-        },
+        "instanceFlexibilityPolicy": {"instanceSelections": {"launch": selection}},
         "size": request.count,
         "distributionPolicy": {"targetShape": "ANY"},
     }
