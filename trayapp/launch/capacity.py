@@ -62,9 +62,10 @@ class Advice:
 def for_launch(
     snap: cache.Snapshot, project: str, launch: Launch, names: Iterable[str] = ()
 ) -> dict[str, Advice]:
-    """Region -> the advice the cache holds for ``launch`` in ``project``: entries written for
-    a launch of that name, or for the same machine type, count and provisioning model (what
-    ``show --launch SHAPE`` names); ``names`` are more launch names that stand for it."""
+    """Region -> the advice the cache holds for ``launch`` in ``project``: entries for the
+    same machine type, count and provisioning model, whatever launch they were asked for (an
+    entry of a launch whose count has since changed is not this one's); the outcomes of calls
+    of this launch, or of ``names`` that stand for it, say where advice is not offered."""
     spot = launch.tier == "spot"
     wanted = {launch.name, *names}
     found: dict[str, Advice] = {}
@@ -76,7 +77,7 @@ def for_launch(
             and entry.get("count") == launch.count
             and entry.get("spot") is spot
         )
-        if (entry.get("launch") in wanted or same) and (advice := _advice(entry)):
+        if same and (advice := _advice(entry)):
             wanted.add(str(entry.get("launch")))
             found[advice.region] = advice
     for entry in _listed(snap, project, "extras"):  # not offered, said by the call's outcome
