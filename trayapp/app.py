@@ -109,7 +109,7 @@ class Runtime:
             fetch_deadline_s=settings.timeout_s,
             state=state,
             output=self.writer,  # a cycle is complete only once its answers reached the file
-            enrichments=lanes_for(source),
+            enrichments=lanes_for(source, capacity=settings.capacity_enabled),
         )
 
     def _seed(self, state: WarmState) -> None:

@@ -34,6 +34,7 @@ TABLE_KEYS = {
     "gpu": ("metrics", "regions", "service", "spot"),
     "c3": ("metric", "regions", "service"),
     "notifications": ("enabled", "tone"),
+    "capacity": ("enabled",),
 }
 __all__ = ["LIMITS", "ConfigError", "Settings", "check_endpoint", "from_mapping", "load"]
 
@@ -60,6 +61,7 @@ class Settings:
     watch: tuple[WatchRule, ...] = ()
     launches: tuple[Any, ...] = ()  # trayapp.launch.needs.Launch: what [[launch]] names
     quota_project: str | None = None  # [auth]: billed for Cloud Quotas calls, see sources
+    capacity_enabled: bool = True  # [capacity]: ask Compute's capacity advice for [[launch]]
 
     @property
     def toast_tone(self) -> str:
@@ -112,6 +114,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         "watch",
         "launch",
         "auth",
+        "capacity",
     }
     for key in data:
         if key not in known:
@@ -164,6 +167,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
                     f"notifications.tone must be one of {', '.join(TONES)}, not {table['tone']!r}"
                 )
             values["notification_tone"] = table["tone"]
+    values.update(_capacity(data.get("capacity")))
     settings = Settings(**values, **plan.service_keys(data), **_auth(data.get("auth")))
     return _judged(settings, data)
 
@@ -175,6 +179,16 @@ def _judged(settings: Settings, data: dict[str, Any]) -> Settings:
     if "watch" in data:
         settings = replace(settings, watch=parse_rules(data["watch"], settings))
     return settings
+
+
+def _capacity(value: Any) -> dict[str, bool]:
+    """``[capacity] enabled``: whether a ``[[launch]]`` asks Compute's capacity advice."""
+    if value is None:
+        return {}
+    table = _table("capacity", value, set(TABLE_KEYS["capacity"]))
+    if "enabled" in table and not isinstance(table["enabled"], bool):
+        raise ConfigError("capacity.enabled must be true or false")
+    return {"capacity_enabled": table["enabled"]} if "enabled" in table else {}
 
 
 def _unknown_key(key: str, known: set[str]) -> str:

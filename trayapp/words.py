@@ -164,3 +164,27 @@ def level_word(level: str | None, failed: int = 0, total: int = 0) -> str:
     if failed and failed < total:
         return f"incomplete ({failed} in error)"
     return "failed"
+
+
+# Capacity advice (Compute ``advice.capacity``): its obtainability score is "the likelihood of
+# successfully obtaining the requested number of VMs", 0.0 to 1.0. Likely: more likely than
+# not (docs/sources.md, "Capacity advice").
+LIKELY, UNLIKELY, NOT_OFFERED = "likely", "unlikely", "not offered"
+LIKELY_AT = 0.5
+
+
+def likely(score: float | None) -> bool:
+    """True when the obtainability score says the machines are more likely than not there."""
+    return isinstance(score, int | float) and score >= LIKELY_AT
+
+
+def chance(score: float | None, zones: Any = ()) -> str:
+    """``likely (0.82), zones us-east4-a, us-east4-b`` / ``unlikely (0.12)``; "" without a score.
+    The zones are named only where it is likely: they are where to launch."""
+    if not isinstance(score, int | float) or isinstance(score, bool):
+        return ""
+    text = f"{LIKELY if likely(score) else UNLIKELY} ({min(max(float(score), 0.0), 1.0):.2f})"
+    names = [clean_line(z, 40) for z in zones or () if isinstance(z, str) and z]
+    if names and likely(score):
+        text += f", zone{'s' if len(names) > 1 else ''} {', '.join(names[:4])}"
+    return text

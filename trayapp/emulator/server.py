@@ -1,11 +1,7 @@
-"""The local HTTP emulator of the Compute regions API and of Cloud Quotas (QuotaInfos and
-QuotaPreferences), on loopback unless told otherwise: deterministic quotas, latency profiles
-and injected faults, so the real Google clients are exercised with no account and no network.
-
-This module holds the server's lifecycle, its request log and the path of one request through
-faults and latency; the sockets are in ``transport``, the answers in ``answers``, ``quotas`` and
-``preferences``. Standard library only.
-"""
+"""The local HTTP emulator of Compute (regions, projects, advice) and Cloud Quotas, loopback
+only unless told otherwise, so the real Google clients run with no account and no network: its
+lifecycle, request log and one request's path through faults and latency (sockets: ``transport``;
+answers: ``answers``, ``quotas``, ``preferences``, ``advice``). Standard library only."""
 
 from __future__ import annotations
 
@@ -18,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
-from trayapp.emulator import answers, preferences, projects, quotas
+from trayapp.emulator import advice, answers, preferences, projects, quotas
 from trayapp.emulator.data import FAULT_TARGETS, KNOWN_REGIONS, expected_quotas
 from trayapp.emulator.faults import Fault, FaultSet, Latency, error_body, parse_fault
 from trayapp.emulator.transport import (
@@ -217,6 +213,8 @@ class Emulator:
         project_route = projects.ROUTE.match(url.path)
         if project_route:  # projects.get: its fault target is "project"
             project, region = project_route.group(1), projects.TARGET
+        if advised := advice.ROUTE.match(url.path):  # advice.capacity: fault target "advice"
+            project, region = advised.group(1), advice.TARGET
         billed = (handler.headers.get(HEADER) or "").strip()[:200] or None
 
         def record(status: int | str, fault: Fault | None) -> None:
@@ -227,10 +225,12 @@ class Emulator:
         fault = None
         if project is None:
             status, body = 404, error_body(404, "notFound", f"The URL {url.path} was not found.")
-        elif handler.command not in (preferences.METHODS if asks else ("GET",)):
+        elif handler.command not in (
+            preferences.METHODS if asks else advice.METHODS if advised else ("GET",)
+        ):
             status, body = 405, error_body(405, "methodNotAllowed", "Only GET is served here.")
         elif (
-            not (quota_route or project_route or asks)
+            not (quota_route or project_route or asks or advised)
             and region is not None
             and region not in self._regions()
         ):
@@ -280,6 +280,8 @@ class Emulator:
     ) -> tuple[int, dict[str, object]]:
         """The answer to a request that drew ``fault`` (None: none), once latency has passed."""
         query = parse_qs(urlsplit(handler.path).query)
+        if advised := advice.ROUTE.match(urlsplit(handler.path).path):
+            return advice.answer(project, advised.group(2), handler.body, fault)
         if asks and fault is not None and fault.action == "http":
             return fault.status, quotas.fault_body(fault.status, fault.reason, project, billed)
         if asks:

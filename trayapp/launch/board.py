@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from trayapp import answers, cache
+from trayapp.launch import capacity
 from trayapp.launch.needs import Launch
 from trayapp.launch.shapes import parse_shape
 from trayapp.launch.verdict import FITS, FITS_AT_MOST, RegionVerdict, judge, summary
@@ -29,6 +30,7 @@ class Judged:
     project: str
     launch: Launch
     verdicts: tuple[RegionVerdict, ...]
+    advice: tuple[tuple[str, str], ...] = ()  # (region, capacity advice in words), best first
 
     @property
     def text(self) -> str:
@@ -40,6 +42,13 @@ class Judged:
         """The first region where it fits (``fits ≤`` included), else None."""
         fitting = self.fitting()
         return fitting[0].region if fitting else None
+
+    @property
+    def capacity_text(self) -> str:
+        """``capacity: us-east4 likely (0.82), zones us-east4-a; us-west1 unlikely (0.12)``;
+        "" when the cache holds no advice for this launch."""
+        said = "; ".join(f"{region} {text}" for region, text in self.advice)
+        return answers.clean(f"capacity: {said}", 2 * LINE_CHARS) if said else ""
 
     def fitting(self) -> list[RegionVerdict]:
         """The regions where it fits or fits ≤, best first."""
@@ -70,6 +79,7 @@ def judge_document(
     if max_age_s is None:  # what the writer states, else the default
         max_age_s = cache.Snapshot({"warmer": doc.get("warmer") or {}}).max_age_s
     now = time.time() if now is None else now
+    snap = cache.Snapshot({"projects": doc.get("projects") or {}})
     found = []
     for project, body in (doc.get("projects") or {}).items():
         if not isinstance(body, dict):
@@ -77,7 +87,15 @@ def judge_document(
         checks, more = body.get("checks") or [], body.get("launch_quotas") or []
         for launch in launches_of(body):
             verdicts = judge(launch, checks, more, max_age_s, now)
-            found.append(Judged(project, launch, tuple(verdicts)))
+            advice = capacity.for_launch(snap, project, launch)
+            said = [
+                (r, advice[r].text(max_age_s, now))
+                for r in (v.region for v in verdicts)
+                if r in advice
+            ]
+            found.append(
+                Judged(project, launch, tuple(verdicts), tuple((r, t) for r, t in said if t))
+            )
     return found
 
 

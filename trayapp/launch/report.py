@@ -16,10 +16,12 @@ if TYPE_CHECKING:
     from typing import Any
 
     from trayapp.cache import Snapshot
+    from trayapp.launch.capacity import Advice
     from trayapp.launch.needs import Launch
     from trayapp.launch.verdict import RegionVerdict
 
 COLUMNS = ("REGION", "VERDICT", "WHY")
+CAPACITY = "CAPACITY"  # a column beside the verdict, shown when the cache holds advice
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +73,7 @@ def launch_of(snap: Snapshot, projects: list[str], shape_text: str, count: int) 
 def show_launch(
     snap: Snapshot, projects: list[str], args: argparse.Namespace, max_age: float, now: float
 ) -> int:
-    from trayapp.launch import verdict
+    from trayapp.launch import capacity, verdict
 
     try:
         launch = launch_of(snap, projects, args.launch, args.count or 1)
@@ -82,9 +84,15 @@ def show_launch(
         p: verdict.judge(launch, snap.checks(p), snap.launch_quotas(p), max_age, now)
         for p in projects
     }
+    advice = {
+        p: capacity.for_launch(
+            snap, p, launch, capacity.names_for(snap.doc["projects"].get(p) or {}, launch)
+        )
+        for p in projects
+    }
     if args.json:
         body = {
-            p: {"launch": _launch_json(launch), "regions": [v.as_json() for v in vs]}
+            p: {"launch": _launch_json(launch), "regions": _regions_json(vs, advice[p])}
             for p, vs in judged.items()
         }
         print(json.dumps(words.whole_numbers(body), indent=2))
@@ -92,11 +100,20 @@ def show_launch(
         for number, (project, verdicts) in enumerate(judged.items()):
             if number:
                 print()
-            _print(project, launch, verdicts)
+            said = {r: a.text(max_age, now) for r, a in advice[project].items()}
+            _print(project, launch, verdicts, said)
     every = [v for vs in judged.values() for v in vs]
     if every and all(v.verdict == verdict.UNKNOWN for v in every):
         return 3
     return 0 if any(v.verdict in (verdict.FITS, verdict.FITS_AT_MOST) for v in every) else 1
+
+
+def _regions_json(verdicts: list[RegionVerdict], advice: dict[str, Advice]) -> list[Any]:
+    """Each region's verdict, with ``capacity`` (the advice; null where there is none)."""
+    return [
+        {**v.as_json(), "capacity": advice[v.region].as_json() if v.region in advice else None}
+        for v in verdicts
+    ]
 
 
 def _launch_json(launch: Launch) -> dict[str, Any]:
@@ -111,16 +128,25 @@ def _launch_json(launch: Launch) -> dict[str, Any]:
     }
 
 
-def _print(project: str, launch: Launch, verdicts: list[RegionVerdict]) -> None:
+def _print(
+    project: str, launch: Launch, verdicts: list[RegionVerdict], said: dict[str, str]
+) -> None:
+    """The summary, then a row per region; ``said``: region -> its capacity advice in words."""
     from trayapp.launch import verdict
 
     print(f"{answers.clean(project)}: {verdict.summary(launch, verdicts)}")
-    table = [COLUMNS]
+    shown = any(said.get(v.region) for v in verdicts)  # no advice: the table as it always was
+    table = [(*COLUMNS[:2], CAPACITY, COLUMNS[2]) if shown else COLUMNS]
     for v in verdicts:
         why = "; ".join(v.reasons())
         if v.verdict == verdict.FITS_AT_MOST and not why:
             why = verdict.IF_NOTHING_ELSE
-        table.append((answers.clean(v.region, 40), v.verdict, answers.clean(why, 160)))
-    widths = [max(len(row[i]) for row in table) for i in range(2)]
+        cells = (answers.clean(v.region, 40), v.verdict, answers.clean(why, 160))
+        table.append((*cells[:2], said.get(v.region, ""), cells[2]) if shown else cells)
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
     for row in table:
-        print(f"{row[0].ljust(widths[0])}  {row[1].ljust(widths[1])}  {row[2]}".rstrip())
+        print(
+            "  ".join(
+                [*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)), row[-1]]
+            ).rstrip()
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from trayapp.safety.text import clean_line
+from trayapp.sources.capacity import CapacityAnswer, CapacityRequest
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 
 # metric name -> (limit, usage), as one region reported them.
@@ -103,6 +104,11 @@ class QuotaSource(Protocol):
         """Every quota increase request of the project, the console's too, as
         ``sources.preferences.Preference`` values, or SourceError. Optional: the warmer asks
         only a source that has it, once per project per cycle."""
+
+    def fetch_capacity(self, project: str, request: CapacityRequest) -> CapacityAnswer:
+        """Compute's capacity advice for one launch in one region, or SourceError
+        (``capacity.not_offered`` tells where it is not offered). Optional: asked only for a
+        ``[[launch]]`` that fits quota there, with ``[capacity] enabled``."""
 
     def release(self) -> None:
         """The round is over: free what you hold (a helper process ends after a short grace).

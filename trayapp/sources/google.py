@@ -7,8 +7,10 @@ from plain values only, so it can be re-created on the far side of a process bou
 from __future__ import annotations
 
 from trayapp.sources.base import RegionQuotas
+from trayapp.sources.capacity import CapacityAnswer, CapacityRequest
 from trayapp.sources.cloudquotas import quotas_endpoint_for
 from trayapp.sources.compute import ComputeSource
+from trayapp.sources.compute_advice import ComputeAdviceSource
 from trayapp.sources.compute_projects import ComputeProjectsSource
 from trayapp.sources.preferences import Preference, PreferenceSource
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
@@ -39,6 +41,10 @@ class GoogleSource:
         self.projects = ComputeProjectsSource(
             endpoint, timeout_s=timeout_s, max_answer_bytes=max_answer_bytes
         )
+        # advice.capacity: built only when a launch asks whether its machines are there
+        self.advice = ComputeAdviceSource(
+            endpoint, timeout_s=timeout_s, max_answer_bytes=max_answer_bytes
+        )
         self.quotas = PreferenceSource(  # QuotaInfos, and the quota preferences
             quotas_endpoint_for(endpoint, quotas_endpoint),
             timeout_s=timeout_s,
@@ -56,7 +62,8 @@ class GoogleSource:
     @property
     def requests(self) -> int:
         """HTTP requests both clients have sent (a paged list: one a page)."""
-        return self.compute.requests + self.projects.requests + self.quotas.requests
+        sources = (self.compute, self.projects, self.advice, self.quotas)
+        return sum(source.requests for source in sources)
 
     def fetch(self, project: str, region: str) -> RegionQuotas:
         return self.compute.fetch(project, region)
@@ -70,12 +77,13 @@ class GoogleSource:
     def fetch_preferences(self, project: str) -> list[Preference]:
         return self.quotas.fetch_preferences(project)
 
+    def fetch_capacity(self, project: str, request: CapacityRequest) -> CapacityAnswer:
+        return self.advice.fetch_capacity(project, request)
+
     def release(self) -> None:
-        self.compute.release()
-        self.projects.release()
-        self.quotas.release()
+        for source in (self.compute, self.projects, self.advice, self.quotas):
+            source.release()
 
     def close(self) -> None:
-        self.compute.close()
-        self.projects.close()
-        self.quotas.close()
+        for source in (self.compute, self.projects, self.advice, self.quotas):
+            source.close()

@@ -59,11 +59,17 @@ class Filters:
 
 def launch_lines(snap: cache.Snapshot, projects: Sequence[str], now: float) -> list[str]:
     """The ``[[launch]]`` verdicts of ``projects``, one line each as the tray says them
-    (``a3-highgpu-8g x1: fits in us-east4``); none when the cache names no launch."""
+    (``a3-highgpu-8g x1: fits in us-east4``), each followed by its capacity advice where the
+    cache holds some; none when the cache names no launch."""
     from trayapp.launch import board
 
     judged = [j for j in board.judge_document(snap.doc, now) if j.project in projects]
-    return [clean(line, 200) for line in board.lines(judged)]
+    said = []
+    for one, line in zip(judged, board.lines(judged), strict=True):
+        said.append(clean(line, 200))
+        if one.capacity_text:
+            said.append(f"  {clean(one.capacity_text, 300)}")
+    return said
 
 
 @dataclass(frozen=True)

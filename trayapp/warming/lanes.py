@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trayapp.warming.capacity_lane import CapacityLane
 from trayapp.warming.extras import Enrichment
 from trayapp.warming.requests_lane import RequestsLane
 
@@ -15,4 +16,6 @@ def lanes_for(source: Any, *, capacity: bool = True) -> list[Enrichment]:
     lanes: list[Enrichment] = []
     if callable(getattr(source, "fetch_preferences", None)):
         lanes.append(RequestsLane())
+    if callable(getattr(source, "fetch_capacity", None)):
+        lanes.append(CapacityLane(capacity))
     return lanes

@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from trayapp.sources.base import RegionQuotas, SourceError
+from trayapp.sources.capacity import CapacityAnswer, CapacityRequest
 from trayapp.sources.fetcher.child import report_project
 from trayapp.sources.fetcher.process import Call, FetcherProcess, stop_resource_tracker
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
@@ -81,6 +82,10 @@ class HelperSource:
 
     def fetch_preferences(self, project: str) -> list[Preference]:
         return self.call("fetch_preferences", project, where=f"{project}/quotaPreferences")
+
+    def fetch_capacity(self, project: str, request: CapacityRequest) -> CapacityAnswer:
+        where = f"{project}/{request.region}/capacity advice"
+        return self.call("fetch_capacity", project, request, where=where)
 
     def release(self) -> None:
         """The round is over: end the process after ``idle_grace_s``, unless a call comes
