@@ -1,11 +1,9 @@
-"""The local HTTP emulator of the Compute regions API and of Cloud Quotas (QuotaInfos and
-QuotaPreferences), on loopback unless told otherwise: deterministic quotas, latency profiles
-and injected faults, so the real Google clients are exercised with no account and no network.
-
-This module holds the server's lifecycle, its request log and the path of one request through
-faults and latency; the sockets are in ``transport``, the answers in ``answers``, ``quotas`` and
-``preferences``. Standard library only.
-"""
+"""The local emulator: Compute regions and Cloud Quotas (QuotaInfos, QuotaPreferences) over HTTP,
+Cloud Monitoring over gRPC (``monitoring``), loopback only unless told: deterministic quotas,
+latency profiles and injected faults, so the real Google clients run with no account or network.
+Here: the lifecycle, the request log and one request's path through faults and latency; sockets
+in ``transport``, answers in ``answers``, ``quotas``, ``preferences``. Standard library only
+(``monitoring`` imports grpc when it starts)."""
 
 from __future__ import annotations
 
@@ -21,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from trayapp.emulator import answers, preferences, projects, quotas
 from trayapp.emulator.data import FAULT_TARGETS, KNOWN_REGIONS, expected_quotas
 from trayapp.emulator.faults import Fault, FaultSet, Latency, error_body, parse_fault
+from trayapp.emulator.monitoring import MonitoringServer
 from trayapp.emulator.transport import (
     MAX_CONNECTIONS,
     MAX_REQUEST_BODY,
@@ -34,14 +33,7 @@ from trayapp.emulator.transport import (
 from trayapp.sources.base import is_loopback_host
 from trayapp.sources.quota_project import HEADER
 
-__all__ = [
-    "KNOWN_REGIONS",
-    "MAX_CONNECTIONS",
-    "MAX_REQUEST_BODY",
-    "Emulator",
-    "RequestRecord",
-    "expected_quotas",
-]
+__all__ = ["KNOWN_REGIONS", "MAX_CONNECTIONS", "MAX_REQUEST_BODY", "Emulator", "expected_quotas"]
 
 
 NO_GPUS = "demo-no-gpus"  # the demo's project without project-wide GPU quota
@@ -64,6 +56,7 @@ class Emulator:
         page_limit: int | None = quotas.PAGE_SIZE,
         project_quotas: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
         require_quota_project: bool = False,
+        monitoring: bool = True,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -93,6 +86,8 @@ class Emulator:
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
+        self._monitoring = monitoring  # Cloud Monitoring over gRPC, on a port of its own
+        self.monitoring = MonitoringServer(self)
 
     @classmethod
     def demo(cls, speed: float = 1.0) -> Emulator:
@@ -106,6 +101,11 @@ class Emulator:
         if self._url is None:
             raise RuntimeError("the emulator is not started")
         return self._url
+
+    @property
+    def monitoring_url(self) -> str:
+        """``http://127.0.0.1:PORT``: Cloud Monitoring, plain gRPC (``--monitoring-endpoint``)."""
+        return self.monitoring.url or ""
 
     @property
     def open_connections(self) -> int:
@@ -129,6 +129,8 @@ class Emulator:
             target=server.serve_forever, args=(0.05,), name="compute-emulator", daemon=True
         )
         self._thread.start()
+        if self._monitoring:
+            self.monitoring.start()
         return self._url
 
     def stop(self) -> None:
@@ -138,6 +140,7 @@ class Emulator:
             return
         self._stopping.set()
         self.faults.release_hangs()
+        self.monitoring.stop()
         server.shutdown()
         server.server_close()
         with self._conn_lock:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from trayapp.safety.text import clean_line
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
+from trayapp.sources.usage import UsagePoint, UsageRequest
 
 # metric name -> (limit, usage), as one region reported them.
 RegionQuotas = dict[str, tuple[float, float]]
@@ -97,6 +98,11 @@ class QuotaSource(Protocol):
     def fetch_project(self, project: str) -> RegionQuotas:
         """The project-wide quotas (``GPUS_ALL_REGIONS``...), or SourceError. Optional: asked
         only when a launch needs them."""
+
+    def fetch_usage(self, project: str, request: UsageRequest) -> list[UsagePoint]:
+        """Quota usage from Cloud Monitoring: the newest point per location of one service's
+        metric (``sources.usage``), or SourceError. Optional: the warmer asks only when
+        ``callable(getattr(source, "fetch_usage", None))``; without it usage stays unknown."""
 
     def release(self) -> None:
         """The round is over: free what you hold (a helper process ends after a short grace).

@@ -25,6 +25,7 @@ from trayapp.sources.fetcher.child import report_project
 from trayapp.sources.fetcher.process import Call, FetcherProcess, stop_resource_tracker
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 from trayapp.sources.recipe import SourceRecipe
+from trayapp.sources.usage import UsagePoint, UsageRequest
 
 IDLE_GRACE_S = 5.0  # after release(): a retry round that starts at once reuses the process
 START_TIMEOUT_S = 60.0  # start-up imports google-cloud-compute: ~1.5 s idle, more under load
@@ -74,6 +75,10 @@ class HelperSource:
 
     def fetch_project(self, project: str) -> RegionQuotas:
         return self.call("fetch_project", project, where=f"{project}/project-wide quotas")
+
+    def fetch_usage(self, project: str, request: UsageRequest) -> list[UsagePoint]:
+        where = f"{project}/{request.metric_type}"
+        return self.call("fetch_usage", project, request, where=where)
 
     def release(self) -> None:
         """The round is over: end the process after ``idle_grace_s``, unless a call comes
