@@ -129,6 +129,7 @@ class MonitoringServer:
         self._server: Any = None
         self.url: str | None = None
         self.billed: list[str | None] = []  # the quota project of every request, in order
+        self.page_limit = PAGE_SIZE  # series on one page at most (tests make it small)
 
     def start(self) -> str:
         from concurrent.futures import ThreadPoolExecutor
@@ -180,7 +181,7 @@ class MonitoringServer:
         start = request.interval.start_time.timestamp() if request.interval.start_time else 0
         end = request.interval.end_time.timestamp()
         chosen = select(clauses, start, end, now)
-        size = min(request.page_size or PAGE_SIZE, PAGE_SIZE)
+        size = min(request.page_size or self.page_limit, self.page_limit)
         first = int(request.page_token or 0)
         page = chosen[first : first + size]
         return types.ListTimeSeriesResponse(

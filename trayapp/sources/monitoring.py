@@ -174,7 +174,13 @@ def _point(series: Any, request: UsageRequest) -> UsagePoint | None:
 
 def explain(exc: BaseException, project: str, timeout_s: float) -> SourceError:
     """``classify``, with what to do about a refusal: the API disabled, or the permission
-    missing (with the role that grants it)."""
+    missing (with the role that grants it). gRPC's deadline is a timeout, not an outage."""
+    from google.api_core.exceptions import DeadlineExceeded
+
+    if isinstance(exc, DeadlineExceeded):
+        return SourceError(
+            "timeout", f"{project}/Cloud Monitoring: no answer within {timeout_s:g} s"
+        )
     error = classify(exc, f"{project}/Cloud Monitoring", timeout_s)
     if error.kind != "permission":
         return error
