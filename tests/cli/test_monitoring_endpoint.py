@@ -27,17 +27,25 @@ def test_config_key_is_validated():
 def test_the_flag_reaches_the_recipe(tmp_path):
     (tmp_path / "none.toml").write_text("")
     args = parse(
-        "--config", str(tmp_path / "none.toml"), "--monitoring-endpoint", "http://127.0.0.1:9"
+        "--config",
+        str(tmp_path / "none.toml"),
+        "--project",
+        "p",
+        "--monitoring-endpoint",
+        "http://127.0.0.1:9",
     )
     args.launch = None
     recipe = source_recipe(settings_from(args))
     assert recipe.monitoring_endpoint == "http://127.0.0.1:9"
-    assert source_recipe(Settings()).monitoring_endpoint is None  # Google's, by default
+    default = source_recipe(Settings(projects=("p",)))
+    assert default.monitoring_endpoint is None  # Google's
 
 
 def test_the_demo_reads_usage_from_its_emulator():
     args = argparse.Namespace(project=None, speed=1.0)
-    settings = demo_settings(Settings(), args, "http://127.0.0.1:1", "http://127.0.0.1:2")
+    settings = demo_settings(
+        Settings(projects=("p",)), args, "http://127.0.0.1:1", "http://127.0.0.1:2"
+    )
     recipe = source_recipe(settings)
     assert (recipe.quotas_endpoint, recipe.monitoring_endpoint) == (
         "http://127.0.0.1:1",
