@@ -148,3 +148,27 @@ def test_through_the_fetcher_process(emulator):
             helper.fetch_usage(PROJECT, VERTEX_ASK)
     finally:
         helper.close()
+
+
+def test_the_quota_info_says_which_metric_carries_the_usage(emulator):
+    from trayapp.sources import cloudbuild, vertex
+    from trayapp.sources.cloudquotas import CloudQuotasSource
+
+    quotas = CloudQuotasSource(emulator.url, timeout_s=3.0)
+    try:
+        answers = [
+            quotas.fetch_quota(PROJECT, vertex.request("NVIDIA_T4_GPUS", False)),
+            quotas.fetch_quota(PROJECT, cloudbuild.request()),
+        ]
+    finally:
+        quotas.close()
+    assert [a.concurrent for a in answers] == [False, True]  # isConcurrent, as served
+    checks = [
+        {
+            "service": a.metric.partition("/")[0],
+            "quota_metric": a.metric,
+            "concurrent": a.concurrent,
+        }
+        for a in answers
+    ]
+    assert usage_requests(checks) == [VERTEX_ASK, BUILD_ASK]
