@@ -158,7 +158,7 @@ def _answer(info: Any) -> QuotaAnswer:
         clean_line(str(info.metric), _MAX_NAME),
         tuple(entries),
         eligibility(info),
-        bool(info.is_concurrent) if "is_concurrent" in info else None,
+        bool(info.is_concurrent),  # proto3: absent is false
     )
 
 
