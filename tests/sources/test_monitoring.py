@@ -172,3 +172,24 @@ def test_the_quota_info_says_which_metric_carries_the_usage(emulator):
         for a in answers
     ]
     assert usage_requests(checks) == [VERTEX_ASK, BUILD_ASK]
+
+
+def test_hostile_labels_are_cleaned_and_unreadable_values_dropped(emulator, make_source):
+    from trayapp.emulator.monitoring import Series
+    from trayapp.sources.usage import ALLOCATION_USAGE
+
+    def series(location, value):
+        labels = {"quota_metric": T4, "limit_name": "L\x1b[2J" + "x" * 500}
+        resource = {"service": VERTEX, "location": location}
+        return Series(ALLOCATION_USAGE, labels, "consumer_quota", resource, ((value, 60),))
+
+    emulator.monitoring.series = (
+        series("\x1b]0;owned\x07us-east1", 2.5),  # a double is read too
+        series("us-west1", float("nan")),
+        series("us-west2", -3.0),
+    )
+    [point] = make_source(emulator.monitoring_url).fetch_usage(PROJECT, VERTEX_ASK)
+    assert point.value == 2.5
+    assert "\x1b" not in point.location and "\x07" not in point.location
+    assert "us-east1" in point.location
+    assert len(point.limit_name) <= 200 and "\x1b" not in point.limit_name

@@ -37,10 +37,12 @@ class Series(NamedTuple):
     metric_labels: dict[str, str]
     resource_type: str
     resource_labels: dict[str, str]
-    points: tuple[tuple[int, float], ...]
+    points: tuple[tuple[float, float], ...]
 
 
-def _vertex(location: str, quota: str, limit: str, points: tuple[tuple[int, float], ...]) -> Series:
+def _vertex(
+    location: str, quota: str, limit: str, points: tuple[tuple[float, float], ...]
+) -> Series:
     return Series(
         ALLOCATION_USAGE,
         {"quota_metric": f"{VERTEX}/{quota}", "limit_name": limit},
@@ -50,7 +52,7 @@ def _vertex(location: str, quota: str, limit: str, points: tuple[tuple[int, floa
     )
 
 
-def _build(location: str, origin: str, points: tuple[tuple[int, float], ...]) -> Series:
+def _build(location: str, origin: str, points: tuple[tuple[float, float], ...]) -> Series:
     return Series(
         C3_BUILD,
         {"limit_name": C3_LIMIT, "build_origin": origin},
@@ -107,12 +109,16 @@ def _matches(series: Series, clauses: dict[str, str]) -> bool:
 
 
 def select(
-    clauses: dict[str, str], start: float, end: float, now: float
-) -> list[tuple[Series, list[tuple[int, float]]]]:
+    clauses: dict[str, str],
+    start: float,
+    end: float,
+    now: float,
+    table: tuple[Series, ...] = SERIES,
+) -> list[tuple[Series, list[tuple[float, float]]]]:
     """The series the filter names, each with its points (value, end time) in [start, end],
     newest first; a series with none left is not answered (as Monitoring does)."""
     chosen = []
-    for series in SERIES:
+    for series in table:
         if _matches(series, clauses):
             points = [(v, now - age) for v, age in series.points if start < now - age <= end]
             if points:
@@ -130,6 +136,7 @@ class MonitoringServer:
         self.url: str | None = None
         self.billed: list[str | None] = []  # the quota project of every request, in order
         self.page_limit = PAGE_SIZE  # series on one page at most (tests make it small)
+        self.series = SERIES  # what it answers (tests add hostile ones)
 
     def start(self) -> str:
         from concurrent.futures import ThreadPoolExecutor
@@ -180,7 +187,7 @@ class MonitoringServer:
         now = time.time()
         start = request.interval.start_time.timestamp() if request.interval.start_time else 0
         end = request.interval.end_time.timestamp()
-        chosen = select(clauses, start, end, now)
+        chosen = select(clauses, start, end, now, self.series)
         size = min(request.page_size or self.page_limit, self.page_limit)
         first = int(request.page_token or 0)
         page = chosen[first : first + size]
@@ -190,7 +197,7 @@ class MonitoringServer:
         )
 
 
-def _series(series: Series, points: list[tuple[int, float]], view: Any) -> Any:
+def _series(series: Series, points: list[tuple[float, float]], view: Any) -> Any:
     from google.cloud.monitoring_v3 import types
 
     headers_only = int(view) == int(types.ListTimeSeriesRequest.TimeSeriesView.HEADERS)
@@ -204,7 +211,9 @@ def _series(series: Series, points: list[tuple[int, float]], view: Any) -> Any:
         else [
             {
                 "interval": {"end_time": {"seconds": int(at), "nanos": int(at % 1 * 1e9)}},
-                "value": {"int64_value": value},
+                "value": {"double_value": value}
+                if isinstance(value, float)  # a float value is sent as a double
+                else {"int64_value": value},
             }
             for value, at in points
         ],

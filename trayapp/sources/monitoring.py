@@ -12,6 +12,7 @@ warmer owns retries), every request carries its quota project, and every failure
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -135,14 +136,12 @@ class MonitoringSource(GoogleClientSource):
         tokens: set[str] = set()
         for number, page in enumerate(pager.pages, start=1):
             for series in page.time_series:
-                if len(points) >= MAX_SERIES:
-                    break
                 point = _point(series, request)
                 if point is not None:
                     points.append(point)
             token = str(page.next_page_token)
-            if not token:
-                return points
+            if not token or len(points) >= MAX_SERIES:  # a flood is cut here
+                return points[:MAX_SERIES]
             if token in tokens or number >= MAX_PAGES:
                 why = "repeated a page token" if token in tokens else "did not end"
                 raise SourceError(
@@ -160,14 +159,17 @@ def _point(series: Any, request: UsageRequest) -> UsagePoint | None:
     metric_labels = dict(series.metric.labels)
     resource_labels = dict(series.resource.labels)
     latest = max(series.points, key=lambda p: p.interval.end_time.timestamp())
-    which = latest.value._pb.WhichOneof("value")
+    which = type(latest.value).pb(latest.value).WhichOneof("value")
     if which not in ("int64_value", "double_value"):
+        return None
+    value = float(getattr(latest.value, which))
+    if not math.isfinite(value) or value < 0:  # no usage a person could read as such
         return None
     return UsagePoint(
         clean_line(resource_labels.get("location", ""), _MAX_NAME),
         clean_line(quota_metric_of(request, metric_labels), _MAX_NAME),
         clean_line(metric_labels.get("limit_name", ""), _MAX_NAME),
-        float(getattr(latest.value, which)),
+        value,
         float(latest.interval.end_time.timestamp()),
     )
 
