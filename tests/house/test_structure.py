@@ -38,6 +38,7 @@ CORE_HELPERS = (
     "trayapp.sources.quota_names",
     "trayapp.sources.vertex",
     "trayapp.sources.cloudbuild",
+    "trayapp.sources.usage",
 )
 HEAVY = ("google", "gi", "pystray", "PIL", "plyer", "textual")
 
