@@ -10,7 +10,9 @@
 - fetcher start-up (spawn, imports, client built) against a bare interpreter start;
 - per-fetch cost of the process boundary: a fetch through the fetcher against the same fetch
   made in this process, emulator latency 0;
-- batch wall time through the fetcher against the latency the emulator injects.
+- batch wall time through the fetcher against the latency the emulator injects;
+- the fetcher's memory with the Cloud Monitoring client (quota usage, gRPC) loaded, against the
+  same fetcher before it was.
 
 Memory is read from /proc (VmRSS of every process whose parent chain leads to the tray).
 """
@@ -260,6 +262,33 @@ def bench_fetcher() -> list[tuple[str, str, str]]:
     return rows
 
 
+def bench_usage_client() -> list[tuple[str, str, str]]:
+    """The fetcher's RSS after a regions.get and a QuotaInfo, then after one ListTimeSeries."""
+    from trayapp.sources import vertex
+    from trayapp.sources.fetcher.source import HelperSource
+    from trayapp.sources.recipe import SourceRecipe
+    from trayapp.sources.usage import usage_requests
+
+    with Emulator(latency=0) as emu:
+        recipe = SourceRecipe(emu.url, timeout_s=5.0, monitoring_endpoint=emu.monitoring_url)
+        helper = HelperSource(recipe)
+        helper.fetch("bench", "us-east1")
+        helper.fetch_quota("bench", vertex.request("NVIDIA_T4_GPUS", False))
+        without = rss_kb(helper.pid or 0) / 1024
+        quota = {"service": "vertex", "quota_metric": "aiplatform.googleapis.com/x"}
+        helper.fetch_usage("bench", usage_requests([quota])[0])
+        loaded = rss_kb(helper.pid or 0) / 1024
+        helper.close()
+    return [
+        (
+            "fetcher RSS with the Cloud Monitoring client loaded vs without (Compute and "
+            "Cloud Quotas loaded, one call each answered)",
+            f"{loaded:.0f} MB vs {without:.0f} MB (+{loaded - without:.0f} MB)",
+            f"{loaded / without:.2f}x",
+        )
+    ]
+
+
 def bench_batches() -> list[tuple[str, str, str]]:
     from run import timed_cycle
 
@@ -282,6 +311,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as d:
         rows += bench_fetcher()
+        rows += bench_usage_client()
         rows += bench_batches()
         rows += bench_memory(Path(d))
     print("| measure | figures | ratio |")

@@ -186,9 +186,8 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
     import time
 
     from trayapp import app, control, instance
-    from trayapp.settings.flags import check_rewarm, demo_settings, settings_from
+    from trayapp.settings.flags import check_rewarm, demo_settings, settings_from, source_recipe
     from trayapp.sources.fetcher.source import HelperSource
-    from trayapp.sources.recipe import SourceRecipe
 
     first = settings_from(args)  # a bad config is exit 2 before anything else happens
     # the demo has a lock and a control channel of its own: it runs beside a real instance
@@ -203,17 +202,19 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
         return lock
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(lock.release)
-        endpoint = None
+        endpoint = monitoring = None
         if demo:
             from trayapp.emulator.server import Emulator
 
             emulator = Emulator.demo(args.speed)
-            endpoint = emulator.start()
+            endpoint, monitoring = emulator.start(), emulator.monitoring_url
             cleanup.callback(emulator.stop)
 
         def complete(settings: Settings) -> Settings:
             """The file and flags, plus the demo's emulator and the project to warm."""
-            settings = check_rewarm(demo_settings(settings, args, endpoint) if demo else settings)
+            settings = check_rewarm(
+                demo_settings(settings, args, endpoint, monitoring) if demo else settings
+            )
             projects = app.resolve_projects(settings, detect=True)
             if not projects:
                 raise UsageError(
@@ -227,15 +228,7 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
 
         settings = complete(first)
         # Google's clients live in a fetcher process, only while a cycle needs them
-        source = HelperSource(
-            SourceRecipe(
-                settings.endpoint,
-                timeout_s=settings.timeout_s,
-                quotas_endpoint=settings.cloudquotas_endpoint,
-                prepare_compute=settings.plan().uses_compute,
-                quota_project=settings.quota_project,
-            )
-        )
+        source = HelperSource(source_recipe(settings))
         try:
             runtime = app.Runtime(settings, source, app.Files.default(demo=demo), load_settings)
         except OSError as exc:  # a folder owned by someone else, a file we may not use

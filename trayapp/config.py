@@ -47,6 +47,7 @@ class Settings:
     timeout_s: float = 10.0
     endpoint: str = DEFAULT_ENDPOINT
     quotas_endpoint: str | None = None  # None: see cloudquotas_endpoint
+    monitoring_endpoint: str | None = None  # Cloud Monitoring (gRPC): see sources.monitoring
     tone: str = "spicy"
     thresholds: Thresholds = field(default_factory=Thresholds)
     gpu_metrics: tuple[str, ...] = plan.DEFAULT_GPU_METRICS
@@ -106,6 +107,7 @@ def from_mapping(data: dict[str, Any]) -> Settings:
         "timeout_s",
         "endpoint",
         "quotas_endpoint",
+        "monitoring_endpoint",
         "tone",
         "thresholds",
         "gpu",
@@ -127,9 +129,9 @@ def from_mapping(data: dict[str, Any]) -> Settings:
             values[key] = _positive(key, data[key])
     if "endpoint" in data:
         values["endpoint"] = check_endpoint(_string("endpoint", data["endpoint"]))
-    if "quotas_endpoint" in data:
-        url = _string("quotas_endpoint", data["quotas_endpoint"])
-        values["quotas_endpoint"] = check_endpoint(url, "quotas_endpoint")
+    for key in ("quotas_endpoint", "monitoring_endpoint"):
+        if key in data:
+            values[key] = check_endpoint(_string(key, data[key]), key)
     if "tone" in data:
         if data["tone"] not in TONES:
             raise ConfigError(f"tone must be one of {', '.join(TONES)}, not {data['tone']!r}")

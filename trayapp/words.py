@@ -188,3 +188,29 @@ def chance(score: float | None, zones: Any = ()) -> str:
     if names and likely(score):
         text += f", zone{'s' if len(names) > 1 else ''} {', '.join(names[:4])}"
     return text
+
+
+USAGE_SOURCES = {"monitoring": "Cloud Monitoring"}  # a check's usage_source, as people say it
+
+
+def usage_text(check: dict[str, Any], max_age_s: float, now: float) -> str:
+    """Where a usage came from and how old it is, when another source than the limit's gave
+    it: ``usage 8, Cloud Monitoring, 3 min old``; a point older than ``max_age_s`` is said as
+    old, never as now: ``usage 8 as of 2.0 h ago``. Empty for a usage the limit's API gave."""
+    source = USAGE_SOURCES.get(str(check.get("usage_source")))
+    value = check.get("usage")
+    if source is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    from datetime import datetime
+
+    try:
+        age: float | None = now - datetime.fromisoformat(str(check.get("usage_at"))).timestamp()
+    except (TypeError, ValueError, OverflowError):
+        age = None
+    if age is None:
+        return f"usage {number(value)} from {source}, of an unknown time"
+    if age > max_age_s:
+        return f"usage {number(value)} as of {ago(age)}"
+    said = ago(age)  # "just now", "3 min ago"
+    when = f"{said.removesuffix(' ago')} old" if said.endswith(" ago") else said
+    return f"usage {number(value)}, {source}, {when}"

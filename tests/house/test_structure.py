@@ -38,6 +38,9 @@ CORE_HELPERS = (
     "trayapp.sources.quota_names",
     "trayapp.sources.vertex",
     "trayapp.sources.cloudbuild",
+    "trayapp.sources.usage",
+    "trayapp.sources.capacity",
+    "trayapp.sources.preference_states",
 )
 HEAVY = ("google", "gi", "pystray", "PIL", "plyer", "textual")
 

@@ -47,7 +47,7 @@ for _gpu in _GPUS:
     _LIMITS[f"COMMITTED_NVIDIA_{_gpu}_GPUS"] = (0, 0, 8)
 for _name in quotas.FAMILY_ONLY_METRICS:  # answered by the Cloud Quotas path, as live
     del _LIMITS[_name]
-FAULT_TARGETS = (*KNOWN_REGIONS, REGIONS_TARGET, "project", "advice", *quotas.TARGETS)
+FAULT_TARGETS = (*KNOWN_REGIONS, REGIONS_TARGET, "project", "advice", "monitoring", *quotas.TARGETS)
 # GPU model -> the regions that have it; models not listed exist everywhere but in _LACKING.
 _ONLY_IN = {
     "P4": "us-central1 us-east4 us-west2 europe-west4 asia-southeast1",

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 PROFILES = ("fixed", "heavy-tail", "demo")
 REGIONS_TARGET = "compute"  # every regions.get, of any region (not projects.get, no Cloud Quotas)
-_QUOTA_TARGETS = frozenset({"cloudquotas", "aiplatform", "cloudbuild", "project", "advice"})
+_QUOTA_TARGETS = frozenset(
+    {"cloudquotas", "aiplatform", "cloudbuild", "project", "advice", "monitoring"}
+)
 
 # The demo profile: one latency per region, in milliseconds. The warmer takes one GPU check
 # (metric by metric over us-central1, us-east1, us-west1, europe-west4) and one C3 check (the
@@ -206,7 +208,7 @@ SPEC_HELP = (
     "TARGET is REGION, compute (every regions.get), "
     "cloudquotas (Compute's QuotaInfos: the GPU family quotas), aiplatform "
     "(Vertex AI training QuotaInfos), cloudbuild (Cloud Build's), advice (advice.capacity), "
-    "PROJECT/REGION, PROJECT/* or * "
+    "monitoring (Cloud Monitoring's time series, over gRPC), PROJECT/REGION, PROJECT/* or * "
     "(default: every request); #COUNT makes "
     "the fault hit only the next COUNT matching requests. Examples: "
     "403:rateLimitExceeded@us-east1, hang@europe-west4, 503@my-project/us-west1#2"

@@ -1,7 +1,9 @@
-"""The local HTTP emulator of Compute (regions, projects, advice) and Cloud Quotas, loopback
-only unless told otherwise, so the real Google clients run with no account and no network: its
-lifecycle, request log and one request's path through faults and latency (sockets: ``transport``;
-answers: ``answers``, ``quotas``, ``preferences``, ``advice``). Standard library only."""
+"""The local emulator: Compute (regions, projects, advice) and Cloud Quotas (QuotaInfos,
+QuotaPreferences) over HTTP, Cloud Monitoring over gRPC (``monitoring``), loopback only unless
+told, so the real Google clients run with no account or network. Here: the lifecycle, the
+request log and one request's path through faults and latency (sockets: ``transport``; answers:
+``answers``, ``quotas``, ``preferences``, ``advice``). Standard library only (``monitoring``
+imports grpc when it starts)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
-from trayapp.emulator import advice, answers, preferences, projects, quotas
+from trayapp.emulator import advice, answers, preferences, quotas
 from trayapp.emulator.data import FAULT_TARGETS, KNOWN_REGIONS, expected_quotas
 from trayapp.emulator.faults import Fault, FaultSet, Latency, error_body, parse_fault
+from trayapp.emulator.monitoring import MonitoringServer
+from trayapp.emulator.routes import route_of
 from trayapp.emulator.transport import (
     MAX_CONNECTIONS,
     MAX_REQUEST_BODY,
@@ -30,14 +34,7 @@ from trayapp.emulator.transport import (
 from trayapp.sources.base import is_loopback_host
 from trayapp.sources.quota_project import HEADER
 
-__all__ = [
-    "KNOWN_REGIONS",
-    "MAX_CONNECTIONS",
-    "MAX_REQUEST_BODY",
-    "Emulator",
-    "RequestRecord",
-    "expected_quotas",
-]
+__all__ = ["KNOWN_REGIONS", "MAX_CONNECTIONS", "MAX_REQUEST_BODY", "Emulator", "expected_quotas"]
 
 
 NO_GPUS = "demo-no-gpus"  # the demo's project without project-wide GPU quota
@@ -60,6 +57,7 @@ class Emulator:
         page_limit: int | None = quotas.PAGE_SIZE,
         project_quotas: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
         require_quota_project: bool = False,
+        monitoring: bool = True,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
             raise ValueError(
@@ -89,6 +87,8 @@ class Emulator:
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
+        self._monitoring = monitoring  # Cloud Monitoring over gRPC, on a port of its own
+        self.monitoring = MonitoringServer(self)
 
     @classmethod
     def demo(cls, speed: float = 1.0) -> Emulator:
@@ -105,6 +105,11 @@ class Emulator:
         if self._url is None:
             raise RuntimeError("the emulator is not started")
         return self._url
+
+    @property
+    def monitoring_url(self) -> str:
+        """``http://127.0.0.1:PORT``: Cloud Monitoring, plain gRPC (``--monitoring-endpoint``)."""
+        return self.monitoring.url or ""
 
     @property
     def open_connections(self) -> int:
@@ -128,6 +133,8 @@ class Emulator:
             target=server.serve_forever, args=(0.05,), name="compute-emulator", daemon=True
         )
         self._thread.start()
+        if self._monitoring:
+            self.monitoring.start()
         return self._url
 
     def stop(self) -> None:
@@ -137,6 +144,7 @@ class Emulator:
             return
         self._stopping.set()
         self.faults.release_hangs()
+        self.monitoring.stop()
         server.shutdown()
         server.server_close()
         with self._conn_lock:
@@ -202,19 +210,8 @@ class Emulator:
         with self._log_changed:
             self._received += 1
         url = urlsplit(handler.path)
-        route = answers.ROUTE.match(url.path)
-        project, region = route.groups() if route else (None, None)
-        quota_route = quotas.ROUTE.match(url.path)
-        if quota_route:  # faults aimed at its service's target (or at every region) hit it
-            project, region = quota_route.group(1), quotas.target_of(quota_route.group(2))
-        asks = preferences.ROUTE.match(url.path)  # faults aimed at "cloudquotas" hit it
-        if asks:
-            project, region = asks.group(1), quotas.QUOTAS_TARGET
-        project_route = projects.ROUTE.match(url.path)
-        if project_route:  # projects.get: its fault target is "project"
-            project, region = project_route.group(1), projects.TARGET
-        if advised := advice.ROUTE.match(url.path):  # advice.capacity: fault target "advice"
-            project, region = advised.group(1), advice.TARGET
+        route = route_of(url.path)  # faults aimed at its target (or at every region) hit it
+        project, region, quota_route, asks = route.project, route.target, route.quota, route.asks
         billed = (handler.headers.get(HEADER) or "").strip()[:200] or None
 
         def record(status: int | str, fault: Fault | None) -> None:
@@ -225,15 +222,9 @@ class Emulator:
         fault = None
         if project is None:
             status, body = 404, error_body(404, "notFound", f"The URL {url.path} was not found.")
-        elif handler.command not in (
-            preferences.METHODS if asks else advice.METHODS if advised else ("GET",)
-        ):
+        elif handler.command not in route.methods:
             status, body = 405, error_body(405, "methodNotAllowed", "Only GET is served here.")
-        elif (
-            not (quota_route or project_route or asks or advised)
-            and region is not None
-            and region not in self._regions()
-        ):
+        elif route.regional and region is not None and region not in self._regions():
             status, body = 404, Fault.http(404).error_body(project, region)
         elif (quota_route or asks) and billed is None and self.require_quota_project:
             status, body = 403, quotas.no_quota_project()
@@ -280,7 +271,7 @@ class Emulator:
     ) -> tuple[int, dict[str, object]]:
         """The answer to a request that drew ``fault`` (None: none), once latency has passed."""
         query = parse_qs(urlsplit(handler.path).query)
-        if advised := advice.ROUTE.match(urlsplit(handler.path).path):
+        if advised := advice.ROUTE.match(urlsplit(handler.path).path):  # advice.capacity
             return advice.answer(project, advised.group(2), handler.body, fault)
         if asks and fault is not None and fault.action == "http":
             return fault.status, quotas.fault_body(fault.status, fault.reason, project, billed)

@@ -1,5 +1,6 @@
 """Settings from the command line: the options of ``run`` and ``demo``, and what they change
-in the settings the config file gives (the demo's: its project, the emulator, its speed)."""
+in the settings the config file gives (the demo's: its project, the emulator, its speed), and
+the recipe of the fetcher's source they make."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from trayapp.config import Settings
+    from trayapp.sources.recipe import SourceRecipe
 
 DEMO_PROJECT = "demo-project"
 
@@ -28,6 +30,12 @@ def add_warm_options(
             metavar="URL",
             help="Cloud Quotas API base URL (default: --endpoint when that is a loopback "
             "http:// URL, else Google's)",
+        )
+        p.add_argument(
+            "--monitoring-endpoint",
+            metavar="URL",
+            help="Cloud Monitoring (gRPC) for quota usage: https://HOST, or http://127.0.0.1:PORT "
+            "for the emulator (default: Google's; none beside a loopback --quotas-endpoint)",
         )
     from pathlib import Path
 
@@ -55,6 +63,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     settings = load_config(config_path, required=args.config is not None)
     endpoint = getattr(args, "endpoint", None)
     quotas_endpoint = getattr(args, "quotas_endpoint", None)
+    monitoring = getattr(args, "monitoring_endpoint", None)
     settings = settings.with_overrides(
         projects=args.project,
         interval_s=args.interval,
@@ -64,6 +73,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         endpoint=check_endpoint(endpoint, "--endpoint") if endpoint else None,
         quotas_endpoint=(
             check_endpoint(quotas_endpoint, "--quotas-endpoint") if quotas_endpoint else None
+        ),
+        monitoring_endpoint=(
+            check_endpoint(monitoring, "--monitoring-endpoint") if monitoring else None
         ),
     )
     return with_launches(settings, args.launch or ())
@@ -116,8 +128,14 @@ def check_rewarm(settings: Settings) -> Settings:
     return settings
 
 
-def demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str | None) -> Settings:
-    """The demo project against the emulator, with time scaled by ``--speed``."""
+def demo_settings(
+    settings: Settings,
+    args: argparse.Namespace,
+    endpoint: str | None,
+    monitoring: str | None = None,
+) -> Settings:
+    """The demo project against the emulator (``monitoring``: its Cloud Monitoring), with
+    time scaled by ``--speed``."""
     from trayapp.warming.levels import Thresholds
 
     speed, t = args.speed, settings.thresholds
@@ -125,6 +143,22 @@ def demo_settings(settings: Settings, args: argparse.Namespace, endpoint: str | 
         projects=args.project or [DEMO_PROJECT],
         endpoint=endpoint,
         quotas_endpoint=endpoint,  # the emulator serves both APIs
+        monitoring_endpoint=monitoring or None,
         interval_s=settings.interval_s / speed,
         thresholds=Thresholds(t.warn_ms / speed, t.slowish_ms / speed, t.slow_ms / speed),
+    )
+
+
+def source_recipe(settings: Settings) -> SourceRecipe:
+    """What the fetcher process builds its source from: the endpoints in effect, the timeout
+    and the quota project, as plain values."""
+    from trayapp.sources.recipe import SourceRecipe
+
+    return SourceRecipe(
+        settings.endpoint,
+        timeout_s=settings.timeout_s,
+        quotas_endpoint=settings.cloudquotas_endpoint,
+        prepare_compute=settings.plan().uses_compute,
+        quota_project=settings.quota_project,
+        monitoring_endpoint=settings.monitoring_endpoint,
     )

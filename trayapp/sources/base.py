@@ -10,6 +10,7 @@ from typing import Protocol
 from trayapp.safety.text import clean_line
 from trayapp.sources.capacity import CapacityAnswer, CapacityRequest
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
+from trayapp.sources.usage import UsagePoint, UsageRequest
 
 # metric name -> (limit, usage), as one region reported them.
 RegionQuotas = dict[str, tuple[float, float]]
@@ -109,6 +110,11 @@ class QuotaSource(Protocol):
         """Compute's capacity advice for one launch in one region, or SourceError
         (``capacity.not_offered`` tells where it is not offered). Optional: asked only for a
         ``[[launch]]`` that fits quota there, with ``[capacity] enabled``."""
+
+    def fetch_usage(self, project: str, request: UsageRequest) -> list[UsagePoint]:
+        """Quota usage from Cloud Monitoring: the newest point per location of one service's
+        metric (``sources.usage``), or SourceError. Optional: the warmer asks only when
+        ``callable(getattr(source, "fetch_usage", None))``; without it usage stays unknown."""
 
     def release(self) -> None:
         """The round is over: free what you hold (a helper process ends after a short grace).

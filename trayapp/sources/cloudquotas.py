@@ -158,6 +158,7 @@ def _answer(info: Any) -> QuotaAnswer:
         clean_line(str(info.metric), _MAX_NAME),
         tuple(entries),
         eligibility(info),
+        bool(info.is_concurrent),  # proto3: absent is false
     )
 
 

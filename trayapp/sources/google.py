@@ -1,4 +1,5 @@
-"""The source the app runs: region quotas from Compute, GPU family quota from Cloud Quotas.
+"""The source the app runs: region quotas from Compute, GPU family quota from Cloud Quotas,
+quota usage from Cloud Monitoring.
 
 One object, so the warmer (and a process boundary in front of it) sees one QuotaSource. Built
 from plain values only, so it can be re-created on the far side of a process boundary.
@@ -12,9 +13,11 @@ from trayapp.sources.cloudquotas import quotas_endpoint_for
 from trayapp.sources.compute import ComputeSource
 from trayapp.sources.compute_advice import ComputeAdviceSource
 from trayapp.sources.compute_projects import ComputeProjectsSource
+from trayapp.sources.monitoring import MonitoringSource, monitoring_endpoint_for
 from trayapp.sources.preferences import Preference, PreferenceSource
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 from trayapp.sources.size_cap import MAX_ANSWER_BYTES
+from trayapp.sources.usage import UsagePoint, UsageRequest
 
 
 class GoogleSource:
@@ -32,6 +35,7 @@ class GoogleSource:
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         prepare_compute: bool = True,
         quota_project: str | None = None,
+        monitoring_endpoint: str | None = None,
     ) -> None:
         self.prepare_compute = prepare_compute
         self.compute = ComputeSource(
@@ -51,6 +55,13 @@ class GoogleSource:
             max_answer_bytes=max_answer_bytes,
             quota_project=quota_project,
         )
+        # quota usage: built at the first fetch_usage, never at prepare()
+        self.monitoring = MonitoringSource(
+            monitoring_endpoint_for(self.quotas.endpoint, monitoring_endpoint) or None,
+            timeout_s=timeout_s,
+            max_answer_bytes=max_answer_bytes,
+            quota_project=quota_project,
+        )
 
     def prepare(self) -> None:
         """The Cloud Quotas client before the first timed batch (Compute's at its first fetch,
@@ -62,8 +73,8 @@ class GoogleSource:
     @property
     def requests(self) -> int:
         """HTTP requests both clients have sent (a paged list: one a page)."""
-        sources = (self.compute, self.projects, self.advice, self.quotas)
-        return sum(source.requests for source in sources)
+        clients = (self.compute, self.projects, self.advice, self.quotas, self.monitoring)
+        return sum(client.requests for client in clients)
 
     def fetch(self, project: str, region: str) -> RegionQuotas:
         return self.compute.fetch(project, region)
@@ -80,10 +91,13 @@ class GoogleSource:
     def fetch_capacity(self, project: str, request: CapacityRequest) -> CapacityAnswer:
         return self.advice.fetch_capacity(project, request)
 
+    def fetch_usage(self, project: str, request: UsageRequest) -> list[UsagePoint]:
+        return self.monitoring.fetch_usage(project, request)
+
     def release(self) -> None:
-        for source in (self.compute, self.projects, self.advice, self.quotas):
+        for source in (self.monitoring, self.compute, self.projects, self.advice, self.quotas):
             source.release()
 
     def close(self) -> None:
-        for source in (self.compute, self.projects, self.advice, self.quotas):
+        for source in (self.monitoring, self.compute, self.projects, self.advice, self.quotas):
             source.close()

@@ -37,12 +37,14 @@ class QuotaRequest(NamedTuple):
 class QuotaAnswer(NamedTuple):
     """The QuotaInfo found, as the API named it, with its entries and whether it may be raised:
     ``eligible``, ``fixed``, the reason it may not in lower case (``not_enough_usage_history``),
-    or None when the answer did not say."""
+    or None when the answer did not say. ``concurrent``: the QuotaInfo's ``isConcurrent``
+    (None when not said), which tells the Monitoring metric that carries its usage."""
 
     quota_id: str
     metric: str
     entries: tuple[QuotaEntry, ...]
     eligibility: str | None = None
+    concurrent: bool | None = None
 
 
 def _rank(

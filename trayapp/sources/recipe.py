@@ -26,6 +26,8 @@ class SourceRecipe:
     max_answer_bytes: int = MAX_ANSWER_BYTES
     prepare_compute: bool = True  # False: no Compute check, google-cloud-compute never loads
     quota_project: str | None = None  # [auth] quota_project: see sources.quota_project
+    # Cloud Monitoring (gRPC): None is Google's, or none beside a loopback quotas endpoint
+    monitoring_endpoint: str | None = None
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -44,4 +46,5 @@ class SourceRecipe:
             max_answer_bytes=self.max_answer_bytes,
             prepare_compute=self.prepare_compute,
             quota_project=self.quota_project,
+            monitoring_endpoint=self.monitoring_endpoint,
         )

@@ -126,7 +126,11 @@ def _row(check: dict[str, Any], now: float, max_age_s: float) -> Row:
         words.number_cell(check, "usage"),
         answers.format_free(check),
         words.ago(age),
-        words.state_text(check, fresh),  # cleaned and cut at a word by words
+        " · ".join(  # cleaned and cut at a word by words; where usage came from
+            t
+            for t in (words.state_text(check, fresh), words.usage_text(check, max_age_s, now))
+            if t
+        ),
     )
     key = clean(f"{check['region']}/{check['metric']}", 200)
     return Row(key, cells, bound[0] if bound else None, age, fresh)

@@ -8,12 +8,15 @@ from typing import Any
 from trayapp.warming.capacity_lane import CapacityLane
 from trayapp.warming.extras import Enrichment
 from trayapp.warming.requests_lane import RequestsLane
+from trayapp.warming.usage_lane import UsageLane
 
 
 def lanes_for(source: Any, *, capacity: bool = True) -> list[Enrichment]:
     """The lanes of ``source``; ``capacity`` False (``[capacity] enabled = false``) keeps the
     capacity lane from asking, and drops the advice kept from before."""
     lanes: list[Enrichment] = []
+    if callable(getattr(source, "fetch_usage", None)):
+        lanes.append(UsageLane())
     if callable(getattr(source, "fetch_preferences", None)):
         lanes.append(RequestsLane())
     if callable(getattr(source, "fetch_capacity", None)):

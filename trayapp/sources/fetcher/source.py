@@ -26,6 +26,7 @@ from trayapp.sources.fetcher.child import report_project
 from trayapp.sources.fetcher.process import Call, FetcherProcess, stop_resource_tracker
 from trayapp.sources.quota_rule import QuotaAnswer, QuotaRequest
 from trayapp.sources.recipe import SourceRecipe
+from trayapp.sources.usage import UsagePoint, UsageRequest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the fetcher's side imports the client module; this side only names it
@@ -86,6 +87,10 @@ class HelperSource:
     def fetch_capacity(self, project: str, request: CapacityRequest) -> CapacityAnswer:
         where = f"{project}/{request.region}/capacity advice"
         return self.call("fetch_capacity", project, request, where=where)
+
+    def fetch_usage(self, project: str, request: UsageRequest) -> list[UsagePoint]:
+        where = f"{project}/{request.metric_type}"
+        return self.call("fetch_usage", project, request, where=where)
 
     def release(self) -> None:
         """The round is over: end the process after ``idle_grace_s``, unless a call comes
