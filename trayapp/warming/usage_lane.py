@@ -1,6 +1,6 @@
 """Usage from Cloud Monitoring, for the quotas whose source gives limits only (Vertex AI
-training, Cloud Build private pools, the Compute GPU family quota): one ListTimeSeries per
-service and metric type per cycle answers every region of a project.
+training, Cloud Build private pools): one ListTimeSeries per service and metric type per cycle
+answers every region of a project.
 
 A check whose usage Monitoring gave reads it with its time (``usage_source``, ``usage_at``), so
 FREE is exact where it is known; a reading stays with its own time until a newer one comes, and
@@ -77,7 +77,7 @@ class UsageLane:
         return [
             Told(
                 WarmEvent.NOTICE,
-                f"{where}: no point for {unknown} quota(s) in the last "
+                f"{where}: no usage point for {unknown} of its quotas in the last "
                 f"{usage.WINDOW_S // 3600} h; their FREE stays ≤ the limit",
                 {"lane": PREFIX},
             )
@@ -85,12 +85,15 @@ class UsageLane:
 
 
 def _limits_only(state: WarmState, project: str) -> list[tuple[QuotaCheck, CheckState]]:
-    """The project's answered checks whose source gave a limit and no usage."""
+    """The project's answered checks whose source gave a limit and no usage. Not the Compute
+    GPU family quota: Monitoring's points do not tell one family from another, so asking would
+    cost a call and answer nothing."""
     return [
         (c, s)
         for c, s in state.checks.items()
         if c.project == project
         and s.source == "cloudquotas"
+        and s.service != "compute"
         and s.status == "ok"
         and s.quota_metric
         and not s.unlimited
