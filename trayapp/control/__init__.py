@@ -19,7 +19,7 @@ _WHERE = {
     "live_pid": "client",
     "send": "client",
     "client_command": "commands",
-    "format_status": "commands",
+    "format_status": "status_text",
     "runtime_handlers": "commands",
     "start_command": "commands",
     "status_payload": "commands",
