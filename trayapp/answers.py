@@ -203,6 +203,13 @@ def known(check: dict[str, Any]) -> bool:
     return status == "ok" or (status == "absent" and not check.get("error"))
 
 
+def nothing_free(check: dict[str, Any]) -> bool:
+    """Known to have nothing to launch on: not reported, or less than one free (the limit,
+    when usage is unknown): where asking for more quota is the answer."""
+    bound = free_bound(check) if known(check) else None
+    return not_reported(check) or (bound is not None and bound[0] < 1)
+
+
 def not_reported(check: dict[str, Any]) -> bool:
     """The API answered and the region has no such quota (never a failed or unknown check)."""
     return check.get("status") == "absent" and not check.get("error")

@@ -32,7 +32,7 @@ _TOKENS = {
 
 def format_event(event: Event, tone: str = "spicy") -> str | None:
     """``<emoji> <TOKEN>: <details>`` for an event, or None for events not logged."""
-    p, kind = event.progress, event.kind
+    p, kind, d = event.progress, event.kind, event.data
     if kind in (WarmEvent.BATCH_WARM, WarmEvent.BATCH_SLOW) and event.level:
         return (
             f"{event.level.icon} {_TOKENS[event.level]}: {p} - {event.elapsed_ms}ms "
@@ -44,7 +44,6 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
             f"❌ BATCH_FAIL: {p} - {event.elapsed_ms}ms - {event.error_kind}: "
             f"{event.message}{extra}"
         )
-    d = event.data
     if kind is WarmEvent.START:
         return (
             f"🚀 CACHE_WARM_START: {d.get('checks')} checks for "
@@ -53,9 +52,14 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
         )
     if kind is WarmEvent.COMPLETE:
         end = " - run --once finished: complete" if d.get("once") else ""
+        more = (
+            f" (+{d['enrichment_calls']} for usage, advice, requests)"
+            if d.get("enrichment_calls")
+            else ""
+        )
         return (
             f"✅ CACHE_WARM_COMPLETE: {p} in {d.get('duration_s')}s - "
-            f"{d.get('api_calls')} API calls{end} - {phrase(Level.COMPLETE, tone)}"
+            f"{d.get('api_calls')} API calls{more}{end} - {phrase(Level.COMPLETE, tone)}"
         )
     if kind is WarmEvent.INCOMPLETE:
         return _incomplete(event, tone)
@@ -133,7 +137,6 @@ class RepeatFold:
         self._said: dict[tuple[str | None, str], int] = {}  # cause -> repeats not said yet
 
     def lines(self, event: Event, tone: str = "spicy") -> list[str]:
-        """The lines to write for ``event``: none for a repeat."""
         if event.kind is WarmEvent.BATCH_FAIL:
             cause = (event.error_kind, _WHERE.sub("", event.message or ""))
             if cause in self._said:
@@ -157,11 +160,9 @@ class RepeatFold:
 
 
 class FileLog:
-    """Appends formatted events to the log file (0600), keeping one rotated copy.
-
-    The file is rotated whenever it passes ``max_bytes``, at start-up and while running, so a
-    noisy server cannot grow it without bound; a link planted at its path is never followed.
-    """
+    """Appends formatted events to the log file (0600), keeping one rotated copy: rotated
+    whenever it passes ``max_bytes`` (a noisy server cannot grow it without bound); a link
+    planted at its path is never followed."""
 
     def __init__(self, path: Path, tone: str = "spicy", max_bytes: int = MAX_BYTES) -> None:
         self.path, self.tone, self.max_bytes = path, tone, max_bytes

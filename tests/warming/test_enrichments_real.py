@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emulator_fixtures import emulator, make_emulator, no_adc  # noqa: F401 - fixtures
+from emulator_fixtures import no_adc  # noqa: F401 - a fixture
 from fakes import Recorder
 
 from trayapp import cache, config
@@ -20,6 +20,11 @@ from trayapp.warming.scheduler import Warmer
 
 pytestmark = pytest.mark.usefixtures("no_adc")
 PROJECT = "demo-project"
+
+
+@pytest.fixture
+def emulator(make_emulator: Any) -> Any:
+    return make_emulator()
 
 
 @pytest.fixture

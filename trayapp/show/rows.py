@@ -95,10 +95,8 @@ def _status(check: dict[str, Any], max_age: float, now: float) -> str:
     text = f"{text} · fits {pool}" if pool.startswith("c3-") else text
     usage = words.usage_text(check, max_age, now)
     text = f"{text} · {usage}" if usage else text
-    bound = answers.free_bound(check) if answers.known(check) else None
     raise_ = words.eligibility_text(check.get("eligibility"))
-    nothing_free = check.get("status") == "absent" or (bound is not None and bound[0] < 1)
-    return f"{text} · {raise_}" if raise_ and nothing_free else text
+    return f"{text} · {raise_}" if raise_ and answers.nothing_free(check) else text
 
 
 def print_project(

@@ -124,6 +124,7 @@ class QuotaApp(CacheFollower, KeyActions, App[int]):
             return
         now = time.time()
         said = model.launch_lines(snap, projects, now)  # above the tables; none: not shown
+        said += model.request_lines(snap, projects, now)
         self._launches.update("\n".join(said))
         self._launches.set_class(bool(said), "-shown")
         for project in projects:

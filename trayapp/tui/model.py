@@ -72,6 +72,15 @@ def launch_lines(snap: cache.Snapshot, projects: Sequence[str], now: float) -> l
     return said
 
 
+def request_lines(snap: cache.Snapshot, projects: Sequence[str], now: float) -> list[str]:
+    """The quota increase requests the warmer follows, one line each with state and age
+    (``request: H100 in us-central1: granted 16 of 16 · 3 min ago``)."""
+    from trayapp.sources import preference_states
+
+    found = [e for p in projects for e in snap.section(p, "requests")]
+    return [clean(f"request: {preference_states.summary(e, now)}", 300) for e in found]
+
+
 @dataclass(frozen=True)
 class Row:
     """One table row; ``key`` names the same check across reloads."""
@@ -128,7 +137,13 @@ def _row(check: dict[str, Any], now: float, max_age_s: float) -> Row:
         words.ago(age),
         " · ".join(  # cleaned and cut at a word by words; where usage came from
             t
-            for t in (words.state_text(check, fresh), words.usage_text(check, max_age_s, now))
+            for t in (
+                words.state_text(check, fresh),
+                words.usage_text(check, max_age_s, now),
+                words.eligibility_text(check.get("eligibility"))
+                if answers.nothing_free(check)
+                else "",  # where nothing is free: may more be asked for
+            )
             if t
         ),
     )

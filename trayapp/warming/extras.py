@@ -136,7 +136,7 @@ class Tail:
         with e.lock:
             if e.stopping or number != e.round.number:
                 return []  # a reload or a re-warm replaced the round: its answers are dropped
-            e.round.calls += sent  # "API calls": the round's HTTP requests, enrichments too
+            e.round.extra_calls += sent  # counted apart from the checks' "API calls"
             state = e.state
             for (enrichment, project, key), (answer, failure) in zip(due, results, strict=True):
                 before = state.extras.outcome(project, key)

@@ -155,6 +155,8 @@ class Healing:
             "checks": len(e.plan),
             "retries": e.retries,
         }
+        if e.round.extra_calls:  # usage, capacity advice, quota requests
+            data["enrichment_calls"] = e.round.extra_calls
         if e.once:
             data["once"] = True  # the run ends here: nothing is promised after it
         return data

@@ -31,6 +31,7 @@ class Round:
         self.attempts: Counter[Region] = Counter()
         self.fetches: dict[Region, Future[Any]] = {}
         self.calls = 0  # HTTP requests made by the round's batches (see Batch.api_calls)
+        self.extra_calls = 0  # ...and by its enrichments, counted apart (``extras``)
         self.picks = 0  # ticks that took checks from the queues
 
     def pick(self, done: set[QuotaCheck]) -> list[QuotaCheck]:
