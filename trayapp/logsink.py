@@ -53,7 +53,7 @@ def format_event(event: Event, tone: str = "spicy") -> str | None:
     if kind is WarmEvent.COMPLETE:
         end = " - run --once finished: complete" if d.get("once") else ""
         more = (
-            f" (+{d['enrichment_calls']} for usage, advice, requests)"
+            f" (+{d['enrichment_calls']} for usage, capacity, eligibility, requests)"
             if d.get("enrichment_calls")
             else ""
         )

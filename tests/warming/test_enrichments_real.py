@@ -70,7 +70,7 @@ def test_usage_from_monitoring_makes_free_exact(source, tmp_path):
     east = snap.get(PROJECT, "us-east1", "NVIDIA_T4_GPUS")
     assert east["status"] == "ok" and east["usage"] is None  # no point: still ≤ its limit
     outcomes = {e["key"].partition(":")[0]: e["status"] for e in snap.section(PROJECT, "extras")}
-    assert outcomes == {"usage": "ok", "preferences": "ok"}
+    assert outcomes == {"usage": "ok", "preferences": "ok", "eligibility": "ok"}  # C3: Compute
     assert any("no usage point" in e.message for e in events if e.kind is WarmEvent.NOTICE)
 
 
@@ -118,3 +118,30 @@ def test_capacity_advice_where_a_launch_fits_and_a_request_followed_to_its_grant
     assert "granted 16 in us-central1" in said[-1].message and said[-1].data["plain"]
     (entry,) = snap.section(PROJECT, "requests")
     assert (entry["state"], entry["granted"], entry["metric"]) == ("granted", 16, "H100")
+
+
+def test_whether_a_compute_quota_may_be_raised_comes_from_its_quota_info(
+    emulator, source, tmp_path
+):
+    gpu = {"metrics": ["NVIDIA_T4_GPUS", "NVIDIA_A100_GPUS"], "regions": ["us-west1", "us-east1"]}
+    warmer, rec = warm(source, tmp_path, {"gpu": gpu})
+    warmer.start()
+    rec.wait_for(ended, timeout=60)
+    warmer.stop()
+    snap = cache.load(tmp_path / cache.FILENAME)
+    a100 = snap.get(PROJECT, "us-west1", "NVIDIA_A100_GPUS")
+    absent = snap.get(PROJECT, "us-east1", "NVIDIA_A100_GPUS")
+    t4 = snap.get(PROJECT, "us-west1", "NVIDIA_T4_GPUS")
+    assert (a100["status"], a100["eligibility"]) == ("ok", "not_enough_usage_history")
+    assert (absent["status"], absent["eligibility"]) == ("absent", "not_enough_usage_history")
+    assert t4["eligibility"] == "eligible"
+    asked = [
+        r.path.partition("?")[0]
+        for r in emulator.requests()
+        if "quotaInfos/" in r.path and "GPU-FAMILY" not in r.path  # the family quota's own call
+    ]
+    assert sorted(p.rsplit("/", 1)[1] for p in asked) == [
+        "C3-CPUS-per-project-region",
+        "NVIDIA-A100-GPUS-per-project-region",
+        "NVIDIA-T4-GPUS-per-project-region",
+    ]  # one per metric, for every region at once

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 
 from trayapp.emulator import projects, quotas
-from trayapp.emulator.data import KNOWN_REGIONS, _region_json
+from trayapp.emulator.data import KNOWN_REGIONS, _region_json, metric_infos
 from trayapp.emulator.faults import Fault, error_body
 
 __all__ = ["ROUTE", "answer"]
@@ -41,6 +41,7 @@ def answer(
         if fault is not None and fault.action == "http":
             return fault.status, quotas.fault_body(fault.status, fault.reason, project, billed)
         service, quota_id = quota.group(2), quota.group(3)
+        more = metric_infos(project) if service == quotas.SERVICE else ()
         if quota_id is None:
             action = fault.action if fault is not None else None
             return quotas.quota_list(
@@ -50,8 +51,9 @@ def answer(
                 family_default,
                 page_limit=page_limit,
                 fault=action if action in quotas.LIST_FAULTS else None,
+                more=more,
             )
-        return quotas.quota_info(project, service, quota_id, family_default)
+        return quotas.quota_info(project, service, quota_id, family_default, more)
     if fault is not None and fault.action == "http":
         return fault.status, fault.error_body(project, region)
     if region == projects.TARGET:  # projects.get: the project-wide quotas

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from typing import Any
 
 from trayapp.emulator import quotas
 from trayapp.emulator.faults import REGIONS_TARGET
@@ -93,6 +94,24 @@ def expected_quotas(project: str, region: str) -> dict[str, tuple[float, float]]
             usage -= 0.5  # storage usage is not always whole gigabytes
         quotas[metric] = (limit, usage)
     return quotas
+
+
+def metric_infos(project: str) -> list[tuple[str, str, tuple[str, ...], list[Any]]]:
+    """Cloud Quotas' per-metric Compute QuotaInfos of the GPU and C3 quotas regions.get reports
+    (``NVIDIA-T4-GPUS-per-project-region``, ``compute.googleapis.com/nvidia_t4_gpus``), a
+    region entry where the region has it, with the same limits: what their eligibility is read
+    from (see ``quota_data.eligibility``)."""
+    wanted = [m for m in _LIMITS if m.endswith("_GPUS") and not m.startswith("COMMITTED_")]
+    infos = []
+    for metric in [*wanted, "C3_CPUS"]:
+        entries = [
+            ({"region": region}, int(expected_quotas(project, region)[metric][0]), (region,))
+            for region in KNOWN_REGIONS
+            if _present(metric, region)
+        ]
+        quota_id = f"{metric.replace('_', '-')}-per-project-region"
+        infos.append((quota_id, f"compute.googleapis.com/{metric.lower()}", ("region",), entries))
+    return infos
 
 
 def _region_json(base: str, project: str, region: str, with_quotas: bool) -> dict[str, object]:

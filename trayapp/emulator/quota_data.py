@@ -166,9 +166,12 @@ SPOT_FAMILY: list[Entry] = [
 
 
 # Whether a quota may be raised (``quotaIncreaseEligibility``, ``isFixed``), by quota ID: every
-# quota may be, but Vertex AI B200 training GPUs (too little usage history, as Google says of
-# new projects) and on-demand H100 Mega training GPUs (fixed).
-INELIGIBLE = {"CustomModelTrainingB200GPUsPerProjectPerRegion": "NOT_ENOUGH_USAGE_HISTORY"}
+# quota may be, but Vertex AI B200 training GPUs and Compute A100 GPUs (too little usage
+# history, as Google says of new projects) and on-demand H100 Mega training GPUs (fixed).
+INELIGIBLE = {
+    "CustomModelTrainingB200GPUsPerProjectPerRegion": "NOT_ENOUGH_USAGE_HISTORY",
+    "NVIDIA-A100-GPUS-per-project-region": "NOT_ENOUGH_USAGE_HISTORY",
+}
 FIXED = ("CustomModelTrainingH100MegaGPUsPerProjectPerRegion",)
 
 

@@ -12,6 +12,7 @@ library only.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from trayapp.emulator import quota_data
 from trayapp.sources.compute_family import QUOTA_ID, SERVICE, FamilyQuotas, quota_info_name
@@ -73,10 +74,15 @@ def expected_families(project: str, default: float | None = None) -> FamilyQuota
 
 
 def quota_info(
-    project: str, service: str, quota_id: str | None, default: float | None = None
+    project: str,
+    service: str,
+    quota_id: str | None,
+    default: float | None = None,
+    more: Sequence[quota_data.Info] = (),
 ) -> tuple[int, dict[str, object]]:
-    """(status, body) for a QuotaInfo request by ID; 404 for one the service does not have."""
-    for info in quota_data.service_infos(service, _family(default)):
+    """(status, body) for a QuotaInfo request by ID; 404 for one the service does not have;
+    ``more``: the project's QuotaInfos made from its region answers (Compute's per metric)."""
+    for info in [*quota_data.service_infos(service, _family(default)), *more]:
         if info[0] == quota_id:
             return 200, _info_json(project, service, info)
     name = f"projects/{project}/locations/global/services/{service}/quotaInfos/{quota_id}"
@@ -91,10 +97,11 @@ def quota_list(
     *,
     page_limit: int | None = PAGE_SIZE,
     fault: str | None = None,
+    more: Sequence[quota_data.Info] = (),
 ) -> tuple[int, dict[str, object]]:
     """One page of a service's QuotaInfos, paged by ``pageSize`` (at most ``page_limit``; None:
     as asked) and ``pageToken``; ``fault`` one of ``LIST_FAULTS`` or None."""
-    infos = quota_data.service_infos(service, _family(default))
+    infos = [*quota_data.service_infos(service, _family(default)), *more]
     token = query.get("pageToken", [""])[0]
     try:
         size = int(query.get("pageSize", [str(PAGE_SIZE)])[0] or PAGE_SIZE)
