@@ -202,19 +202,22 @@ def warm(args: argparse.Namespace, *, demo: bool) -> int:
         return lock
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(lock.release)
-        endpoint = monitoring = None
+        endpoint = emulator = None
         if demo:
             from trayapp.emulator.server import Emulator
 
             emulator = Emulator.demo(args.speed)
-            endpoint, monitoring = emulator.start(), emulator.monitoring_url
+            endpoint = emulator.start()
             cleanup.callback(emulator.stop)
 
         def complete(settings: Settings) -> Settings:
             """The file and flags, plus the demo's emulator and the project to warm."""
-            settings = check_rewarm(
-                demo_settings(settings, args, endpoint, monitoring) if demo else settings
-            )
+            if emulator is not None:  # its Cloud Monitoring, when a quota reads usage there
+                services = {settings.gpu_service, settings.c3_service}
+                limits_only = services.union(x.service for x in settings.launches) - {"compute"}
+                monitoring = emulator.start_monitoring() if limits_only else None
+                settings = demo_settings(settings, args, endpoint, monitoring)
+            settings = check_rewarm(settings)
             projects = app.resolve_projects(settings, detect=True)
             if not projects:
                 raise UsageError(

@@ -194,9 +194,13 @@ def test_the_original_designs_checks_with_two_launches(env):
         "--c3-service", "cloudbuild", "--launch", "a3-highgpu-8g", "--launch", "c3-standard-176",
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "- 8 API calls -" in out.stdout  # 7 as without launches, + the Spot training CPUs
+    assert "- 8 API calls (+" in out.stdout  # 7 as without launches, + the Spot training CPUs
     pool = json.loads(
         run_cli(env, "show", "--demo", "--launch", "c3-standard-176", "--json").stdout
     )
-    verdicts = {r["region"]: r["verdict"] for r in pool["demo-project"]["regions"]}
-    assert verdicts["us-west2"] == "fits" and verdicts["us-central1"] == "fits ≤"
+    regions = {r["region"]: r for r in pool["demo-project"]["regions"]}
+    assert regions["us-west2"]["verdict"] == "fits"
+    assert regions["europe-west4"]["verdict"] == "fits ≤"  # a limit only: no usage point there
+    # Cloud Monitoring's usage (88 of 176 in use) makes us-central1's answer exact: blocked
+    central = regions["us-central1"]
+    assert central["verdict"] == "blocked" and central["needs"][0]["free"] == 88

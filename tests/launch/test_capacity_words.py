@@ -71,7 +71,7 @@ def test_zone_names_and_scores_are_checked():
 
 def test_not_offered_is_told_from_a_network_failure():
     said = "p/us-east1/capacity advice: capacity advice is not offered here (HTTP 404)"
-    assert capacity.not_offered("unavailable", said)
+    assert capacity.not_offered("not_offered", said)
     assert not capacity.not_offered("unavailable", "p/us-east1: cannot reach 127.0.0.1:9")
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from trayapp.safety.text import clean_line
+
+TYPE_CHECKING = False  # `status` starts faster without typing
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def format_status(status: Mapping[str, Any]) -> str:

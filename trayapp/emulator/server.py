@@ -41,8 +41,8 @@ NO_GPUS = "demo-no-gpus"  # the demo's project without project-wide GPU quota
 
 
 class Emulator:
-    """The emulator server. ``start()`` returns its base URL; ``stop()`` is prompt, even with
-    hung requests, and closes every socket. Faults and latency may be changed while running."""
+    """``start()`` returns its base URL; ``stop()`` is prompt, even with hung requests, and
+    closes every socket. Faults and latency may be changed while running."""
 
     def __init__(
         self,
@@ -60,10 +60,8 @@ class Emulator:
         monitoring: bool = True,
     ) -> None:
         if not allow_remote and not is_loopback_host(host):
-            raise ValueError(
-                f"refusing to listen on {host}: the emulator serves loopback only "
-                "(pass allow_remote=True / --allow-remote to expose it)"
-            )
+            why = "serves loopback only (pass allow_remote=True / --allow-remote to expose it)"
+            raise ValueError(f"refusing to listen on {host}: the emulator {why}")
         self.host, self.port = host, port
         # region name -> a Region body captured from the live API, served verbatim instead
         self.captured = dict(captured) if captured is not None else None
@@ -87,16 +85,19 @@ class Emulator:
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
-        self._monitoring = monitoring  # Cloud Monitoring over gRPC, on a port of its own
-        self.monitoring = MonitoringServer(self)
+        self._monitoring, self.monitoring = monitoring, MonitoringServer(self)  # gRPC, own port
 
     @classmethod
     def demo(cls, speed: float = 1.0) -> Emulator:
-        """The demo's emulator: latencies that take a cycle through every level, and a second
-        project, ``demo-no-gpus``, whose GPUS_ALL_REGIONS is 0 (as on many new projects); its
-        quota increase requests are granted after two list reads."""
+        """The demo's: latencies through every level, a project ``demo-no-gpus`` whose
+        GPUS_ALL_REGIONS is 0, requests granted at the second list; Cloud Monitoring only once
+        asked (``start_monitoring``): grpc stays out of the tray's process unless needed."""
         latency = Latency.demo(scale=1 / speed)
-        made = cls(latency=latency, project_quotas={NO_GPUS: {"GPUS_ALL_REGIONS": (0, 0)}})
+        made = cls(
+            latency=latency,
+            project_quotas={NO_GPUS: {"GPUS_ALL_REGIONS": (0, 0)}},
+            monitoring=False,
+        )
         made.preferences = preferences.PreferenceStore(outcome="granted", after=2)
         return made
 
@@ -110,6 +111,12 @@ class Emulator:
     def monitoring_url(self) -> str:
         """``http://127.0.0.1:PORT``: Cloud Monitoring, plain gRPC (``--monitoring-endpoint``)."""
         return self.monitoring.url or ""
+
+    def start_monitoring(self) -> str:  # Cloud Monitoring now (a no-op when it runs); its URL
+        self._monitoring = True
+        if self._server is not None and not self.monitoring.url:
+            self.monitoring.start()
+        return self.monitoring_url
 
     @property
     def open_connections(self) -> int:

@@ -3,10 +3,12 @@ from) and the JSON. Imports ``cache``, ``answers``, ``words`` and ``sources.quot
 
 from __future__ import annotations
 
-from typing import Any
-
 from trayapp import answers, cache, words
 from trayapp.sources import quota_names
+
+TYPE_CHECKING = False  # typing costs more to import than printing the table takes
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def header(snap: cache.Snapshot, project: str, max_age: float, now: float) -> str:

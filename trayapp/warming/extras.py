@@ -156,11 +156,16 @@ class Tail:
                 state.extras.record(
                     project, key, Outcome(status, fetched_at, error.message, error.kind)
                 )
-                told += self._notice(project, enrichment.name, error)
+                checks_failing = any(
+                    s.error for c, s in state.checks.items() if c.project == project
+                )
+                told += [] if checks_failing else self._notice(project, enrichment.name, error)
         return told
 
     def _notice(self, project: str, lane: str, error: SourceError) -> list[Told]:
-        """One notice per project, lane and kind of failure in a run: what is missing and why."""
+        """One notice per project, lane and kind of failure in a run: what is missing and why.
+        Not while the project's own checks fail: theirs is the failure told (often the same
+        cause: a disabled API, a missing quota project), and the extras are said after."""
         said = (project, lane, error.kind)
         if said in self._noticed:
             return []
