@@ -36,7 +36,7 @@ def warm_with_requests(env, emulator, lists: int) -> None:
         assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.parametrize(("lists", "state"), [(1, "pending, asked 16"), (2, "granted 16 of 16")])
+@pytest.mark.parametrize(("lists", "state"), [(1, "pending, asked 24"), (2, "granted 24 of 24")])
 def test_the_requests_are_listed_with_state_and_age(env, make_emulator, lists, state):
     emulator = make_emulator()
     emulator.preferences = PreferenceStore(outcome="granted", after=2)
@@ -54,7 +54,7 @@ def test_denied_says_why_and_the_trace(env, make_emulator):
     warm_with_requests(env, emulator, 1)
     done = run_cli(env, "requests", "--project", PROJECT)
     assert done.returncode == 0, done.stderr
-    assert "H100 in us-central1: denied, asked 16" in done.stdout
+    assert "H100 in us-central1: denied, asked 24" in done.stdout
     assert "Denied:" in done.stdout and "trace ID" in done.stdout
 
 

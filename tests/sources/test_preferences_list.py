@@ -60,7 +60,7 @@ def test_the_console_preference_is_listed_in_plain_values(make_emulator, source_
     assert found.name.endswith("/quotaPreferences/console-h100-us-central1")
     assert (found.service, found.quota_id) == ("compute.googleapis.com", FAMILY)
     assert found.dimensions == {"region": "us-central1", "gpu_family": "NVIDIA_H100"}
-    assert (found.preferred, found.reconciling) == (16, True)
+    assert (found.preferred, found.reconciling) == (24, True)
     assert found.trace_id and found.created_at and found.updated_at
     assert "example.com" not in repr(found) and "Training runs" not in repr(found)
     listed = [r for r in emulator.requests() if "quotaPreferences" in r.path]
@@ -134,7 +134,7 @@ def test_the_demo_grants_the_console_preference():
     try:
         assert source.fetch_preferences(PROJECT)[0].reconciling
         granted = source.fetch_preferences(PROJECT)[0]
-        assert (granted.reconciling, granted.granted) == (False, 16)
+        assert (granted.reconciling, granted.granted) == (False, 24)
     finally:
         source.close()
         emulator.stop()

@@ -115,9 +115,11 @@ def test_capacity_advice_where_a_launch_fits_and_a_request_followed_to_its_grant
     assert advice["us-central1"]["zones"]
     said = [e for e in events if e.kind is WarmEvent.REQUEST]
     assert [e.data["state"] for e in said] == ["pending", "granted"]
-    assert "granted 16 in us-central1" in said[-1].message and said[-1].data["plain"]
+    assert "granted 24 in us-central1" in said[-1].message and said[-1].data["plain"]
     (entry,) = snap.section(PROJECT, "requests")
-    assert (entry["state"], entry["granted"], entry["metric"]) == ("granted", 16, "H100")
+    assert (entry["state"], entry["granted"], entry["metric"]) == ("granted", 24, "H100")
+    h100 = snap.get(PROJECT, "us-central1", "NVIDIA_H100_GPUS")
+    assert h100["limit"] == 24  # the grant, read again at once (it was 16)
 
 
 def test_whether_a_compute_quota_may_be_raised_comes_from_its_quota_info(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from trayapp.emulator import projects, quotas
 from trayapp.emulator.data import KNOWN_REGIONS, _region_json, metric_infos
@@ -32,16 +33,19 @@ def answer(
     page_limit: int | None = quotas.PAGE_SIZE,
     project_quotas: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
     billed: str | None = None,
+    preferences: Any = None,
 ) -> tuple[int, dict[str, object]]:
     """The status and body for one request: a QuotaInfo (``quota`` is its route match), a
     Region, a Project, or a page of the region list. ``captured`` Region bodies are served
     verbatim; ``page_limit`` caps a Cloud Quotas list page (None: the client's page size);
-    ``billed`` is the request's quota project (x-goog-user-project), if it named one."""
+    ``billed`` is the request's quota project (x-goog-user-project), if it named one;
+    ``preferences``: the quota requests kept, whose grants change the QuotaInfos served."""
     if quota is not None:
         if fault is not None and fault.action == "http":
             return fault.status, quotas.fault_body(fault.status, fault.reason, project, billed)
         service, quota_id = quota.group(2), quota.group(3)
         more = metric_infos(project) if service == quotas.SERVICE else ()
+        granted = quotas.grants(preferences.stored(project)) if preferences is not None else []
         if quota_id is None:
             action = fault.action if fault is not None else None
             return quotas.quota_list(
@@ -52,8 +56,11 @@ def answer(
                 page_limit=page_limit,
                 fault=action if action in quotas.LIST_FAULTS else None,
                 more=more,
+                grants=granted,
             )
-        return quotas.quota_info(project, service, quota_id, family_default, more)
+        return quotas.quota_info(
+            project, service, quota_id, family_default, more=more, grants=granted
+        )
     if fault is not None and fault.action == "http":
         return fault.status, fault.error_body(project, region)
     if region == projects.TARGET:  # projects.get: the project-wide quotas

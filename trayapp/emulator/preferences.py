@@ -52,9 +52,9 @@ CONSOLE: dict[str, tuple[tuple[str, dict[str, object]], ...]] = {
             "service": "compute.googleapis.com",
             "quotaId": "GPUS-PER-GPU-FAMILY-per-project-region",
             "dimensions": {"region": "us-central1", "gpu_family": "NVIDIA_H100"},
-            "quotaConfig": {"preferredValue": "16"},
+            "quotaConfig": {"preferredValue": "24"},
             "contactEmail": "owner@example.com",
-            "justification": "Training runs need 16 H100.",
+            "justification": "Training runs need 24 H100.",
         }),
     ),
 }  # fmt: skip

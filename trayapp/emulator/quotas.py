@@ -78,11 +78,15 @@ def quota_info(
     service: str,
     quota_id: str | None,
     default: float | None = None,
+    *,
     more: Sequence[quota_data.Info] = (),
+    grants: Sequence[Grant] = (),
 ) -> tuple[int, dict[str, object]]:
     """(status, body) for a QuotaInfo request by ID; 404 for one the service does not have;
-    ``more``: the project's QuotaInfos made from its region answers (Compute's per metric)."""
-    for info in [*quota_data.service_infos(service, _family(default)), *more]:
+    ``more``: the project's QuotaInfos made from its region answers (Compute's per metric);
+    ``grants``: the values its decided quota requests set."""
+    infos = [*quota_data.service_infos(service, _family(default)), *more]
+    for info in (_granted(service, i, grants) for i in infos):
         if info[0] == quota_id:
             return 200, _info_json(project, service, info)
     name = f"projects/{project}/locations/global/services/{service}/quotaInfos/{quota_id}"
@@ -98,10 +102,12 @@ def quota_list(
     page_limit: int | None = PAGE_SIZE,
     fault: str | None = None,
     more: Sequence[quota_data.Info] = (),
+    grants: Sequence[Grant] = (),
 ) -> tuple[int, dict[str, object]]:
     """One page of a service's QuotaInfos, paged by ``pageSize`` (at most ``page_limit``; None:
     as asked) and ``pageToken``; ``fault`` one of ``LIST_FAULTS`` or None."""
     infos = [*quota_data.service_infos(service, _family(default)), *more]
+    infos = [_granted(service, i, grants) for i in infos]
     token = query.get("pageToken", [""])[0]
     try:
         size = int(query.get("pageSize", [str(PAGE_SIZE)])[0] or PAGE_SIZE)
@@ -120,6 +126,34 @@ def quota_list(
     elif fault == "endless_pages" or start + size < len(infos):
         body["nextPageToken"] = str(start + size)
     return 200, body
+
+
+# (service, quota ID, dimensions, value): what a decided quota request makes Google enforce
+Grant = tuple[str, str, dict[str, str], int]
+
+
+def grants(stored: Sequence[dict[str, object]]) -> list[Grant]:
+    """The grants of a project's quota requests as the emulator keeps them (decided ones)."""
+    found = []
+    for record in stored:
+        config, dims = record.get("quotaConfig"), record.get("dimensions")
+        if record.get("reconciling") or not isinstance(config, dict) or not isinstance(dims, dict):
+            continue
+        value = int(str(config.get("grantedValue")))
+        found.append((str(record.get("service")), str(record.get("quotaId")), dims, value))
+    return found
+
+
+def _granted(service: str, info: quota_data.Info, granted: Sequence[Grant]) -> quota_data.Info:
+    """``info`` with the values its grants set: an entry with the grant's dimensions holds
+    the granted value (added when there was none)."""
+    quota_id, metric, names, entries = info
+    mine = [(d, v) for s, q, d, v in granted if (s, q) == (service, quota_id)]
+    if not mine:
+        return info
+    kept = [e for e in entries if all(e[0] != d for d, _ in mine)]
+    added = [(dict(d), v, (d["region"],) if "region" in d else ()) for d, v in mine]
+    return quota_id, metric, names, [*kept, *added]
 
 
 def _family(default: float | None) -> quota_data.Info:

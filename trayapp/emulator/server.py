@@ -67,15 +67,13 @@ class Emulator:
         self.captured = dict(captured) if captured is not None else None
         self.family_default = family_default  # the GPU family quota's catch-all entry, if any
         self.page_limit = page_limit  # most QuotaInfos on a list page (None: as the client asks)
-        # project -> metric -> (limit, usage): global quotas set instead of the defaults
-        self.project_quotas = dict(project_quotas or {})
+        self.project_quotas = dict(project_quotas or {})  # project -> metric -> (limit, usage)
         # refuse a Cloud Quotas request without a quota project, as Google does for user logins
         self.require_quota_project = require_quota_project
         self.preferences = preferences.PreferenceStore()  # quota requests written, in memory
         self.latency = latency if isinstance(latency, Latency) else Latency(ms=latency or 0)
-        self.faults = FaultSet(
-            parse_fault(f, FAULT_TARGETS) if isinstance(f, str) else f for f in faults
-        )
+        parsed = (parse_fault(f, FAULT_TARGETS) if isinstance(f, str) else f for f in faults)
+        self.faults = FaultSet(parsed)
         self._log: list[RequestRecord] = []
         self._received = 0  # requests received, each once (a hung one too)
         self._log_changed = threading.Condition()
@@ -297,4 +295,5 @@ class Emulator:
             page_limit=self.page_limit,
             project_quotas=self.project_quotas,
             billed=billed,
+            preferences=self.preferences,  # a granted request changes what is served
         )
