@@ -230,3 +230,47 @@ def test_the_answer_and_a_watch_alert_reach_dunst(
     ]
     # dunst got the markup escaped, so it shows the characters and never parses a tag
     assert history[2][1].startswith("2 free in &lt;b&gt;x&lt;/b&gt; &amp; y")
+
+
+def test_a_granted_request_and_a_launch_now_likely_reach_dunst(
+    desktop: Desktop,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    notifier: Notifier,
+) -> None:
+    """What the warmer tells of a quota request decided, and of a launch whose machines became
+    likely: one bubble each, in the plain words, naming the quota, region and new limit; a
+    request still under review is no bubble."""
+    from trayapp.sources import preference_states as states
+    from trayapp.warming.requests_lane import RequestsLane
+
+    desktop.activate(monkeypatch)
+    entry = {
+        "name": "projects/p/locations/global/quotaPreferences/h100", "id": "h100",
+        "service": "compute.googleapis.com", "quota_id": "GPUS-PER-GPU-FAMILY-per-project-region",
+        "dimensions": {"region": "us-central1", "gpu_family": "NVIDIA_H100"},
+        "region": "us-central1", "metric": "H100", "tier": "on-demand", "preferred": 24,
+        "granted": 16, "reconciling": True, "state": "pending", "state_detail": "",
+        "trace_id": "", "created_at": None, "updated_at": None,
+    }  # fmt: skip
+    granted = {**entry, "granted": 24, "reconciling": False, "state": "granted"}
+    told = [
+        *[(c.log, c.notice, c.state) for c in states.changes([], [entry])],  # under review
+        *[(c.log, c.notice, c.state) for c in states.changes([entry], [granted])],
+    ]
+    assert RequestsLane.name == "preferences"
+    for log, plain, state in told:
+        data = {"plain": plain, "state": state, "project": "p"}
+        notifier.on_event(Event(WarmEvent.REQUEST, 1, P_ALL, message=log, data=data))
+    likely = "t4box (n1-standard-8+4xT4 x1) is now likely in us-central1"
+    notifier.on_event(
+        Event(
+            WarmEvent.CAPACITY, 1, P_ALL, message=f"🟢 {likely} (score 0.71, zones us-central1-a)",
+            data={"plain": f"Capacity: {likely}", "project": "p"},
+        )
+    )  # fmt: skip
+    assert notifier.wait_idle(10)
+    assert notifier.sent == 2, notifier.unavailable_reason
+    assert desktop.dunst_history()[:2] == [
+        ("🎉 Quota granted", "H100, 24 in us-central1", "quota-tray"),
+        ("🟢 Capacity", likely, "quota-tray"),
+    ]

@@ -254,6 +254,7 @@ def told_notice(event: Event, tone: str) -> list[Notice]:
     (the log's words in the spicy tone); nothing for a request still under review."""
     plain = str(event.data.get("plain") or "")
     title, _, body = plain.partition(": ")
+    title = f"{event.message.partition(' ')[0]} {title}"  # the log line's 🎉, 🚫 or 🟢
     good = event.kind is WarmEvent.CAPACITY or event.data.get("state") == "granted"
     body = event.message if tone == "spicy" else body
     return (
