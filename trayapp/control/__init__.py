@@ -9,7 +9,8 @@ that can read the 0600 key file passes the HMAC-SHA256 handshake, and every mess
 never pickle: ``{"command": "status"}`` in, ``{"ok": true, ...}`` out.
 
 ``wire`` holds the address, the handshake and the framing; ``server`` the instance's side;
-``client`` the command line's; ``commands`` the five commands and how their answers print.
+``client`` the command line's; ``commands`` the five commands and how their answers print;
+``status_text`` `status` in words.
 """
 
 # Each name loads its module when first asked for: `quota-tray status` with nothing running
@@ -50,6 +51,8 @@ def __getattr__(name: str) -> object:
         from trayapp.control import commands as module
     elif where == "server":
         from trayapp.control import server as module
+    elif where == "status_text":
+        from trayapp.control import status_text as module
     elif where == "wire":
         from trayapp.control import wire as module
     else:
