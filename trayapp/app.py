@@ -17,6 +17,7 @@ from trayapp.config import Settings
 from trayapp.history import HistoryRecorder
 from trayapp.logsink import FileLog, route_logging
 from trayapp.sources.base import QuotaSource
+from trayapp.warming.capacity_lane import CapacityLane
 from trayapp.warming.events import Event, EventBus, WarmEvent
 from trayapp.warming.lanes import lanes_for
 from trayapp.warming.scheduler import Warmer
@@ -99,6 +100,7 @@ class Runtime:
             }
         )
         self.bus.subscribe(self.troubles)
+        self.lanes = lanes_for(source, capacity=settings.capacity_enabled)  # the extras
         self.warmer = Warmer(
             plan,
             source,
@@ -109,7 +111,7 @@ class Runtime:
             fetch_deadline_s=settings.timeout_s,
             state=state,
             output=self.writer,  # a cycle is complete only once its answers reached the file
-            enrichments=lanes_for(source, capacity=settings.capacity_enabled),
+            enrichments=self.lanes,
         )
 
     def _seed(self, state: WarmState) -> None:
@@ -151,6 +153,9 @@ class Runtime:
         self.filelog.tone = new.tone
         self.history.project_label = ",".join(new.projects)
         self.alerts.set_rules(new.watch)
+        for lane in self.lanes:  # [capacity] enabled, as reloaded
+            if isinstance(lane, CapacityLane):
+                lane.enabled = new.capacity_enabled
         self.settings = new
         for apply in self.on_reload:
             apply(new)

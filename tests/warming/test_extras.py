@@ -173,3 +173,14 @@ def test_requests_kept_in_the_file_survive_a_restart():
     again = WarmState(plan)
     again.seed(cache.parse(json.dumps(doc).encode()))
     assert again.extras.entries("p", "requests") == [request()]
+
+
+def test_capacity_turned_off_asks_nothing_and_drops_the_advice_kept():
+    from trayapp.warming.capacity_lane import CapacityLane
+    from trayapp.warming.state import WarmState
+
+    state = WarmState(build_plan(("p",), ("NVIDIA_T4_GPUS",), ("r1",), "C3_CPUS", ("r1",)))
+    state.extras.keep("p", "capacity", [{"launch": "t4box", "region": "r1", "score": 0.9}])
+    lane = CapacityLane(enabled=False)
+    assert lane.keys(state, "p") == []
+    assert state.extras.entries("p", "capacity") == []  # old advice is not shown as today's
