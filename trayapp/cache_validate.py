@@ -29,7 +29,10 @@ def _is_int(value: Any) -> bool:
 def _is_number(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    return math.isfinite(value)
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _is_time(value: Any) -> bool:
@@ -186,7 +189,7 @@ def _check_problem(check: Any) -> str | None:
             check[key] = clean_line(value, MAX_NAME)
     for key in ("limit", "usage"):
         value = check[key]
-        if value is not None and (type(value) not in (int, float) or not math.isfinite(value)):
+        if value is not None and not _is_number(value):
             return f"has a {key} that is not a number"
     fetched = check["fetched_at"]
     if fetched is not None and not _is_time(fetched):

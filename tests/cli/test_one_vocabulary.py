@@ -41,7 +41,10 @@ def test_every_surface_says_the_same_cache_the_same_way(env, emulator, tmp_path)
     config.write_text(CONFIG)
     proc = start_headless(env, emulator, "--config", str(config))
     try:
-        wait_status(env, lambda s: s["done"] == s["total"] and s["failed"] == 1)
+        # declared: the round's extras asked, its level decided
+        wait_status(
+            env, lambda s: s["done"] == s["total"] and s["failed"] == 1 and s["level"] == "error"
+        )
         said_status = qt(env, "status").stdout
         said_show = qt(env, "show").stdout
         doc = json.loads(cache_file(env).read_text())
