@@ -627,6 +627,7 @@ def test_gtk_menu_items_work(desktop: Desktop, tmp_path: Path) -> None:  # noqa:
         assert labels[1:] == [
             "🔥 Warming… 15/38 · 812 ms",
             "Quotas",
+            "Requests",
             "Pause",
             "Notifications",
             "Show stats",
