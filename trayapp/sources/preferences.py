@@ -120,7 +120,11 @@ class PreferenceSource(CloudQuotasSource):
                 metadata=((HEADER, self.billed_to(project)),),
             )
         except Exception as exc:
-            raise self._failed(client, refusal(exc, project, ask, self.timeout_s)) from exc
+            why = refusal(
+                exc, f"{project}/{ask.quota_id}", self.timeout_s,
+                doing="asking for more quota", grant=(PERMISSION, ROLE),
+            )  # fmt: skip
+            raise self._failed(client, why) from exc
         return _filed(answer)
 
     def fetch_preferences(self, project: str) -> list[Preference]:
@@ -141,7 +145,11 @@ class PreferenceSource(CloudQuotasSource):
         except SourceError as exc:
             raise self._failed(client, exc) from exc
         except Exception as exc:
-            raise self._failed(client, list_refusal(exc, project, self.timeout_s)) from exc
+            why = refusal(
+                exc, f"{project}/quotaPreferences", self.timeout_s,
+                doing="following quota increase requests", grant=(READ_PERMISSION, READ_ROLE),
+            )  # fmt: skip
+            raise self._failed(client, why) from exc
 
     def _read_pages(self, pager: Any, where: str) -> list[Preference]:
         found: list[Preference] = []
@@ -162,19 +170,6 @@ class PreferenceSource(CloudQuotasSource):
             tokens.add(token)
             self._sent()
         return found
-
-
-def list_refusal(exc: BaseException, project: str, timeout_s: float) -> SourceError:
-    """One line: a 403 names the permission and the role that grants reading requests."""
-    error = classify(exc, f"{project}/quotaPreferences", timeout_s)
-    if error.kind == "permission":
-        said = clean_line(getattr(exc, "message", exc), 200)
-        return SourceError(
-            "permission",
-            f"{project}: following quota increase requests needs the permission "
-            f"{READ_PERMISSION} (role {READ_ROLE}): {said}",
-        )
-    return error
 
 
 def preference(answer: Any) -> Preference:
@@ -210,14 +205,18 @@ def _seconds(answer: Any, field: str) -> float | None:
         return None
 
 
-def refusal(exc: BaseException, project: str, ask: Ask, timeout_s: float) -> SourceError:
-    """One line: a 403 names the permission and the role that grants it."""
-    error = classify(exc, f"{project}/{ask.quota_id}", timeout_s)
+def refusal(
+    exc: BaseException, where: str, timeout_s: float, *, doing: str, grant: tuple[str, str]
+) -> SourceError:
+    """One line: a 403 names what was being done, the permission it needs and the role that
+    grants it."""
+    error = classify(exc, where, timeout_s)
     if error.kind == "permission":
+        project, (permission, role) = where.partition("/")[0], grant
         return SourceError(
             "permission",
-            f"{project}: asking for more quota needs the permission {PERMISSION} "
-            f"(role {ROLE}): {clean_line(getattr(exc, 'message', exc), 200)}",
+            f"{project}: {doing} needs the permission {permission} (role {role}): "
+            f"{clean_line(getattr(exc, 'message', exc), 200)}",
         )
     return error
 
