@@ -25,6 +25,7 @@ class Lane:
     """A scripted enrichment: one call per project, its answer (or failure) chosen per call."""
 
     name = "preferences"
+    api = "cloudquotas"
 
     def __init__(self, *answers: Any, hang: threading.Event | None = None) -> None:
         self.answers = list(answers)

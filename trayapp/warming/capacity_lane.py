@@ -28,6 +28,7 @@ class CapacityLane:
     """The ``capacity:<launch>:<region>`` calls of a project (none when turned off)."""
 
     name = PREFIX
+    api = "compute"
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled

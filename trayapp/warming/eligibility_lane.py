@@ -25,6 +25,7 @@ class EligibilityLane:
     """The ``eligibility:<quota ID>`` calls of a project: one per Compute metric it reads."""
 
     name = PREFIX
+    api = "cloudquotas"
 
     def keys(self, state: WarmState, project: str) -> list[str]:
         """A metric some region reported (one no region has, like the GPU family quota's, has

@@ -46,6 +46,7 @@ class Enrichment(Protocol):
     """One kind of enrichment: which calls are due, how to make one, what its answer changes."""
 
     name: str  # "usage", "capacity", "preferences": the first part of each key
+    api: str  # the API it asks: "cloudquotas", "monitoring" or "compute"
 
     def keys(self, state: WarmState, project: str) -> list[str]:
         """The calls this project needs now, given what the checks answered."""
@@ -92,9 +93,10 @@ class Tail:
                 (enrichment, project, key)
                 for project in e.plan.projects
                 for enrichment in self.enrichments
+                if not (enrichment.api == "cloudquotas" and project in e.quota_calls.refused)
                 for key in enrichment.keys(e.state, project)
                 if not _answered(e.state.extras.outcome(project, key), cycle)
-            ]
+            ]  # a project Cloud Quotas refused this round: its checks say why, no call repeats it
             deadline_s = e.timing.fetch_deadline_s
         if not due:
             return

@@ -50,6 +50,7 @@ class QuotaCalls:
     def new_cycle(self) -> None:
         self.answers: dict[Call, QuotaAnswer | None] = {}  # family calls answered this cycle
         self.blocked: dict[Call, str] = {}  # call -> why it cannot be read this round
+        self.refused: set[str] = set()  # projects Cloud Quotas refused (login, permission)
         self.gave_up: dict[Call, str] = {}  # call -> last failure, once out of attempts
         self.held: set[QuotaCheck] = set()
         self.wanted: list[Call] = []
@@ -62,6 +63,7 @@ class QuotaCalls:
         self.attempts.clear()
         self.gave_up.clear()
         self.blocked.clear()
+        self.refused.clear()
         self.not_before.clear()
 
     # -- the family call ------------------------------------------------------------------------
@@ -134,6 +136,8 @@ class QuotaCalls:
         """A failure a person must mend: the checks ``call`` answers fail with it for this
         round (unknown, never "not reported"); returns the notice to give (once per run)."""
         self.blocked[call] = exc.message
+        if exc.kind != "not_found":  # the project's every Cloud Quotas call would be refused
+            self.refused.add(call[0])
         if call in self.wanted:
             self.wanted.remove(call)
         for check in self.waiting(call) if is_family_call(call) else state.call_checks(call):

@@ -24,6 +24,7 @@ class RequestsLane:
     """The ``preferences`` call of each project."""
 
     name = KEY
+    api = "cloudquotas"
 
     def keys(self, state: WarmState, project: str) -> list[str]:
         return [KEY] if read_quotas(state, project) else []

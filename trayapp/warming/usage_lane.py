@@ -30,6 +30,7 @@ class UsageLane:
     """The ``usage:<service>:<metric type>`` calls of a project."""
 
     name = PREFIX
+    api = "monitoring"
 
     def __init__(self) -> None:
         self._said: set[str] = set()  # projects told that some usage is unknown
