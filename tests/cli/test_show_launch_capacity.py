@@ -1,7 +1,7 @@
 """Capacity advice beside each region's verdict, as users read it: a real warm cycle of two
 ``[[launch]]`` entries against the emulator, the real AdviceClient (through the fetcher
 process) asked once per launch per region where the launch fits quota, its answers kept in the
-cache's ``capacity`` list as the contract says, then ``show --launch`` (text and ``--json``)
+cache's ``capacity`` list as cache/schema.json says, then ``show --launch`` (text and ``--json``)
 and the terminal view's launch lines from that file."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def iso(seconds: float) -> str:
 
 
 def entry(judged, region, outcome) -> dict:
-    """One ``capacity`` entry as the contract spells it."""
+    """One ``capacity`` entry as cache/schema.json spells it."""
     launch = judged.launch
     ok = not isinstance(outcome, SourceError)
     not_offered = not ok and capacity.not_offered(outcome.kind, outcome.message)

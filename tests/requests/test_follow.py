@@ -61,7 +61,7 @@ def test_the_state_of_a_request(kwargs, state):
     assert follow.entry(pref(**kwargs))["state"] == state
 
 
-def test_the_cache_entry_follows_the_contract():
+def test_the_cache_entry_follows_the_schema():
     entry = follow.entry(pref())
     assert entry == {
         "name": "projects/p/locations/global/quotaPreferences/asked",
