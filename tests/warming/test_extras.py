@@ -178,10 +178,14 @@ def test_requests_kept_in_the_file_survive_a_restart():
 
 def test_capacity_turned_off_asks_nothing_and_drops_the_advice_kept():
     from trayapp.warming.capacity_lane import CapacityLane
+    from trayapp.warming.extra_state import Outcome
     from trayapp.warming.state import WarmState
 
     state = WarmState(build_plan(("p",), ("NVIDIA_T4_GPUS",), ("r1",), "C3_CPUS", ("r1",)))
     state.extras.keep("p", "capacity", [{"launch": "t4box", "region": "r1", "score": 0.9}])
+    state.extras.record("p", "capacity:t4box:r2", Outcome("unavailable"))
+    state.extras.record("p", "preferences", Outcome("ok"))
     lane = CapacityLane(enabled=False)
     assert lane.keys(state, "p") == []
     assert state.extras.entries("p", "capacity") == []  # old advice is not shown as today's
+    assert list(state.extras.outcomes["p"]) == ["preferences"]  # nor "not offered" there

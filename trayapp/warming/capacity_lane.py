@@ -53,7 +53,10 @@ class CapacityLane:
             for e in state.extras.entries(project, PREFIX)
             if f"{PREFIX}:{e.get('launch')}:{e.get('region')}" in wanted
         ]
-        state.extras.keep(project, PREFIX, kept)  # advice where it no longer fits is gone
+        state.extras.keep(project, PREFIX, kept)  # advice where it no longer fits is gone...
+        outcomes = state.extras.outcomes.get(project, {})
+        for key in [k for k in outcomes if k.startswith(f"{PREFIX}:") and k not in wanted]:
+            del outcomes[key]  # ...and so is what its call last did
         self._asks.update({(project, k): r for k, r in wanted.items()})
         return list(wanted)
 
