@@ -15,11 +15,11 @@ from google.cloud import monitoring_v3
 from google.cloud.monitoring_v3.services.metric_service.transports import (
     MetricServiceGrpcTransport,
 )
+from userdirs import wait_until
 
 from trayapp.emulator.data import FAULT_TARGETS
 from trayapp.emulator.faults import parse_fault
 from trayapp.emulator.monitoring import parse_filter
-from trayapp.emulator.server import Emulator
 from trayapp.sources.usage import ALLOCATION_USAGE
 
 os.environ["NO_GCE_CHECK"] = "true"
@@ -28,21 +28,6 @@ ALLOCATION = (
     f'metric.type = "{ALLOCATION_USAGE}" AND resource.type = "consumer_quota" '
     f'AND resource.labels.service = "{VERTEX}"'
 )
-
-
-@pytest.fixture
-def started():
-    made = []
-
-    def start(**kwargs):
-        emulator = Emulator(**kwargs)
-        emulator.start()
-        made.append(emulator)
-        return emulator
-
-    yield start
-    for emulator in made:
-        emulator.stop()
 
 
 def client_for(emulator):
@@ -65,8 +50,8 @@ def ask(client, window_s=25 * 3600, view="FULL", filter_=ALLOCATION, metadata=((
     return list(pages)
 
 
-def test_the_filter_and_the_interval_choose_series_and_points(started):
-    client = client_for(started())
+def test_the_filter_and_the_interval_choose_series_and_points(make_emulator):
+    client = client_for(make_emulator())
     day = ask(client)
     assert {s.resource.labels["location"] for s in day} == {"us-central1", "europe-west4"}
     assert all(s.resource.type == "consumer_quota" for s in day)
@@ -82,9 +67,9 @@ def test_the_filter_and_the_interval_choose_series_and_points(started):
     assert ask(client, filter_=other) == []
 
 
-def test_a_filter_it_cannot_read_is_refused(started):
+def test_a_filter_it_cannot_read_is_refused(make_emulator):
     with pytest.raises(exceptions.InvalidArgument):
-        ask(client_for(started()), filter_='metric.type = starts_with("x")')
+        ask(client_for(make_emulator()), filter_='metric.type = starts_with("x")')
     assert parse_filter('metric.type = "a" AND metric.labels.b = "c"') == {
         "metric.type": "a",
         "metric.labels.b": "c",
@@ -92,29 +77,27 @@ def test_a_filter_it_cannot_read_is_refused(started):
     assert parse_filter('resource.type = "consumer_quota"') is None  # no metric type
 
 
-def test_no_quota_project_is_refused_in_strict_mode(started):
-    client = client_for(started(require_quota_project=True))
+def test_no_quota_project_is_refused_in_strict_mode(make_emulator):
+    client = client_for(make_emulator(require_quota_project=True))
     with pytest.raises(exceptions.PermissionDenied) as caught:
         ask(client)
     assert caught.value.reason == "SERVICE_DISABLED"
     assert ask(client, metadata=(("x-goog-user-project", "q"),))
 
 
-def test_monitoring_is_a_fault_target_of_its_own(started):
+def test_monitoring_is_a_fault_target_of_its_own(make_emulator):
     assert parse_fault("403:SERVICE_DISABLED@monitoring", FAULT_TARGETS).region == "monitoring"
-    emulator = started(faults=["503@compute"])
+    emulator = make_emulator(faults=["503@compute"])
     assert ask(client_for(emulator))  # a regions.get fault never reaches Monitoring
 
 
-def test_stop_is_prompt_with_a_hung_call(started):
-    emulator = started(faults=["hang@monitoring"])
+def test_stop_is_prompt_with_a_hung_call(make_emulator):
+    emulator = make_emulator(faults=["hang@monitoring"])
     client = client_for(emulator)
     failed = []
     thread = threading.Thread(target=lambda: failed.append(_fails(client)), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 5
-    while not emulator.monitoring.billed and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: emulator.monitoring.billed, "the hung call to reach the emulator", 5)
     started_stop = time.monotonic()
     emulator.stop()
     assert time.monotonic() - started_stop < 3
@@ -133,6 +116,6 @@ def _fails(client) -> bool:
     return False
 
 
-def test_without_monitoring_no_grpc_server_starts(started):
-    emulator = started(monitoring=False)
+def test_without_monitoring_no_grpc_server_starts(make_emulator):
+    emulator = make_emulator(monitoring=False)
     assert emulator.monitoring_url == ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from emulator_fixtures import make_emulator, no_adc  # noqa: F401 - fixtures
+from emulator_fixtures import *  # noqa: F403
 
 from trayapp.sources.base import SourceError
 from trayapp.sources.fetcher.source import HelperSource
@@ -42,11 +42,6 @@ def make_source():
     yield make
     for source in made:
         source.close()
-
-
-@pytest.fixture
-def emulator(make_emulator):  # noqa: F811 - the fixture above, started
-    return make_emulator()
 
 
 def test_newest_point_per_location_and_none_where_nothing_was_written(emulator, make_source):
@@ -116,7 +111,7 @@ def test_a_hung_call_times_out_and_faults_aimed_elsewhere_miss(emulator, make_so
     assert source.fetch_usage(PROJECT, VERTEX_ASK)
 
 
-def test_every_request_names_its_quota_project(make_emulator, make_source):  # noqa: F811
+def test_every_request_names_its_quota_project(make_emulator, make_source):
     strict = make_emulator(require_quota_project=True)
     source = make_source(strict.monitoring_url, quota_project="billing-proj")
     source.fetch_usage(PROJECT, VERTEX_ASK)
