@@ -88,17 +88,20 @@ class GoogleClientSource(ABC):
             self._closed.clear()
             self._client = self._build_client()
 
+    def missing_library(self, exc: ImportError) -> SourceError:
+        """The client library cannot be imported: which, and how to install it."""
+        return SourceError(
+            "unavailable",
+            f"{self.LIBRARY} cannot be imported ({exc.name or exc}): pip install {self.LIBRARY}",
+        )
+
     def _build_client(self) -> Any:
         try:
             from google.auth.credentials import AnonymousCredentials
 
             client_class = self._client_class()
         except ImportError as exc:
-            raise SourceError(
-                "unavailable",
-                f"{self.LIBRARY} cannot be imported ({exc.name or exc}): "
-                f"pip install {self.LIBRARY}",
-            ) from exc
+            raise self.missing_library(exc) from exc
         options = {"api_endpoint": self.endpoint} if self.endpoint else None
         credentials = AnonymousCredentials() if self.anonymous else self.credentials
         try:

@@ -71,11 +71,7 @@ class MonitoringSource(GoogleClientSource):
                 MetricServiceGrpcTransport,
             )
         except ImportError as exc:
-            raise SourceError(
-                "unavailable",
-                f"{self.LIBRARY} cannot be imported ({exc.name or exc}): "
-                f"pip install {self.LIBRARY}",
-            ) from exc
+            raise self.missing_library(exc) from exc
         options = [
             ("grpc.max_receive_message_length", self.max_answer_bytes),
             ("grpc.enable_retries", 0),

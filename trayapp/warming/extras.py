@@ -50,21 +50,17 @@ class Enrichment(Protocol):
 
     def keys(self, state: WarmState, project: str) -> list[str]:
         """The calls this project needs now, given what the checks answered."""
-        ...
 
     def ask(self, source: Any, project: str, key: str) -> Any:
         """Make the call (in the fetcher process, through ``source``)."""
-        ...
 
     def describe(self, project: str, key: str) -> str:
         """``proj/usage of Vertex AI training quotas``: where, for messages."""
-        ...
 
     def apply(
         self, state: WarmState, project: str, key: str, answer: Any, fetched_at: str
     ) -> list[Told]:
         """Put the answer into the state (under the engine's lock); what it tells people."""
-        ...
 
 
 class Tail:
